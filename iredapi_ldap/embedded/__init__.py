@@ -1,0 +1,1 @@
+"""The embedded default: a private slapd for `iredapi-ldap serve` and the tests."""

@@ -1,0 +1,42 @@
+"""iredapi-ldap: a REST admin API for iRedMail-style OpenLDAP mail hosts."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(test_config: dict[str, Any] | None = None, config_file: str | None = None) -> Flask:
+    """Build the WSGI app: config, LDAP, auth, error rendering, blueprints."""
+    from . import auth, config, errors, ldap
+    from .api import register_api
+
+    app = Flask(__name__)
+    app.config.from_mapping(config.DEFAULTS)
+    path = config_file or config.config_path_from_env()
+    if path:
+        given_by = "--config" if config_file else f"${config.ENV_VAR}"
+        app.config.update(config.load_ini(path, given_by=given_by))
+    if test_config:
+        app.config.update(test_config)
+    config.validate_config(app.config)
+    app.config.update(
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=app.config["SESSION_TIMEOUT_MINUTES"]),
+        SESSION_COOKIE_NAME="iRedAdmin-LDAP",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False
+    logging.getLogger("iredapi_ldap").setLevel(app.config["LOG_LEVEL"].upper())
+
+    ldap.init_app(app)
+    auth.init_app(app)
+    errors.register_error_handlers(app)
+    register_api(app)
+    return app

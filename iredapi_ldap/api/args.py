@@ -1,0 +1,63 @@
+"""The project parser: JSON or form bodies, multi-values, errors as 400 naming fields."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from webargs.flaskparser import FlaskParser
+
+from ..errors import ValidationFailed
+
+
+def flatten_errors(messages: Any) -> dict[str, list[str]]:
+    """Drop webargs' location level and turn nested messages into field -> list."""
+    flat: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        locations = {"json", "form", "json_or_form", "query", "querystring", "view_args"}
+        if messages.keys() and set(messages.keys()) <= locations:
+            for inner in messages.values():
+                flat.update(flatten_errors(inner))
+            return flat
+        for field, value in messages.items():
+            if isinstance(value, dict):
+                texts = [f"{k}: {v}" for k, v in value.items()]
+            elif isinstance(value, (list, tuple)):
+                texts = [str(v) for v in value]
+            else:
+                texts = [str(value)]
+            flat[str(field)] = texts
+    elif messages:
+        flat["_schema"] = [str(m) for m in messages] if isinstance(messages, list) else [messages]
+    return flat
+
+
+def describe(errors: dict[str, list[str]]) -> str:
+    """Return one sentence naming every rejected field and why."""
+    parts = []
+    for field, texts in errors.items():
+        name = "request" if field == "_schema" else field
+        parts.append(f"{name}: {' '.join(texts)}")
+    return "Invalid parameters: " + "; ".join(parts)
+
+
+class ApiParser(FlaskParser):
+    """webargs parser that answers 400 in the API envelope and never ignores unknowns."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+    # Schemas say RAISE; let that hold for the query string too (mlmmjadmin#25 lesson).
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": None,
+        "querystring": None,
+    }
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers) -> NoReturn:
+        """Raise ValidationFailed with the field errors flattened."""
+        errors = flatten_errors(error.messages)
+        raise ValidationFailed(describe(errors), errors=errors)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs) -> NoReturn:
+        raise ValidationFailed("Request body is not valid JSON.", code="INVALID_JSON")
+
+
+parser = ApiParser()

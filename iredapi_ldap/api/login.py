@@ -1,0 +1,38 @@
+"""Cookie login and logout, compatible with iRedAdmin-Pro's /api/login."""
+
+from __future__ import annotations
+
+from marshmallow import fields, validate
+
+from ..auth import PUBLIC, log_in, log_out, requires
+from ..schemas.base import BaseSchema, EnvelopeSchema
+from . import ApiBlueprint
+from .envelope import ok
+
+blp = ApiBlueprint("login", __name__, description="Session login")
+
+
+class LoginSchema(BaseSchema):
+    """Credentials of an admin (full email address and plain password)."""
+
+    username = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(LoginSchema, location="json_or_form")
+@blp.response(200, EnvelopeSchema)
+@requires(PUBLIC)
+def login(args):
+    """Log in; the answer sets the session cookie (iRedAdmin-LDAP)."""
+    log_in(args["username"], args["password"])
+    return ok()
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.response(200, EnvelopeSchema)
+@requires(PUBLIC)
+def logout():
+    """Log out and end the session."""
+    log_out()
+    return ok()

@@ -1,0 +1,141 @@
+"""Configuration: defaults, the INI file, and validation."""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ENV_VAR = "IREDAPI_LDAP_CONFIG"
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "yes", "true", "on"):
+        return True
+    if lowered in ("0", "no", "false", "off"):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+def _int(text: str) -> int:
+    return int(text.strip())
+
+
+def _str(text: str) -> str:
+    return text.strip()
+
+
+def _raw(text: str) -> str:
+    # Passwords keep every character, including leading/trailing spaces and '%'.
+    return text
+
+
+# (section, key) -> (Flask config name, converter, default). One table, so the
+# INI format, the defaults and config.sample.ini cannot drift apart.
+OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
+    ("ldap", "uri"): ("LDAP_URI", _str, "ldap://127.0.0.1:389"),
+    ("ldap", "bind_dn"): ("LDAP_BIND_DN", _str, "cn=vmailadmin,dc=example,dc=com"),
+    ("ldap", "bind_password"): ("LDAP_BIND_PASSWORD", _raw, ""),
+    ("ldap", "suffix"): ("LDAP_SUFFIX", _str, "dc=example,dc=com"),
+    ("ldap", "connect_timeout"): ("LDAP_CONNECT_TIMEOUT", _int, 5),
+    ("ldap", "receive_timeout"): ("LDAP_RECEIVE_TIMEOUT", _int, 30),
+    ("ldap", "page_size"): ("LDAP_PAGE_SIZE", _int, 500),
+    ("ldap", "pool_size"): ("LDAP_POOL_SIZE", _int, 10),
+    ("ldap", "start_tls"): ("LDAP_START_TLS", _bool, False),
+    ("ldap", "ca_file"): ("LDAP_CA_FILE", _str, ""),
+    ("general", "secret_key"): ("SECRET_KEY", _raw, ""),
+    ("general", "session_timeout"): ("SESSION_TIMEOUT_MINUTES", _int, 30),
+    ("general", "session_cookie_secure"): ("SESSION_COOKIE_SECURE", _bool, False),
+    ("general", "max_content_length"): ("MAX_CONTENT_LENGTH", _int, 1048576),
+    ("general", "log_level"): ("LOG_LEVEL", _str, "INFO"),
+    ("api", "default_page_size"): ("API_DEFAULT_PAGE_SIZE", _int, 100),
+    ("api", "max_page_size"): ("API_MAX_PAGE_SIZE", _int, 1000),
+    ("domain", "default_mta_transport"): ("DEFAULT_MTA_TRANSPORT", _str, "dovecot"),
+    ("domain", "default_language"): ("DEFAULT_LANGUAGE", _str, "en_US"),
+    ("domain", "additional_enabled_services"): (
+        "ADDITIONAL_ENABLED_DOMAIN_SERVICES",
+        _str,
+        "",
+    ),
+}
+
+DEFAULTS: dict[str, Any] = {name: default for name, _conv, default in OPTIONS.values()}
+
+REQUIRED = ("LDAP_URI", "LDAP_BIND_DN", "LDAP_SUFFIX", "SECRET_KEY")
+
+
+def load_ini(path: str | os.PathLike[str], given_by: str = "--config") -> dict[str, Any]:
+    """Read an INI file into flat Flask config names."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"Config file not found: {file} (given by: {given_by})")
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(file, encoding="utf-8")
+    except configparser.Error as exc:
+        raise ConfigError(f"Cannot parse config file {file}: {exc}") from exc
+    known_sections = {section for section, _key in OPTIONS}
+    result: dict[str, Any] = {}
+    for section in parser.sections():
+        if section not in known_sections:
+            raise ConfigError(f"{file}: unknown section [{section}]")
+        for key, text in parser.items(section):
+            option = OPTIONS.get((section, key))
+            if option is None:
+                raise ConfigError(f"{file}: unknown key '{key}' in [{section}]")
+            name, convert, _default = option
+            try:
+                result[name] = convert(text)
+            except ValueError as exc:
+                raise ConfigError(f"{file}: [{section}] {key}: {exc}") from exc
+    return result
+
+
+def write_ini(path: str | os.PathLike[str], values: dict[str, Any]) -> None:
+    """Write flat Flask config values as an INI file in the sample's format."""
+    parser = configparser.ConfigParser(interpolation=None)
+    for (section, key), (name, _convert, _default) in OPTIONS.items():
+        if name not in values:
+            continue
+        if not parser.has_section(section):
+            parser.add_section(section)
+        value = values[name]
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        parser.set(section, key, str(value))
+    file = Path(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    with open(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        parser.write(out)
+
+
+def config_path_from_env() -> str | None:
+    """Return the INI path named by the environment, if any."""
+    return os.environ.get(ENV_VAR) or None
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """Fail fast on missing or impossible values."""
+    missing = [name for name in REQUIRED if not config.get(name)]
+    if missing:
+        keys = ", ".join(_ini_name(name) for name in missing)
+        raise ConfigError(f"Missing required configuration: {keys}")
+    for name in ("LDAP_PAGE_SIZE", "API_DEFAULT_PAGE_SIZE", "API_MAX_PAGE_SIZE"):
+        if int(config[name]) < 1:
+            raise ConfigError(f"{_ini_name(name)} must be at least 1")
+    if config["API_DEFAULT_PAGE_SIZE"] > config["API_MAX_PAGE_SIZE"]:
+        raise ConfigError("[api] default_page_size must not exceed max_page_size")
+
+
+def _ini_name(flask_name: str) -> str:
+    for (section, key), (name, _convert, _default) in OPTIONS.items():
+        if name == flask_name:
+            return f"[{section}] {key}"
+    return flask_name

@@ -1,0 +1,240 @@
+"""A thin wrapper around one ldap3 connection: plain entries in, plain entries out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from ldap3 import (
+    BASE,
+    LEVEL,
+    MODIFY_ADD,
+    MODIFY_DELETE,
+    MODIFY_INCREMENT,
+    MODIFY_REPLACE,
+    SUBTREE,
+    Connection,
+)
+from ldap3.core import exceptions as lx
+from ldap3.utils.dn import parse_dn
+
+from .. import errors
+from . import filters
+from .dn import DNs
+from .errors import TRANSPORT_ERRORS, translate_errors
+
+T = TypeVar("T")
+
+SCOPES = {"base": BASE, "one": LEVEL, "sub": SUBTREE}
+OPERATIONS = {
+    "add": MODIFY_ADD,
+    "delete": MODIFY_DELETE,
+    "replace": MODIFY_REPLACE,
+    "increment": MODIFY_INCREMENT,
+}
+PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
+NO_ATTRIBUTES = ["1.1"]
+
+
+@dataclass
+class Entry:
+    """One directory entry: its DN and attributes keyed by lower-case name."""
+
+    dn: str
+    attrs: dict[str, list[str]] = field(default_factory=dict)
+
+    def all(self, name: str) -> list[str]:
+        """Return every value of an attribute (empty list when absent)."""
+        return self.attrs.get(name.lower(), [])
+
+    def first(self, name: str, default: str | None = None) -> str | None:
+        """Return the first value of an attribute, or the default."""
+        values = self.attrs.get(name.lower())
+        return values[0] if values else default
+
+    def has(self, name: str, value: str) -> bool:
+        """Tell whether an attribute holds a value (case-insensitive)."""
+        lowered = value.lower()
+        return any(v.lower() == lowered for v in self.all(name))
+
+
+def _values(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _entry(item: dict) -> Entry:
+    attributes = {
+        name.lower(): [v.decode("utf-8", "replace") for v in values]
+        for name, values in item.get("raw_attributes", {}).items()
+    }
+    return Entry(item["dn"], attributes)
+
+
+def dn_depth(dn: str) -> int:
+    """Return how many RDNs a DN has."""
+    return len(parse_dn(dn))
+
+
+class Directory:
+    """CRUD and paged searches over one bound connection; errors are translated."""
+
+    def __init__(self, conn: Connection, suffix: str, page_size: int = 500) -> None:
+        self.conn = conn
+        self.dn = DNs(suffix)
+        self.page_size = page_size
+
+    def _reconnect(self) -> bool:
+        return False
+
+    def _run(self, operation: Callable[[], T]) -> T:
+        with translate_errors():
+            try:
+                return operation()
+            except TRANSPORT_ERRORS:
+                if not self._reconnect():
+                    raise
+                return operation()
+
+    # -- reads -------------------------------------------------------------
+
+    def get(self, dn: str, attributes: Iterable[str] | None = None) -> Entry | None:
+        """Read one entry by DN, or None when it does not exist."""
+        try:
+            found = self._search_page(dn, filters.everything(), "base", attributes, 0, None)
+        except errors.NotFound:
+            return None
+        return found[0][0] if found[0] else None
+
+    def exists(self, dn: str) -> bool:
+        """Tell whether an entry exists."""
+        return self.get(dn, NO_ATTRIBUTES) is not None
+
+    def search(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str] | None = None,
+        scope: str = "sub",
+        page_size: int | None = None,
+    ) -> Iterator[Entry]:
+        """Yield matching entries, one paged request at a time (no size-limit errors)."""
+        size = page_size or self.page_size
+        cookie: bytes | None = None
+        while True:
+            page, cookie = self._search_page(base, search_filter, scope, attributes, size, cookie)
+            yield from page
+            if not cookie:
+                return
+
+    def search_one(
+        self, base: str, search_filter: str, attributes: Iterable[str] | None = None,
+        scope: str = "sub",
+    ) -> Entry | None:  # fmt: skip
+        """Return the first matching entry, or None."""
+        page, _cookie = self._search_page(base, search_filter, scope, attributes, 1, None)
+        return page[0] if page else None
+
+    def count(self, base: str, search_filter: str, scope: str = "sub") -> int:
+        """Count matching entries without reading their attributes."""
+        return sum(1 for _ in self.search(base, search_filter, NO_ATTRIBUTES, scope))
+
+    def window(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str] | None,
+        scope: str,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Entry], int]:
+        """Return entries [offset, offset+limit) in directory order and the total count."""
+        chosen: list[str] = []
+        total = 0
+        for entry in self.search(base, search_filter, NO_ATTRIBUTES, scope):
+            if offset <= total < offset + limit:
+                chosen.append(entry.dn)
+            total += 1
+        entries = [self.get(dn, attributes) for dn in chosen]
+        return [e for e in entries if e is not None], total
+
+    def _search_page(
+        self,
+        base: str,
+        search_filter: str,
+        scope: str,
+        attributes: Iterable[str] | None,
+        page_size: int,
+        cookie: bytes | None,
+    ) -> tuple[list[Entry], bytes | None]:
+        attrs = list(attributes) if attributes is not None else ["*"]
+
+        def run() -> tuple[list[Entry], bytes | None]:
+            self.conn.search(
+                base,
+                search_filter,
+                search_scope=SCOPES[scope],
+                attributes=attrs,
+                paged_size=page_size or None,
+                paged_cookie=cookie,
+            )
+            page = [_entry(item) for item in self.conn.response if item["type"] == "searchResEntry"]
+            control = self.conn.result.get("controls", {}).get(PAGED_RESULTS_OID)
+            next_cookie = control["value"]["cookie"] if control else None
+            return page, next_cookie or None
+
+        return self._run(run)
+
+    # -- writes ------------------------------------------------------------
+
+    def add(self, dn: str, attributes: dict[str, Any]) -> None:
+        """Add an entry; empty values are left out, as iRedAdmin does."""
+        attrs = {name: _values(v) for name, v in attributes.items() if _values(v)}
+        self._run(lambda: self.conn.add(dn, attributes=attrs))
+
+    def modify(self, dn: str, changes: dict[str, Any]) -> None:
+        """Apply changes: {attr: (op, values)} or {attr: [(op, values), ...]} atomically."""
+        ldap_changes: dict[str, list[tuple[int, list[str]]]] = {}
+        for name, change in changes.items():
+            steps = change if isinstance(change, list) else [change]
+            ldap_changes[name] = [(OPERATIONS[op], _values(values)) for op, values in steps]
+        if ldap_changes:
+            self._run(lambda: self.conn.modify(dn, ldap_changes))
+
+    def delete(self, dn: str) -> None:
+        """Delete one leaf entry."""
+        self._run(lambda: self.conn.delete(dn))
+
+    def rename(self, dn: str, new_rdn: str, new_parent: str | None = None) -> None:
+        """Rename (and optionally move) an entry, dropping the old RDN value."""
+        self._run(
+            lambda: self.conn.modify_dn(dn, new_rdn, delete_old_dn=True, new_superior=new_parent)
+        )
+
+    def delete_tree(self, dn: str) -> int:
+        """Delete an entry and everything below it, deepest first; return the count."""
+        dns = [entry.dn for entry in self.search(dn, filters.everything(), NO_ATTRIBUTES)]
+        dns.sort(key=dn_depth, reverse=True)
+        for child in dns:
+            try:
+                self.delete(child)
+            except errors.NotFound:
+                continue
+        return len(dns)
+
+    def modify_ignoring_missing(self, dn: str, changes: dict[str, Any]) -> bool:
+        """Apply changes, returning False instead of failing when the entry is gone."""
+        try:
+            self.modify(dn, changes)
+        except errors.NotFound:
+            return False
+        return True
+
+
+def is_ldap_exception(exc: BaseException) -> bool:
+    """Tell whether an exception comes from ldap3 (for logging decisions)."""
+    return isinstance(exc, lx.LDAPException)

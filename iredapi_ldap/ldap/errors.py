@@ -1,0 +1,63 @@
+"""Translate ldap3 exceptions into the API's errors, in exactly one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ldap3.core import exceptions as lx
+
+from .. import errors
+
+log = logging.getLogger(__name__)
+
+# Transport-level failures: the server is down, unreachable or hung up on us.
+TRANSPORT_ERRORS = (
+    lx.LDAPSocketOpenError,
+    lx.LDAPSocketReceiveError,
+    lx.LDAPSocketSendError,
+    lx.LDAPSessionTerminatedByServerError,
+    lx.LDAPServerPoolExhaustedError,
+    lx.LDAPStartTLSError,
+    lx.LDAPCommunicationError,
+    lx.LDAPResponseTimeoutError,
+    lx.LDAPUnavailableResult,
+    lx.LDAPBusyResult,
+    lx.LDAPUnwillingToPerformResult,
+)
+
+
+class StaleValue(errors.Conflict):
+    """An atomic delete-old/add-new modify found another value: someone else won."""
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn ldap3 exceptions raised inside the block into API errors."""
+    try:
+        yield
+    except lx.LDAPNoSuchObjectResult as exc:
+        raise errors.NotFound("No such object.") from exc
+    except lx.LDAPEntryAlreadyExistsResult as exc:
+        raise errors.AlreadyExists() from exc
+    except lx.LDAPNotAllowedOnNotLeafResult as exc:
+        raise errors.NotEmpty() from exc
+    except (lx.LDAPNoSuchAttributeResult, lx.LDAPAssertionFailedResult) as exc:
+        raise StaleValue() from exc
+    except lx.LDAPSizeLimitExceededResult as exc:
+        raise errors.DirectoryError(code="EXCEEDED_LDAP_SERVER_SIZELIMIT") from exc
+    except (lx.LDAPInvalidDnError, lx.LDAPInvalidDNSyntaxResult) as exc:
+        raise errors.ValidationFailed("Value cannot be used in a DN.") from exc
+    except lx.LDAPInsufficientAccessRightsResult as exc:
+        log.error("The service DN lacks rights (check slapd ACLs): %s", exc)
+        raise errors.DirectoryError() from exc
+    except lx.LDAPBindError as exc:
+        log.error("Service bind failed: %s", exc)
+        raise errors.DirectoryUnavailable() from exc
+    except TRANSPORT_ERRORS as exc:
+        log.warning("Directory unavailable: %s", exc)
+        raise errors.DirectoryUnavailable() from exc
+    except lx.LDAPException as exc:
+        log.error("Unexpected LDAP error: %r", exc)
+        raise errors.DirectoryError() from exc

@@ -1,0 +1,1 @@
+"""Repository functions per iRedMail object type: plain dicts over the Directory."""

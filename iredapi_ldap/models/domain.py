@@ -1,0 +1,299 @@
+"""Mail domains: read, list, create, update, enable/disable and delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import errors
+from ..ldap import Directory, Entry, StaleValue
+from ..ldap import attrs as A
+from ..ldap import filters as F
+from .settings import setting_changes, settings_of
+from .units import parse_unit_quota
+
+# API field -> accountSetting key (integers, MB or counts).
+SETTING_FIELDS = {
+    "defaultQuota": "defaultQuota",
+    "maxUserQuota": "maxUserQuota",
+    "numberOfUsers": "numberOfUsers",
+    "numberOfAliases": "numberOfAliases",
+    "numberOfLists": "numberOfLists",
+    "minPasswordLength": "minPasswordLength",
+    "maxPasswordLength": "maxPasswordLength",
+}
+# API toggle pair -> accountSetting multi-value key.
+PROFILE_TOGGLES = {
+    ("disableDomainProfile", "enableDomainProfile"): "disabledDomainProfile",
+    ("disableUserProfile", "enableUserProfile"): "disabledUserProfile",
+    ("disableUserPreference", "enableUserPreference"): "disabledUserPreference",
+}
+DOMAIN_FILTER = F.object_class(A.OC_DOMAIN)
+RETRIES = 3
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
+
+
+def domain_from_entry(entry: Entry) -> dict[str, Any]:
+    """Return the API view of a mailDomain entry."""
+    settings = settings_of(entry)
+    transport = entry.first("mtaTransport")
+    backup = (entry.first("domainBackupMX") or "").lower() == "yes"
+    primary = None
+    if backup and transport and transport.startswith("relay:"):
+        primary = transport[len("relay:") :]
+    return {
+        "domain": entry.first("domainName"),
+        "name": entry.first("cn", ""),
+        "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE),
+        "transport": transport,
+        "language": settings.get("defaultLanguage") or entry.first("preferredLanguage"),
+        "quota": parse_unit_quota(settings.get("domainQuota")),
+        **{field: settings.get(key, 0) for field, key in SETTING_FIELDS.items()},
+        "senderBcc": entry.first("domainSenderBccAddress"),
+        "recipientBcc": entry.first("domainRecipientBccAddress"),
+        "is_backupmx": backup,
+        "primarymx": primary,
+        "outboundRelay": entry.first("senderRelayHost"),
+        "services": entry.all("enabledService"),
+        "disabledDomainProfiles": settings.get("disabledDomainProfile", []),
+        "disabledUserProfiles": settings.get("disabledUserProfile", []),
+        "disabledUserPreferences": settings.get("disabledUserPreference", []),
+        "disabledMailServices": settings.get("disabledMailService", []),
+        "admins": entry.all("domainAdmin"),
+        "aliasDomains": entry.all("domainAliasName"),
+        "currentUsers": _int(entry.first("domainCurrentUserNumber")),
+        "currentAliases": _int(entry.first("domainCurrentAliasNumber")),
+        "currentLists": _int(entry.first("domainCurrentListNumber")),
+        "currentQuotaSize": _int(entry.first("domainCurrentQuotaSize")),
+    }
+
+
+def get_domain_entry(directory: Directory, domain: str) -> Entry:
+    """Return a domain's entry or raise NoSuchDomain."""
+    entry = directory.get(directory.dn.domain(domain))
+    if entry is None:
+        raise errors.NoSuchDomain(f"No such domain: {domain}.")
+    return entry
+
+
+def get_domain(directory: Directory, domain: str) -> dict[str, Any]:
+    """Return one domain's profile."""
+    return domain_from_entry(get_domain_entry(directory, domain))
+
+
+def list_domains(
+    directory: Directory,
+    offset: int,
+    limit: int,
+    disabled_only: bool = False,
+    name_only: bool = False,
+) -> tuple[list[Any], int]:
+    """Return one page of domains (in directory order) and the total."""
+    parts = [DOMAIN_FILTER]
+    if disabled_only:
+        parts.append(F.eq("accountStatus", A.STATUS_DISABLED))
+    attributes = ["domainName"] if name_only else None
+    entries, total = directory.window(
+        directory.dn.domains, F.and_(*parts), attributes, "one", offset, limit
+    )
+    if name_only:
+        return [e.first("domainName") for e in entries], total
+    return [domain_from_entry(e) for e in entries], total
+
+
+def _backupmx_attrs(values: dict[str, Any], default_transport: str, domain: str) -> dict:
+    """Return domainBackupMX/mtaTransport for the is_backupmx/primarymx/transport fields."""
+    backup = values.get("is_backupmx")
+    primary = values.get("primarymx")
+    if primary and not backup:
+        raise errors.ValidationFailed(
+            "primarymx needs is_backupmx=yes.", errors={"primarymx": ["Needs is_backupmx=yes."]}
+        )
+    if backup and values.get("transport"):
+        raise errors.ValidationFailed(
+            "transport conflicts with is_backupmx=yes; give primarymx instead.",
+            errors={"transport": ["Conflicts with is_backupmx=yes."]},
+        )
+    if backup:
+        # Without a primary MX, Postfix looks up the domain's MX and skips itself.
+        return {"domainBackupMX": "yes", "mtaTransport": f"relay:{primary or domain}"}
+    if backup is False:
+        return {"domainBackupMX": None, "mtaTransport": values.get("transport") or default_transport}
+    return {}
+
+
+def create_domain(
+    directory: Directory, domain: str, values: dict[str, Any], config: dict[str, Any]
+) -> dict[str, Any]:
+    """Create a domain entry and its four containers, as iRedAdmin does."""
+    clash = directory.search_one(
+        directory.dn.domains,
+        F.and_(DOMAIN_FILTER, F.or_(F.eq("domainName", domain), F.eq("domainAliasName", domain))),
+        ["domainName"],
+        scope="one",
+    )
+    if clash is not None:
+        raise errors.AlreadyExists(f"Domain {domain} exists already (or is an alias domain).")
+    services = ["mail", *config["ADDITIONAL_ENABLED_DOMAIN_SERVICES"].replace(",", " ").split()]
+    for name in values.get("services", []):
+        if name not in services:
+            services.append(name)
+    attributes: dict[str, Any] = {
+        "objectClass": [A.OC_DOMAIN],
+        "domainName": domain,
+        "mtaTransport": values.get("transport") or config["DEFAULT_MTA_TRANSPORT"],
+        "accountStatus": values.get("accountStatus", A.STATUS_ACTIVE),
+        "cn": values.get("name"),
+        "senderRelayHost": values.get("outboundRelay"),
+    }
+    for field, attribute, service in BCC_FIELDS:
+        if values.get(field):
+            attributes[attribute] = values[field]
+            if service not in services:
+                services.append(service)
+    attributes["enabledService"] = services
+    backup = _backupmx_attrs(values, config["DEFAULT_MTA_TRANSPORT"], domain)
+    attributes.update({k: v for k, v in backup.items() if v})
+    settings = _settings_from(values)
+    attributes["accountSetting"] = [
+        f"{key}:{value}" for key, value in settings.items() if value not in (None, "", [])
+    ] + [f"{key}:{item}" for key, items in _profile_settings(values).items() for item in items]
+    dn = directory.dn.domain(domain)
+    directory.add(dn, attributes)
+    try:
+        for ou in A.DOMAIN_OUS:
+            directory.add(directory.dn.ou(domain, ou), {"objectClass": [A.OC_OU], "ou": ou})
+    except Exception:
+        directory.delete_tree(dn)
+        raise
+    return get_domain(directory, domain)
+
+
+BCC_FIELDS = (
+    ("senderBcc", "domainSenderBccAddress", "senderbcc"),
+    ("recipientBcc", "domainRecipientBccAddress", "recipientbcc"),
+)
+
+
+def _settings_from(values: dict[str, Any]) -> dict[str, Any]:
+    """Return the accountSetting keys the request sets (None = remove)."""
+    settings: dict[str, Any] = {}
+    for field, key in SETTING_FIELDS.items():
+        if field in values:
+            settings[key] = values[field] if values[field] != 0 else None
+    if "quota" in values:
+        settings["domainQuota"] = f"{values['quota']}:MB" if values["quota"] else None
+    if "language" in values:
+        settings["defaultLanguage"] = values["language"] or None
+    return settings
+
+
+def _profile_settings(values: dict[str, Any], current: dict[str, Any] | None = None) -> dict:
+    """Apply the disable*/enable* toggles to the current multi-value settings."""
+    result: dict[str, list[str]] = {}
+    for (disable, enable), key in PROFILE_TOGGLES.items():
+        if disable not in values and enable not in values:
+            continue
+        items = list((current or {}).get(key, []))
+        for item in values.get(disable, []):
+            if item not in items:
+                items.append(item)
+        items = [item for item in items if item not in values.get(enable, [])]
+        result[key] = items
+    return result
+
+
+def update_domain(
+    directory: Directory, domain: str, values: dict[str, Any], config: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply a partial update; retried when another writer changed the entry meanwhile."""
+    for attempt in range(RETRIES):
+        entry = get_domain_entry(directory, domain)
+        changes = _update_changes(entry, values, config, domain)
+        try:
+            directory.modify(entry.dn, changes)
+            break
+        except StaleValue:
+            if attempt == RETRIES - 1:
+                raise
+    if "accountStatus" in values:
+        set_accounts_domain_status(directory, domain, values["accountStatus"])
+    return get_domain(directory, domain)
+
+
+def _update_changes(
+    entry: Entry, values: dict[str, Any], config: dict[str, Any], domain: str
+) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if "name" in values:
+        changes["cn"] = ("replace", values["name"] or [])
+    if "accountStatus" in values:
+        changes["accountStatus"] = ("replace", values["accountStatus"])
+    if "transport" in values and "is_backupmx" not in values:
+        if (entry.first("domainBackupMX") or "").lower() == "yes":
+            raise errors.ValidationFailed(
+                "transport conflicts with a backup MX domain; set is_backupmx=no first.",
+                errors={"transport": ["Conflicts with is_backupmx=yes."]},
+            )
+        changes["mtaTransport"] = ("replace", values["transport"] or config["DEFAULT_MTA_TRANSPORT"])
+    if "outboundRelay" in values:
+        changes["senderRelayHost"] = ("replace", values["outboundRelay"] or [])
+    for name, value in _backupmx_attrs(values, config["DEFAULT_MTA_TRANSPORT"], domain).items():
+        changes[name] = ("replace", value or [])
+
+    services = list(entry.all("enabledService"))
+    if "services" in values:
+        services = list(values["services"])
+    services += [s for s in values.get("addService", []) if s not in services]
+    services = [s for s in services if s not in values.get("removeService", [])]
+    for field, attribute, service in BCC_FIELDS:
+        if field in values:
+            changes[attribute] = ("replace", values[field] or [])
+            if values[field] and service not in services:
+                services.append(service)
+            elif not values[field]:
+                services = [s for s in services if s != service]
+    if services != entry.all("enabledService"):
+        changes["enabledService"] = ("replace", services)
+
+    settings = _settings_from(values)
+    settings.update(_profile_settings(values, settings_of(entry)))
+    steps = setting_changes(entry, settings)
+    if steps:
+        changes["accountSetting"] = steps
+    return changes
+
+
+def set_accounts_domain_status(directory: Directory, domain: str, status: str) -> int:
+    """Mark every account of a domain `domainStatus: disabled`, or clear it; return count."""
+    classes = F.or_(*(F.object_class(oc) for oc in A.DOMAIN_STATUS_CLASSES))
+    marked = F.eq("domainStatus", A.STATUS_DISABLED)
+    if status == A.STATUS_DISABLED:
+        search_filter, change = F.and_(classes, F.not_(marked)), ("replace", A.STATUS_DISABLED)
+    else:
+        search_filter, change = F.and_(classes, F.present("domainStatus")), ("replace", [])
+    # Collect first: modifying entries while a paged search runs over them is unsafe.
+    dns = [e.dn for e in directory.search(directory.dn.domain(domain), search_filter, ["1.1"])]
+    for dn in dns:
+        directory.modify_ignoring_missing(dn, {"domainStatus": change})
+    return len(dns)
+
+
+def delete_domain(directory: Directory, domain: str) -> list[Entry]:
+    """Delete a domain and its whole subtree; return the mail users that were in it."""
+    dn = get_domain_entry(directory, domain).dn
+    users = list(
+        directory.search(
+            directory.dn.users(domain),
+            F.object_class(A.OC_USER),
+            ["mail", "homeDirectory", "storageBaseDirectory", "mailMessageStore"],
+            scope="one",
+        )
+    )
+    directory.delete_tree(dn)
+    return users

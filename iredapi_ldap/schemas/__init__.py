@@ -1,0 +1,1 @@
+"""Marshmallow schemas: request bodies, query arguments and response payloads."""

@@ -1,0 +1,90 @@
+"""Base schemas: unknown fields are errors, 2016 parameter names still work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+# Parameter names of the 2016 API (and its sample client) -> current names.
+LEGACY_NAMES = {"cn": "name", "mailQuota": "quota", "preferredLanguage": "language"}
+
+
+class BaseSchema(Schema):
+    """Reject unknown fields; map legacy names; strip surrounding whitespace."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def _legacy_names(self, data: Any, **kwargs: Any) -> Any:
+        if not hasattr(data, "keys"):
+            return data
+        renamed: dict[str, Any] = {}
+        for key in data.keys():
+            target = LEGACY_NAMES.get(key, key)
+            if target in renamed or (target != key and target in data.keys()):
+                raise ValidationError({key: [f"Give either {key} or {target}, not both."]})
+            # webargs' MultiDictProxy already returns lists only for multi-valued fields.
+            renamed[target] = data[key]
+        return renamed
+
+
+class TriadMixin:
+    """Checks that `X` (replace) is not combined with `addX`/`removeX`."""
+
+    TRIADS: tuple[tuple[str, str, str], ...] = ()
+
+    @validates_schema
+    def _check_triads(self, data: dict, **kwargs: Any) -> None:
+        for replace, add, remove in self.TRIADS:
+            if replace in data and (add in data or remove in data):
+                raise ValidationError(
+                    f"{replace} replaces the whole set; do not combine it with {add}/{remove}.",
+                    replace,
+                )
+
+
+class PageArgsSchema(BaseSchema):
+    """Paging: `page`/`page_size` or `offset`/`limit`."""
+
+    page = fields.Integer(validate=validate.Range(min=1))
+    page_size = fields.Integer(validate=validate.Range(min=1))
+    offset = fields.Integer(validate=validate.Range(min=0))
+    limit = fields.Integer(validate=validate.Range(min=1))
+
+    @validates_schema
+    def _one_style(self, data: dict, **kwargs: Any) -> None:
+        if {"page", "page_size"} & data.keys() and {"offset", "limit"} & data.keys():
+            raise ValidationError("Use page/page_size or offset/limit, not both.", "page")
+
+
+class EnvelopeSchema(Schema):
+    """Success envelope: `success` and `_success` (always true here)."""
+
+    success = fields.Boolean(dump_default=True)
+    _success = fields.Boolean(dump_default=True, data_key="_success", attribute="_success")
+
+
+class ErrorEnvelopeSchema(Schema):
+    """Failure envelope: codes in `msg`/`_msg`, text in `detail`, fields in `errors`."""
+
+    success = fields.Boolean(metadata={"example": False})
+    _success = fields.Boolean(data_key="_success", attribute="_success")
+    msg = fields.String(metadata={"description": "Stable UPPER_SNAKE error code"})
+    _msg = fields.String(data_key="_msg", attribute="_msg")
+    detail = fields.String(metadata={"description": "Human-readable explanation"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "Field name -> list of messages (validation failures)"},
+    )
+
+
+class PageEnvelopeSchema(EnvelopeSchema):
+    """Envelope of a paged list."""
+
+    total = fields.Integer()
+    offset = fields.Integer()
+    limit = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()

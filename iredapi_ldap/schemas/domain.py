@@ -1,0 +1,143 @@
+"""Domain request and response schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+
+from ..ldap.attrs import (
+    DISABLED_DOMAIN_PROFILES,
+    DISABLED_USER_PREFERENCES,
+    DISABLED_USER_PROFILES,
+    DOMAIN_SERVICES,
+)
+from .base import BaseSchema, EnvelopeSchema, PageArgsSchema, PageEnvelopeSchema, TriadMixin
+from .fields import (
+    RELAY_HOST,
+    AccountStatus,
+    Language,
+    Limit,
+    MultiValue,
+    OptionalEmail,
+    Quota,
+    Transport,
+    YesNo,
+    choice_of,
+)
+
+NAME = fields.String(validate=validate.Length(max=255), metadata={"description": "Description or company name (cn)"})
+
+
+def _password_length() -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=0, max=256))
+
+
+class DomainCreateSchema(BaseSchema):
+    """Parameters of POST /api/domain/<domain> (iRedAdmin-Pro names; 2016 names accepted)."""
+
+    name = NAME
+    quota = Quota(metadata={"description": "Whole-domain quota in MB; 0 = unlimited"})
+    language = Language(metadata={"description": "Default language of new users, e.g. en_US"})
+    transport = Transport(metadata={"description": "mtaTransport, e.g. dovecot"})
+    defaultQuota = Quota(metadata={"description": "Default quota of new users, MB"})
+    maxUserQuota = Quota(metadata={"description": "Largest quota of one user, MB; 0 = no cap"})
+    numberOfUsers = Limit(metadata={"description": "Max users; 0 unlimited, -1 none"})
+    numberOfAliases = Limit(metadata={"description": "Max aliases; 0 unlimited, -1 none"})
+    numberOfLists = Limit(metadata={"description": "Max mailing lists; 0 unlimited, -1 none"})
+    accountStatus = AccountStatus()
+    minPasswordLength = _password_length()
+    maxPasswordLength = _password_length()
+    senderBcc = OptionalEmail(metadata={"description": "BCC every outgoing mail; empty clears"})
+    recipientBcc = OptionalEmail(metadata={"description": "BCC every incoming mail; empty clears"})
+    is_backupmx = YesNo(metadata={"description": "Relay for this domain as backup MX"})
+    primarymx = fields.String(
+        validate=validate.Regexp(RELAY_HOST, error="Not a host[:port]."),
+        metadata={"description": "Primary MX host/IP[:port] for a backup MX domain"},
+    )
+    outboundRelay = fields.String(
+        validate=[validate.Length(max=255), validate.Regexp(r"^$|" + RELAY_HOST.pattern, error="Not a relay host.")],
+        metadata={"description": "senderRelayHost, e.g. smtp:[1.2.3.4]:25; empty disables"},
+    )
+    services = MultiValue(choice_of(DOMAIN_SERVICES), metadata={"description": "Replace enabledService"})
+
+    @validates_schema
+    def _password_lengths(self, data: dict, **kwargs: Any) -> None:
+        low, high = data.get("minPasswordLength"), data.get("maxPasswordLength")
+        if low and high and low > high:
+            raise ValidationError("Must not exceed maxPasswordLength.", "minPasswordLength")
+
+
+class DomainUpdateSchema(TriadMixin, DomainCreateSchema):
+    """Parameters of PUT /api/domain/<domain>."""
+
+    TRIADS = (("services", "addService", "removeService"),)
+
+    addService = MultiValue(choice_of(DOMAIN_SERVICES))
+    removeService = MultiValue(choice_of(DOMAIN_SERVICES))
+    disableDomainProfile = MultiValue(choice_of(DISABLED_DOMAIN_PROFILES))
+    enableDomainProfile = MultiValue(choice_of(DISABLED_DOMAIN_PROFILES))
+    disableUserProfile = MultiValue(choice_of(DISABLED_USER_PROFILES))
+    enableUserProfile = MultiValue(choice_of(DISABLED_USER_PROFILES))
+    disableUserPreference = MultiValue(choice_of(DISABLED_USER_PREFERENCES))
+    enableUserPreference = MultiValue(choice_of(DISABLED_USER_PREFERENCES))
+
+
+class DomainDeleteArgsSchema(BaseSchema):
+    """Query arguments of DELETE /api/domain/<domain>."""
+
+    keep_mailbox_days = fields.Integer(validate=validate.Range(min=0, max=1095))
+
+
+class DomainListArgsSchema(PageArgsSchema):
+    """Query arguments of GET /api/domains."""
+
+    name_only = YesNo(load_default=False)
+    disabled_only = YesNo(load_default=False)
+
+
+class DomainSchema(Schema):
+    """A domain's profile as returned by GET."""
+
+    domain = fields.String()
+    name = fields.String()
+    accountStatus = fields.String()
+    transport = fields.String(allow_none=True)
+    language = fields.String(allow_none=True)
+    quota = fields.Integer(metadata={"description": "MB; 0 = unlimited"})
+    defaultQuota = fields.Integer()
+    maxUserQuota = fields.Integer()
+    numberOfUsers = fields.Integer()
+    numberOfAliases = fields.Integer()
+    numberOfLists = fields.Integer()
+    minPasswordLength = fields.Integer()
+    maxPasswordLength = fields.Integer()
+    senderBcc = fields.String(allow_none=True)
+    recipientBcc = fields.String(allow_none=True)
+    is_backupmx = fields.Boolean()
+    primarymx = fields.String(allow_none=True)
+    outboundRelay = fields.String(allow_none=True)
+    services = fields.List(fields.String())
+    disabledDomainProfiles = fields.List(fields.String())
+    disabledUserProfiles = fields.List(fields.String())
+    disabledUserPreferences = fields.List(fields.String())
+    disabledMailServices = fields.List(fields.String())
+    admins = fields.List(fields.String())
+    aliasDomains = fields.List(fields.String())
+    currentUsers = fields.Integer(metadata={"description": "Cached counter (domainCurrentUserNumber)"})
+    currentAliases = fields.Integer()
+    currentLists = fields.Integer()
+    currentQuotaSize = fields.Integer(metadata={"description": "Cached, bytes"})
+
+
+class DomainEnvelopeSchema(EnvelopeSchema):
+    """Envelope of one domain."""
+
+    _data = fields.Nested(DomainSchema, data_key="_data", attribute="_data")
+
+
+class DomainPageSchema(PageEnvelopeSchema):
+    """Envelope of a page of domains (names only with name_only=yes)."""
+
+    _data = fields.List(fields.Raw(), data_key="_data", attribute="_data",
+                        metadata={"description": "Domain profiles, or names with name_only=yes"})  # fmt: skip

@@ -1,0 +1,141 @@
+"""Fixtures: one real slapd per run, a clean tree per test, the app and a logged-in client."""
+
+from __future__ import annotations
+
+import pytest
+from ldap3 import BASE, Connection, Server
+
+from iredapi_ldap import create_app
+from iredapi_ldap.embedded.slapd import EmbeddedSlapd, check_installed
+from iredapi_ldap.ldap.connection import get_pool
+
+ADMIN_EMAIL = "postmaster@admin.test"
+ADMIN_PASSWORD = "Secret-Pass-123"
+
+
+@pytest.fixture(scope="session")
+def slapd_server(tmp_path_factory):
+    """Start the project's embedded slapd once per run; fail (never skip) if it cannot."""
+    check_installed()
+    server = EmbeddedSlapd(tmp_path_factory.mktemp("slapd"), durable=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ldap_tree(slapd_server):
+    """Give each test an empty o=domains and o=domainAdmins."""
+    slapd_server.reset_tree()
+    return slapd_server
+
+
+@pytest.fixture
+def app_config(slapd_server):
+    """Return the config dict the test app is built from."""
+    creds = slapd_server.credentials
+    return {
+        "TESTING": True,
+        "LDAP_URI": creds.uri,
+        "LDAP_BIND_DN": creds.vmailadmin_dn,
+        "LDAP_BIND_PASSWORD": creds.vmailadmin_password,
+        "LDAP_SUFFIX": creds.suffix,
+        "SECRET_KEY": "test-secret",
+        "LDAP_PAGE_SIZE": 100,
+    }
+
+
+@pytest.fixture
+def app(ldap_tree, app_config):
+    """Build the app against the test slapd."""
+    application = create_app(app_config)
+    yield application
+    get_pool(application).close_all()
+
+
+@pytest.fixture
+def raw(slapd_server):
+    """A rootdn ldap3 connection for checking directory state independently of the API."""
+    creds = slapd_server.credentials
+    conn = Connection(Server(creds.uri), creds.root_dn, creds.root_password, auto_bind=True)
+    yield RawLdap(conn, creds.suffix)
+    conn.unbind()
+
+
+class RawLdap:
+    """Small helpers over a raw ldap3 connection, for assertions."""
+
+    def __init__(self, conn, suffix):
+        self.conn = conn
+        self.suffix = suffix
+
+    def entry(self, dn):
+        """Return {attr_lower: [str values]} of an entry, or None."""
+        from ldap3.core.exceptions import LDAPNoSuchObjectResult
+
+        try:
+            ok = self.conn.search(dn, "(objectClass=*)", BASE, attributes=["*", "+"])
+        except LDAPNoSuchObjectResult:
+            return None
+        if not ok or not self.conn.response:
+            return None
+        raw = self.conn.response[0]["raw_attributes"]
+        return {k.lower(): [v.decode() for v in vals] for k, vals in raw.items()}
+
+    def children(self, dn):
+        """Return the DNs one level below dn."""
+        from ldap3 import LEVEL
+
+        self.conn.search(dn, "(objectClass=*)", LEVEL, attributes=["1.1"], paged_size=1000)
+        return sorted(item["dn"] for item in self.conn.response if item["type"] == "searchResEntry")
+
+    def count(self, base, search_filter="(objectClass=*)"):
+        """Count entries below base (inclusive) with a paged search."""
+        entries = self.conn.extend.standard.paged_search(
+            base, search_filter, attributes=["1.1"], paged_size=500, generator=True
+        )
+        return sum(1 for item in entries if item["type"] == "searchResEntry")
+
+    def domain_dn(self, domain):
+        return f"domainName={domain},o=domains,{self.suffix}"
+
+    def user_dn(self, mail):
+        return f"mail={mail},ou=Users,domainName={mail.split('@')[1]},o=domains,{self.suffix}"
+
+
+@pytest.fixture
+def admin(app):
+    """Create the global admin the tests log in as."""
+    from iredapi_ldap.ldap import get_directory
+    from iredapi_ldap.models.admin import create_global_admin
+
+    with app.app_context():
+        create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
+    return ADMIN_EMAIL
+
+
+class AuthActions:
+    """Log the test client in and out."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username=ADMIN_EMAIL, password=ADMIN_PASSWORD):
+        return self.client.post("/api/login", data={"username": username, "password": password})
+
+    def logout(self):
+        return self.client.post("/api/logout")
+
+
+@pytest.fixture
+def auth(client, admin):
+    """Return login helpers (the global admin exists)."""
+    return AuthActions(client)
+
+
+@pytest.fixture
+def api(client, auth):
+    """A client already logged in as a global admin."""
+    response = auth.login()
+    assert response.status_code == 200, response.json
+    return client

@@ -10,6 +10,7 @@ from .. import errors
 from ..auth import CurrentAdmin
 from ..ldap import Directory, Entry
 from ..ldap import attrs as A
+from ..ldap import filters as F
 from ..passwords import hash_password, verify_password
 from ..schemas.fields import normalise_email
 
@@ -76,11 +77,27 @@ def load_login_admin(directory: Directory, mail: str) -> CurrentAdmin | None:
     return None
 
 
-def create_global_admin(
-    directory: Directory, mail: str, password: str, scheme: str = "SSHA512"
+def any_global_admin(directory: Directory) -> bool:
+    """Tell whether at least one global admin (standalone or mail user) exists."""
+    standalone = F.and_(F.object_class(A.OC_ADMIN), F.eq("domainGlobalAdmin", "yes"))
+    if directory.search_one(directory.dn.admins, standalone, ["1.1"], scope="one"):
+        return True
+    promoted = F.and_(
+        F.object_class(A.OC_USER), F.eq("domainGlobalAdmin", "yes"), F.eq("enabledService", "domainadmin")
+    )
+    return directory.search_one(directory.dn.domains, promoted, ["1.1"]) is not None
+
+
+def create_admin(
+    directory: Directory, mail: str, password: str, is_global: bool = True, scheme: str = "SSHA512"
 ) -> str:
-    """Create a standalone global admin (mailAdmin under o=domainAdmins); return its DN."""
-    mail = normalise_email(mail)
+    """Create a standalone admin (mailAdmin under o=domainAdmins); return its DN."""
+    try:
+        mail = normalise_email(mail)
+    except ValidationError as exc:
+        raise errors.ValidationFailed(
+            f"Invalid email address: {mail!r}.", code="INVALID_MAIL", errors={"mail": exc.messages}
+        ) from exc
     hosted = directory.get(directory.dn.domain(mail.rsplit("@", 1)[1]), ["1.1"])
     if hosted is not None:
         raise errors.ValidationFailed(
@@ -100,8 +117,13 @@ def create_global_admin(
             "givenName": local,
             "userPassword": hash_password(password, scheme),
             "accountStatus": A.STATUS_ACTIVE,
-            "domainGlobalAdmin": "yes",
+            "domainGlobalAdmin": "yes" if is_global else None,
             "shadowLastChange": days_since_epoch(),
         },
     )
     return dn
+
+
+def create_global_admin(directory: Directory, mail: str, password: str) -> str:
+    """Create a standalone global admin; return its DN."""
+    return create_admin(directory, mail, password, is_global=True)

@@ -1,0 +1,215 @@
+"""The `iredapi-ldap` command: serve, init-directory, create-admin."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import config as cfg
+
+DEFAULT_DATA_DIR = "./var"
+DEFAULT_ADMIN = "admin@localhost.localdomain"
+ADMIN_PASSWORD_FILE = "admin-password.txt"
+
+
+def _resolve_config(config_path: str | None, data_dir: str | None) -> str | None:
+    """Return the INI to use: --config, then $IREDAPI_LDAP_CONFIG, then DIR/config.ini."""
+    if config_path:
+        return config_path
+    if cfg.config_path_from_env():
+        return cfg.config_path_from_env()
+    candidate = Path(data_dir or DEFAULT_DATA_DIR) / "config.ini"
+    return str(candidate) if candidate.is_file() else None
+
+
+def _build_app(config_path: str):
+    from . import create_app
+
+    try:
+        return create_app(config_file=config_path)
+    except cfg.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+@click.version_option(package_name="iredapi-ldap")
+def main() -> None:
+    """REST admin API for iRedMail-style OpenLDAP mail hosts."""
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="INI file to run with.")
+@click.option("--data-dir", default=DEFAULT_DATA_DIR, show_default=True, type=click.Path(file_okay=False),
+              help="Where the embedded directory, config.ini and SQLite store live.")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to bind.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--admin-email", default=None, help=f"First global admin (default {DEFAULT_ADMIN}).")
+@click.option("--admin-password", default=None, help="Its password (generated and printed once if absent).")
+def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -> None:  # fmt: skip
+    """Run the API under gunicorn; without a config, on the embedded slapd in --data-dir."""
+    explicit = config_path or cfg.config_path_from_env()
+    if explicit:
+        app = _build_app(explicit)
+        _run_gunicorn(app, listen, workers)
+        return
+    from .embedded.slapd import EmbeddedSlapd, SlapdNotInstalled, SlapdStartError, check_installed
+
+    try:
+        check_installed()
+    except SlapdNotInstalled as exc:
+        raise click.ClickException(str(exc)) from exc
+    data = Path(data_dir).resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    slapd = EmbeddedSlapd(data, durable=True)
+    try:
+        creds = slapd.start()
+    except SlapdStartError as exc:
+        raise click.ClickException(f"Embedded slapd did not start: {exc}") from exc
+    try:
+        ini = write_embedded_config(data, creds)
+        app = _build_app(str(ini))
+        _ensure_first_admin(app, data, admin_email, admin_password)
+        click.echo(f"iredapi-ldap: embedded directory {creds.uri} (suffix {creds.suffix}); config {ini}")
+        click.echo(f"iredapi-ldap: listening on http://{listen}/api")
+        _run_gunicorn(app, listen, workers)
+    finally:
+        slapd.stop()
+
+
+def write_embedded_config(data: Path, creds: Any) -> Path:
+    """Write DIR/config.ini for the embedded directory, keeping an existing secret key."""
+    ini = data / "config.ini"
+    values: dict[str, Any] = {}
+    if ini.is_file():
+        values = cfg.load_ini(ini)
+    values.update(
+        LDAP_URI=creds.uri,
+        LDAP_BIND_DN=creds.vmailadmin_dn,
+        LDAP_BIND_PASSWORD=creds.vmailadmin_password,
+        LDAP_SUFFIX=creds.suffix,
+    )
+    values.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
+    if "SQL_URL" in cfg.DEFAULTS:
+        values.setdefault("SQL_URL", f"sqlite:///{data / 'iredapi-ldap.sqlite'}")
+    cfg.write_ini(ini, values)
+    return ini
+
+
+def _ensure_first_admin(app, data: Path, email: str | None, password: str | None) -> None:
+    """Create the first global admin unless one exists; print a generated password once."""
+    from .errors import AlreadyExists
+    from .ldap import get_directory
+    from .models.admin import any_global_admin, create_admin
+    from .passwords import generate_password
+
+    with app.app_context():
+        directory = get_directory()
+        if any_global_admin(directory):
+            if email or password:
+                click.echo("iredapi-ldap: a global admin exists already; --admin-* ignored.")
+            return
+        email = email or DEFAULT_ADMIN
+        generated = password is None
+        password = password or generate_password(16)
+        try:
+            create_admin(directory, email, password, is_global=True)
+        except AlreadyExists:
+            return
+    if generated:
+        secret = data / ADMIN_PASSWORD_FILE
+        with open(os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(f"{email}\n{password}\n")
+        click.echo(f"iredapi-ldap: created global admin {email} with password: {password}")
+        click.echo(f"iredapi-ldap: (also stored in {secret}, mode 0600)")
+    else:
+        click.echo(f"iredapi-ldap: created global admin {email}")
+
+
+def _run_gunicorn(app, listen: str, workers: int) -> None:
+    """Serve the app with gunicorn in this process (no fork of the CLI itself)."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", listen)
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("proc_name", "iredapi-ldap")
+
+        def load(self):
+            return app
+
+    _Server().run()
+
+
+@main.command("init-directory")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--data-dir", default=DEFAULT_DATA_DIR, type=click.Path(file_okay=False))
+@click.option("--bind-dn", default=None, help="Bind as this DN instead of [ldap] bind_dn (e.g. the rootdn).")
+@click.option("--bind-password", default=None, help="Password for --bind-dn.")
+def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
+    """Create the suffix, o=domains and o=domainAdmins on an existing server (idempotent)."""
+    from .ldap import get_directory
+    from .ldap.bootstrap import ensure_base_entries
+
+    path = _resolve_config(config_path, data_dir)
+    if not path:
+        raise click.ClickException("No configuration: give --config or set $IREDAPI_LDAP_CONFIG.")
+    from . import create_app
+
+    overrides: dict[str, Any] = {}
+    if bind_dn:
+        overrides.update(LDAP_BIND_DN=bind_dn, LDAP_BIND_PASSWORD=bind_password or "")
+    try:
+        app = create_app(overrides or None, config_file=path)
+    except cfg.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with app.app_context():
+        added = _call(lambda: ensure_base_entries(get_directory()))
+    for dn in added:
+        click.echo(f"added {dn}")
+    click.echo("directory ready" if added else "directory already initialised; nothing changed")
+
+
+@main.command("create-admin")
+@click.argument("email")
+@click.option("--password", required=True, help="The admin's password.")
+@click.option("--global", "is_global", is_flag=True, help="Make it a global admin.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False))
+@click.option("--data-dir", default=DEFAULT_DATA_DIR, type=click.Path(file_okay=False))
+def create_admin_command(email, password, is_global, config_path, data_dir) -> None:
+    """Create a standalone admin (mailAdmin under o=domainAdmins)."""
+    from .ldap import get_directory
+    from .models.admin import create_admin
+
+    path = _resolve_config(config_path, data_dir)
+    if not path:
+        raise click.ClickException("No configuration: give --config or set $IREDAPI_LDAP_CONFIG.")
+    app = _build_app(path)
+    with app.app_context():
+        dn = _call(lambda: create_admin(get_directory(), email, password, is_global=is_global))
+    click.echo(f"created {dn}")
+
+
+def _call(action):
+    """Run a directory action, turning API errors into a clean CLI failure."""
+    from .errors import ApiError
+
+    try:
+        return action()
+    except ApiError as exc:
+        detail = exc.detail
+        if exc.errors:
+            detail += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+        raise click.ClickException(f"{exc.code}: {detail}") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Non-LDAP state in one SQL database (SQLite, PostgreSQL or MySQL/MariaDB) via SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from flask import current_app
+
+from .engine import SqlState
+from .engine import describe
+from .engine import resolve_url
+from .errors import StoreError
+from .errors import StoreUnavailable
+from .errors import translate_errors
+from .store import Store
+from .store import delete_date_for
+from .tables import deleted_mailboxes
+from .tables import last_login
+from .tables import metadata
+from .tables import used_quota
+
+__all__ = [
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "delete_date_for",
+    "deleted_mailboxes",
+    "dispose",
+    "get_store",
+    "init_app",
+    "last_login",
+    "metadata",
+    "translate_errors",
+    "used_quota",
+]
+
+EXTENSION_KEY = "iredapi_ldap_sql"
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    """Check [sql] url (ConfigError if unusable); the engine is built on first use."""
+    url = resolve_url(app.config.get("SQL_URL") or "")
+    app.config["SQL_URL"] = url.render_as_string(hide_password=False)
+    app.extensions[EXTENSION_KEY] = SqlState(url, echo=bool(app.config.get("SQL_ECHO")))
+    log.debug("SQL store: %s", describe(url))
+
+
+def get_store(app: Flask | None = None) -> Store:
+    """Return a Store over the app's engine (the current app by default)."""
+    return Store((app or current_app).extensions[EXTENSION_KEY])
+
+
+def dispose(app: Flask | None = None) -> None:
+    """Close the app's pooled SQL connections (tests, shutdown)."""
+    state = (app or current_app).extensions.get(EXTENSION_KEY)
+    if state is not None:
+        state.dispose()

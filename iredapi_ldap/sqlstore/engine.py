@@ -1,0 +1,174 @@
+"""The SQL URL, and one lazily built, fork-safe engine per app."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sx
+from sqlalchemy.engine import URL
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import Pool
+
+from ..config import ConfigError
+from .tables import metadata
+
+DEFAULT_SQLITE_FILE = Path("var") / "iredapi-ldap.sqlite"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql", "mysql", "mariadb")
+# The drivers setup.cfg installs, used when the URL names none.
+DEFAULT_DRIVERS = {"postgresql": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
+DRIVER_PACKAGES = {
+    "psycopg": "psycopg[binary]",
+    "psycopg2": "psycopg2-binary, or write postgresql+psycopg://",
+    "pymysql": "pymysql, or iredapi-ldap[mysql]",
+}
+OPTION = "[sql] url"
+
+
+def resolve_url(text: str, cwd: Path | None = None) -> URL:
+    """Parse and check the configured URL; raise ConfigError naming [sql] url."""
+    base = Path(cwd or os.getcwd())
+    if not text.strip():
+        return make_url(f"sqlite:///{(base / DEFAULT_SQLITE_FILE).absolute()}")
+    try:
+        url = make_url(text.strip())
+    except (sx.ArgumentError, ValueError) as exc:
+        # The parser's message repeats the URL, password included.
+        raise ConfigError(
+            f"{OPTION} is not a database URL; expected e.g. sqlite:////var/lib/iredapi-ldap/"
+            "store.sqlite or postgresql+psycopg://user:password@host/dbname"
+        ) from exc
+    backend = url.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        raise ConfigError(
+            f"{OPTION}: unsupported database {backend!r}; use sqlite, postgresql or mysql/mariadb"
+        )
+    if "+" not in url.drivername and backend in DEFAULT_DRIVERS:
+        url = url.set(drivername=f"{backend}+{DEFAULT_DRIVERS[backend]}")
+    if backend == "sqlite":
+        url = _absolute_sqlite(url, base)
+    _check_driver(url)
+    return url
+
+
+def _absolute_sqlite(url: URL, base: Path) -> URL:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        # Every pooled connection would see its own empty in-memory database.
+        raise ConfigError(
+            f"{OPTION}: SQLite needs a file path, e.g. sqlite:////path/to/store.sqlite"
+        )
+    return url.set(database=str((base / database).absolute()))
+
+
+def _check_driver(url: URL) -> None:
+    try:
+        dialect = url.get_dialect()
+    except sx.NoSuchModuleError as exc:
+        raise ConfigError(f"{OPTION}: unknown database driver {url.drivername!r}") from exc
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        driver = url.get_driver_name()
+        package = DRIVER_PACKAGES.get(driver, driver)
+        raise ConfigError(
+            f"{OPTION}: the Python driver {driver!r} is not installed (pip install {package})"
+        ) from exc
+
+
+def describe(url: URL) -> str:
+    """Return the URL with its password hidden, for logs and errors."""
+    return url.render_as_string(hide_password=True)
+
+
+def build_engine(url: URL, echo: bool = False) -> Engine:
+    """Create the engine; nothing connects until the first query."""
+    options: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # A local file needs no ping; wait for other workers' write locks.
+        options.update(pool_pre_ping=False, connect_args={"timeout": 30})
+    engine = sa.create_engine(url, **options)
+    if backend == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+    elif backend in ("mysql", "mariadb"):
+        sa.event.listen(engine, "connect", _mysql_on_connect)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets gunicorn workers read while another one writes.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _mysql_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # We write UTC; MySQL TIMESTAMP converts from the session zone, so make it UTC.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET time_zone = '+00:00'")
+    cursor.close()
+
+
+class SqlState:
+    """One app's engine: built on first use, rebuilt in a forked child, tables created."""
+
+    def __init__(self, url: URL, echo: bool = False) -> None:
+        self.url = url
+        self.echo = echo
+        self._engine: Engine | None = None
+        self._created: frozenset[str] = frozenset()
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        # (pid that opened them, pool): a parent's connections, never closed elsewhere.
+        self._inherited: list[tuple[int, Pool]] = []
+
+    def engine(self) -> Engine:
+        """Return the engine with every registered table present."""
+        if os.getpid() != self._pid:
+            self._after_fork()
+        if self._engine is None or self._created != frozenset(metadata.tables):
+            with self._lock:
+                if self._engine is None:
+                    self._engine = build_engine(self.url, self.echo)
+                if self._created != frozenset(metadata.tables):
+                    self._create_tables(self._engine)
+        return self._engine
+
+    def _after_fork(self) -> None:
+        # Connections inherited from the parent (gunicorn --preload) must not be
+        # used here, nor closed: closing would end the parent's sessions. Keep
+        # them referenced so garbage collection cannot close them either.
+        parent = self._pid
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        if self._engine is not None:
+            self._inherited.append((parent, self._engine.pool))
+            self._engine.dispose(close=False)
+
+    def _create_tables(self, engine: Engine) -> None:
+        wanted = frozenset(metadata.tables)
+        with engine.connect() as conn:
+            try:
+                metadata.create_all(conn, checkfirst=True)
+                conn.commit()
+            except sx.DatabaseError:
+                # Another worker created a table between our check and create.
+                conn.rollback()
+                metadata.create_all(conn, checkfirst=True)
+                conn.commit()
+        self._created = wanted
+
+    def dispose(self) -> None:
+        """Close the connections this process opened; leave a parent's alone."""
+        pid = os.getpid()
+        for owner, pool in [item for item in self._inherited if item[0] == pid]:
+            pool.dispose()
+            self._inherited.remove((owner, pool))
+        if self._engine is not None and self._pid == pid:
+            self._engine.dispose()

@@ -1,0 +1,163 @@
+"""A domain's cached account counters, used as race-free reservations.
+
+iRedAdmin keeps `domainCurrentUserNumber` (Integer) and `domainCurrentQuotaSize`
+(bytes, as text) on the domain entry. Counting the users and then adding one is
+a race: twenty parallel requests all count four and all add the fifth user. Here
+the counters are reservations changed by compare-and-swap:
+
+1. Read the domain entry (counters and limits) in one search.
+2. A missing or unreadable counter is first set from a real count (a paged
+   search of the domain's users) with a modify that only succeeds if nobody set
+   it meanwhile (`add` of a single-valued attribute, or delete-garbage/add).
+3. The caller's `plan` checks its limits against the values read and returns
+   the deltas to apply.
+4. One modify deletes each exact old value and adds the new one. If another
+   writer changed a counter since step 1, the delete finds no such value, slapd
+   rejects the whole modify (StaleValue) and we go back to step 1.
+
+The reservation is made before the user entry is added and released (the same
+CAS with the opposite deltas) if the add fails, so a counter may briefly run
+ahead of the real number of users but never behind it; the limit therefore
+holds under any concurrency. Deletions decrement with the same CAS.
+Aliases (`domainCurrentAliasNumber`) and mailing lists (`domainCurrentListNumber`)
+are reserved the same way; COUNTED says where each counter's real value comes from.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .. import errors
+from ..ldap import DNs, Directory, Entry, StaleValue
+from ..ldap import attrs as A
+from ..ldap import filters as F
+
+log = logging.getLogger(__name__)
+
+USERS = "domainCurrentUserNumber"
+QUOTA = "domainCurrentQuotaSize"
+ALIASES = "domainCurrentAliasNumber"
+LISTS = "domainCurrentListNumber"
+COUNTERS = (USERS, QUOTA)
+# Enough rounds for every contender of a busy domain to win once; each round has a winner.
+ATTEMPTS = 60
+BACKOFF_SECONDS = 0.005
+
+Plan = Callable[[Entry, dict[str, int]], dict[str, int]]
+
+
+def user_filter(domain: str) -> str:
+    """Return the filter of a domain's mail users, the catch-all `@domain` excluded."""
+    return F.and_(F.object_class(A.OC_USER), F.not_(F.eq("mail", f"@{domain}")))
+
+
+def _of_class(object_class: str) -> Callable[[str], str]:
+    return lambda _domain: F.object_class(object_class)
+
+
+# counter -> (container of the domain, filter of what it counts, attribute summed or None to count)
+COUNTED: dict[str, tuple[Callable[[DNs, str], str], Callable[[str], str], str | None]] = {
+    USERS: (DNs.users, user_filter, None),
+    QUOTA: (DNs.users, user_filter, "mailQuota"),
+    ALIASES: (DNs.aliases, _of_class(A.OC_ALIAS), None),
+    LISTS: (DNs.groups, _of_class(A.OC_LIST), None),
+}
+
+
+def real_value(directory: Directory, domain: str, counter: str) -> int:
+    """Count a domain's users, aliases or lists, or sum its users' mailQuota in bytes."""
+    container, make_filter, summed = COUNTED[counter]
+    base = container(directory.dn, domain)
+    if summed is None:
+        return directory.count(base, make_filter(domain), "one")
+    total = 0
+    for entry in directory.search(base, make_filter(domain), [summed], "one"):
+        total += parse_counter(entry.first(summed)) or 0
+    return total
+
+
+def parse_counter(text: str | None) -> int | None:
+    """Return a stored counter as an int, or None when absent or not a number."""
+    try:
+        value = int((text or "").strip())
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def _initialise(directory: Directory, entry: Entry, domain: str, counter: str) -> None:
+    """Set a missing or garbage counter from a real count; StaleValue if someone else did."""
+    value = real_value(directory, domain, counter)
+    stored = entry.all(counter)
+    steps: list[tuple[str, Any]] = [("delete", stored)] if stored else []
+    steps.append(("add", str(value)))
+    directory.modify(entry.dn, {counter: steps})
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0, BACKOFF_SECONDS * min(attempt + 1, 10)))
+
+
+def adjust(
+    directory: Directory,
+    domain: str,
+    counters: tuple[str, ...],
+    plan: Plan,
+    initialise_missing: bool = True,
+) -> dict[str, int]:
+    """Apply the deltas `plan(entry, values)` returns with one CAS modify; return them.
+
+    `plan` sees the domain entry and the current counter values and raises an
+    ApiError when a limit would be exceeded. Counters that are missing are
+    initialised from a real count first, unless `initialise_missing` is False
+    (then a missing counter is left alone and its delta dropped).
+    """
+    dn = directory.dn.domain(domain)
+    for attempt in range(ATTEMPTS):
+        entry = directory.get(dn)
+        if entry is None:
+            raise errors.NoSuchDomain(f"No such domain: {domain}.")
+        values = {c: parse_counter(entry.first(c)) for c in counters}
+        missing = [name for name, value in values.items() if value is None]
+        if missing and initialise_missing:
+            try:
+                _initialise(directory, entry, domain, missing[0])
+            except StaleValue:
+                _pause(attempt)
+            continue  # re-read: the plan must see every counter as stored
+        values = {name: value for name, value in values.items() if value is not None}
+        try:
+            deltas = {name: delta for name, delta in plan(entry, values).items() if delta}
+            changes = {
+                name: [("delete", entry.first(name)), ("add", str(max(values[name] + delta, 0)))]
+                for name, delta in deltas.items()
+                if name in values
+            }
+            directory.modify(dn, changes)
+            return {name: delta for name, delta in deltas.items() if name in values}
+        except StaleValue:
+            _pause(attempt)
+    raise errors.Conflict(f"The counters of {domain} are too busy; try again.")
+
+
+def release(directory: Directory, domain: str, deltas: dict[str, int]) -> None:
+    """Undo a reservation (or count a deletion): subtract deltas; never raises."""
+    if not deltas:
+        return
+    try:
+        adjust(
+            directory,
+            domain,
+            tuple(deltas),
+            lambda _entry, _values: {name: -delta for name, delta in deltas.items()},
+            initialise_missing=False,
+        )
+    except errors.NoSuchDomain:
+        return
+    except errors.ApiError as exc:
+        # The counter then runs ahead of the truth: limits stay safe, listing can re-count.
+        log.warning("Could not release counters of %s (%s): %s", domain, deltas, exc.code)

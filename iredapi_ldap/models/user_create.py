@@ -1,0 +1,104 @@
+"""Create a mail user with exactly the attributes iRedAdmin writes (model 3.3)."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from .. import errors
+from ..ldap import Directory, Entry, domain_of
+from ..ldap import attrs as A
+from . import counters
+from .admin import days_since_epoch
+from .domain import get_domain_entry
+from .maildir import home_directory
+from .settings import settings_of
+from .user import (
+    NORMAL_USER_SERVICES,
+    addresses_in_use,
+    canonical_service,
+    get_user,
+    local_part,
+    password_policy_of,
+    password_values,
+)
+from .user_limits import creation_plan
+
+
+def user_services(config: dict[str, Any]) -> list[str]:
+    """Return a normal user's enabledService values plus the configured extra ones."""
+    extra = config["ADDITIONAL_ENABLED_USER_SERVICES"].replace(",", " ").split()
+    services: list[str] = []
+    for name in (*NORMAL_USER_SERVICES, *extra):
+        name = canonical_service(name)
+        if name.lower() not in {s.lower() for s in services}:
+            services.append(name)
+    return services
+
+
+def _storage_base(domain_entry: Entry) -> str | None:
+    """Return the domain's defaultStorageBaseDirectory when it is an absolute path."""
+    base = settings_of(domain_entry).get("defaultStorageBaseDirectory")
+    return base if isinstance(base, str) and posixpath.isabs(base) else None
+
+
+def _language(values: dict[str, Any], domain_entry: Entry, config: dict[str, Any]) -> str:
+    return (
+        values.get("language")
+        or settings_of(domain_entry).get("defaultLanguage")
+        or config["DEFAULT_LANGUAGE"]
+    )
+
+
+def new_user_attributes(
+    mail: str, values: dict[str, Any], domain_entry: Entry, config: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the new entry's attributes (all but mailQuota, which the reservation decides)."""
+    local = local_part(mail)
+    alias_domains = [d.lower() for d in domain_entry.all("domainAliasName")]
+    domain_active = (domain_entry.first("accountStatus") or "").lower() == A.STATUS_ACTIVE
+    maildir = values.get("maildir") or home_directory(mail, config, _storage_base(domain_entry))
+    return {
+        "objectClass": list(A.USER_OBJECT_CLASSES),
+        "mail": mail,
+        "uid": local,
+        "sn": local,
+        "cn": values.get("name") or local,
+        "userPassword": password_values(values, password_policy_of(domain_entry, config), config),
+        "homeDirectory": maildir,
+        "accountStatus": values.get("accountStatus") or A.STATUS_ACTIVE,
+        "enabledService": user_services(config),
+        "preferredLanguage": _language(values, domain_entry, config),
+        "shadowLastChange": days_since_epoch(),
+        "amavisLocal": "TRUE",
+        "mailboxFormat": values.get("mailboxFormat") or config["MAILBOX_FORMAT"],
+        "mailboxFolder": values.get("mailboxFolder") or config["MAILBOX_FOLDER"],
+        "domainStatus": None if domain_active else A.STATUS_DISABLED,
+        "shadowAddress": [f"{local}@{d}" for d in alias_domains],
+    }
+
+
+def create_user(
+    directory: Directory, mail: str, values: dict[str, Any], config: dict[str, Any]
+) -> dict[str, Any]:
+    """Create a user after reserving its place and quota in the domain's counters."""
+    domain = domain_of(mail)
+    domain_entry = get_domain_entry(directory, domain)
+    attributes = new_user_attributes(mail, values, domain_entry, config)
+    taken = addresses_in_use(directory, [mail, *attributes["shadowAddress"]])
+    if taken:
+        raise errors.AlreadyExists(
+            f"Address already used by another account: {', '.join(taken)}.",
+            errors={"mail": [f"Already used: {', '.join(taken)}."]},
+        )
+    outcome: dict[str, int] = {}
+    reserved = counters.adjust(
+        directory, domain, counters.COUNTERS, creation_plan(values.get("quota") or 0, outcome)
+    )
+    attributes["mailQuota"] = outcome["quota"] or None
+    try:
+        directory.add(directory.dn.user(mail), attributes)
+    except BaseException:
+        counters.release(directory, domain, reserved)
+        raise
+    return get_user(directory, mail)

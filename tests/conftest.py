@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ldap3 import BASE, Connection, Server
 
-from iredapi_ldap import create_app
+from iredapi_ldap import create_app, sqlstore
 from iredapi_ldap.embedded.slapd import EmbeddedSlapd, check_installed
 from iredapi_ldap.ldap.connection import get_pool
 
@@ -31,10 +31,11 @@ def ldap_tree(slapd_server):
 
 
 @pytest.fixture
-def app_config(slapd_server):
+def app_config(slapd_server, tmp_path):
     """Return the config dict the test app is built from."""
     creds = slapd_server.credentials
     return {
+        "SQL_URL": f"sqlite:///{tmp_path / 'iredapi-ldap.sqlite'}",
         "TESTING": True,
         "LDAP_URI": creds.uri,
         "LDAP_BIND_DN": creds.vmailadmin_dn,
@@ -51,6 +52,58 @@ def app(ldap_tree, app_config):
     application = create_app(app_config)
     yield application
     get_pool(application).close_all()
+    sqlstore.dispose(application)
+
+
+@pytest.fixture
+def make_app(ldap_tree, app_config):
+    """Return a factory building extra apps from app_config plus overrides; closed at teardown."""
+    built = []
+
+    def build(**overrides):
+        application = create_app(dict(app_config, **overrides))
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        get_pool(application).close_all()
+        sqlstore.dispose(application)
+
+
+@pytest.fixture
+def private_slapd(tmp_path):
+    """Start a second, throwaway slapd that a test may stop and restart."""
+    server = EmbeddedSlapd(tmp_path / "private-slapd", durable=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """Start one real PostgreSQL per run; fail (never skip) if it is not installed."""
+    from tests.pgserver import PostgresNotInstalled, PostgresServer
+
+    try:
+        server = PostgresServer().start()
+    except PostgresNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request, tmp_path):
+    """Yield the URL of an empty SQL database: a new SQLite file, then the emptied PostgreSQL one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
+        return
+    from tests.pgserver import TEST_DATABASE
+
+    server = request.getfixturevalue("pg_server")
+    server.reset_database(TEST_DATABASE)
+    yield server.url(TEST_DATABASE)
 
 
 @pytest.fixture
@@ -96,6 +149,32 @@ class RawLdap:
         )
         return sum(1 for item in entries if item["type"] == "searchResEntry")
 
+    def attrs(self, dn):
+        """Return an entry's user attributes {attr_lower: sorted values}, or None."""
+        found = self.conn.search(dn, "(objectClass=*)", BASE, attributes=["*"])
+        if not found or not self.conn.response:
+            return None
+        raw = self.conn.response[0]["raw_attributes"]
+        return {k.lower(): sorted(v.decode() for v in vals) for k, vals in raw.items()}
+
+    def snapshot(self, base=None):
+        """Return {dn: {attr: sorted values}} of everything below base (default: suffix).
+
+        entryCSN is included, so any modify shows up as a difference.
+        """
+        entries = self.conn.extend.standard.paged_search(
+            base or self.suffix, "(objectClass=*)", attributes=["*", "entryCSN"],
+            paged_size=500, generator=True,
+        )  # fmt: skip
+        return {
+            item["dn"].lower(): {
+                k.lower(): sorted(v.decode() for v in vals)
+                for k, vals in item["raw_attributes"].items()
+            }
+            for item in entries
+            if item["type"] == "searchResEntry"
+        }
+
     def domain_dn(self, domain):
         return f"domainName={domain},o=domains,{self.suffix}"
 
@@ -139,3 +218,39 @@ def api(client, auth):
     response = auth.login()
     assert response.status_code == 200, response.json
     return client
+
+
+@pytest.fixture
+def mlmmj_spool(tmp_path):
+    """Return (spool, archive) directories for mlmmj lists; fail (never skip) without mlmmj."""
+    from iredapi_ldap.config import DEFAULTS
+    from iredapi_ldap.mailhost import MailHostUnavailable, require_mlmmj
+
+    try:
+        require_mlmmj(DEFAULTS["MLMMJ_BIN_DIR"], DEFAULTS["MLMMJ_SKEL_DIR"])
+    except MailHostUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    spool = tmp_path / "mlmmj"
+    spool.mkdir()
+    return spool, tmp_path / "mlmmj-archive"
+
+
+@pytest.fixture(scope="session")
+def dovecot(slapd_server, tmp_path_factory):
+    """Start one private Dovecot (iRedMail's LDAP passdb/userdb) for the run; fail if missing."""
+    from tests.mailstack.harness import Dovecot, require_mail_stack
+
+    require_mail_stack()
+    server = Dovecot(tmp_path_factory.mktemp("dovecot"), slapd_server.credentials)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postfix_maps(slapd_server, tmp_path_factory):
+    """Write iRedMail's Postfix LDAP tables once per run; fail (never skip) without postfix-ldap."""
+    from tests.mailstack.harness import PostfixMaps, require_mail_stack
+
+    require_mail_stack()
+    return PostfixMaps(tmp_path_factory.mktemp("postfix"), slapd_server.credentials)

@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 def create_app(test_config: dict[str, Any] | None = None, config_file: str | None = None) -> Flask:
     """Build the WSGI app: config, LDAP, auth, error rendering, blueprints."""
-    from . import auth, config, errors, ldap
+    from . import audit, auth, config, errors, ldap, security, sqlstore
     from .api import register_api
 
     app = Flask(__name__)
@@ -36,7 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None, config_file: str | Non
     logging.getLogger("iredapi_ldap").setLevel(app.config["LOG_LEVEL"].upper())
 
     ldap.init_app(app)
+    sqlstore.init_app(app)
     auth.init_app(app)
+    security.init_app(app)
+    audit.init_app(app)
     errors.register_error_handlers(app)
     register_api(app)
     return app

@@ -33,6 +33,11 @@ def ldap_tree(slapd_server):
 @pytest.fixture
 def app_config(slapd_server, tmp_path):
     """Return the config dict the test app is built from."""
+    return build_config(slapd_server, tmp_path)
+
+
+def build_config(slapd_server, tmp_path):
+    """Return the config of a test app whose private files live in tmp_path."""
     creds = slapd_server.credentials
     return {
         "SQL_URL": f"sqlite:///{tmp_path / 'iredapi-ldap.sqlite'}",
@@ -53,6 +58,29 @@ def app(ldap_tree, app_config):
     yield application
     get_pool(application).close_all()
     sqlstore.dispose(application)
+
+
+@pytest.fixture(scope="module")
+def module_app(slapd_server, tmp_path_factory):
+    """One app shared by a module's tests (creating an app costs ~0.3 s); not request-bound."""
+    application = create_app(build_config(slapd_server, tmp_path_factory.mktemp("module-app")))
+    yield application
+    get_pool(application).close_all()
+    sqlstore.dispose(application)
+
+
+@pytest.fixture
+def module_api(module_app, ldap_tree):
+    """A client of module_app logged in as a global admin, on a freshly reset tree."""
+    from iredapi_ldap.ldap import get_directory
+    from iredapi_ldap.models.admin import create_global_admin
+
+    with module_app.app_context():
+        create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
+    client = module_app.test_client()
+    response = client.post("/api/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    assert response.status_code == 200, response.json
+    return client
 
 
 @pytest.fixture

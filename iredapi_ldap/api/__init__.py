@@ -47,7 +47,7 @@ class EnvelopeApi(Api):
 
 def register_api(app: Flask) -> EnvelopeApi:
     """Create the Api and register every resource blueprint under /api."""
-    from . import domain, health, login
+    from . import admin, alias, domain, domain_admins, health, log, login, maillist, ml, token, user, users
 
     app.config.setdefault("API_TITLE", "iredapi-ldap")
     app.config.setdefault("API_VERSION", __version__)
@@ -64,7 +64,13 @@ def register_api(app: Flask) -> EnvelopeApi:
     api.spec.components.security_scheme(
         "cookieAuth", {"type": "apiKey", "in": "cookie", "name": "iRedAdmin-LDAP"}
     )
-    for module in (login, domain, health):
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "iredapi_<id>_<secret>"}
+    )
+    api.spec.components.security_scheme(
+        "basicAuth", {"type": "http", "scheme": "basic", "description": "admin email : API token"}
+    )
+    for module in (login, domain, domain_admins, user, users, alias, maillist, admin, token, log, ml, health):
         api.register_blueprint(module.blp, url_prefix="/api")
     app.extensions["iredapi_ldap_api"] = api
     return api

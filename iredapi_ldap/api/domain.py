@@ -3,42 +3,77 @@
 from __future__ import annotations
 
 from flask import current_app
+from flask_login import current_user
 
-from ..auth import GLOBAL_ADMIN, requires
+from ..auth import DOMAIN_CREATE
+from ..auth import DOMAIN_READ
+from ..auth import DOMAIN_WRITE
+from ..auth import GLOBAL_ADMIN
+from ..auth import LOGIN
+from ..auth import remember_managed_domain
+from ..auth import requires
+from ..errors import Forbidden
+from ..errors import ValidationFailed
 from ..ldap import get_directory
+from ..models import admin_roles
 from ..models import domain as domains
+from ..models.settings import settings_of
+from ..models.user import record_deleted_mailboxes
 from ..schemas.base import EnvelopeSchema
-from ..schemas.domain import (
-    DomainCreateSchema,
-    DomainEnvelopeSchema,
-    DomainListArgsSchema,
-    DomainPageSchema,
-    DomainUpdateSchema,
-)
+from ..schemas.domain import DomainCreateSchema
+from ..schemas.domain import DomainEnvelopeSchema
+from ..schemas.domain import DomainListArgsSchema
+from ..schemas.domain import DomainPageSchema
+from ..schemas.domain import DomainUpdateSchema
 from . import ApiBlueprint
 from .envelope import ok
-from .paging import page_meta, window
+from .paging import page_meta
+from .paging import window
 from .paths import path_domain
 
 blp = ApiBlueprint("domain", __name__, description="Mail domains")
+
+# Domain settings only a global admin changes (limits, status, services, routing);
+# legacy names included, since the check reads the raw body.
+GLOBAL_FIELDS = (
+    "quota", "mailQuota", "maxUserQuota", "numberOfUsers", "numberOfAliases", "numberOfLists",
+    "accountStatus", "services", "addService", "removeService", "transport", "is_backupmx",
+    "primarymx", "disableDomainProfile", "enableDomainProfile", "disableUserProfile",
+    "enableUserProfile", "disableUserPreference", "enableUserPreference",
+)  # fmt: skip
+# Fields behind each domain profile tab a global admin can hide from normal admins
+# (accountSetting disabledDomainProfile).
+PROFILE_FIELDS = {
+    "bcc": ("senderBcc", "recipientBcc"),
+    "relay": ("outboundRelay",),
+    "backupmx": ("is_backupmx", "primarymx"),
+    "password_policies": ("minPasswordLength", "maxPasswordLength"),
+    "catchall": ("catchall",),
+    "aliases": ("aliasDomains", "addAliasDomain", "removeAliasDomain"),
+}
 
 
 @blp.route("/domains", methods=["GET"])
 @blp.arguments(DomainListArgsSchema, location="query")
 @blp.response(200, DomainPageSchema)
-@requires(GLOBAL_ADMIN)
+@requires(LOGIN)
 def list_domains(args):
-    """List domains, paged (page/page_size or offset/limit)."""
+    """List the domains the caller manages (all for a global admin), paged."""
     offset, limit = window(args)
-    items, total = domains.list_domains(
-        get_directory(), offset, limit, args["disabled_only"], args["name_only"]
-    )
+    if current_user.is_global:
+        items, total = domains.list_domains(
+            get_directory(), offset, limit, args["disabled_only"], args["name_only"]
+        )
+    else:
+        items, total = admin_roles.list_managed_domains(
+            get_directory(), current_user.mail, offset, limit, args["disabled_only"], args["name_only"]
+        )
     return ok(items, **page_meta(offset, limit, total))
 
 
 @blp.route("/domain/<domain>", methods=["GET"])
 @blp.response(200, DomainEnvelopeSchema)
-@requires(GLOBAL_ADMIN)
+@requires(DOMAIN_READ)
 def get_domain(domain):
     """Show one domain's profile."""
     return ok(domains.get_domain(get_directory(), path_domain(domain)))
@@ -47,21 +82,54 @@ def get_domain(domain):
 @blp.route("/domain/<domain>", methods=["POST"])
 @blp.arguments(DomainCreateSchema, location="json_or_form")
 @blp.response(201, DomainEnvelopeSchema)
-@requires(GLOBAL_ADMIN)
+@requires(DOMAIN_CREATE, global_fields=GLOBAL_FIELDS)
 def create_domain(args, domain):
-    """Create a domain with its Users, Groups, Aliases and Externals containers."""
-    created = domains.create_domain(get_directory(), path_domain(domain), args, current_app.config)
+    """Create a domain with its four containers; a standard admin creating it manages it."""
+    domain = path_domain(domain)
+    directory = get_directory()
+    if not current_user.is_super:
+        _check_password_minimum(args)
+    created = domains.create_domain(directory, domain, args, current_app.config)
+    if not current_user.is_global:
+        admin_roles.add_domain_admin(directory, domain, current_user.mail)
+        remember_managed_domain(domain)
+        created = domains.get_domain(directory, domain)
     return ok(created, status=201)
 
 
 @blp.route("/domain/<domain>", methods=["PUT"])
 @blp.arguments(DomainUpdateSchema, location="json_or_form")
 @blp.response(200, DomainEnvelopeSchema)
-@requires(GLOBAL_ADMIN)
+@requires(DOMAIN_WRITE, global_fields=GLOBAL_FIELDS)
 def update_domain(args, domain):
     """Update a domain; accountStatus=disabled also marks every account under it."""
-    updated = domains.update_domain(get_directory(), path_domain(domain), args, current_app.config)
+    domain = path_domain(domain)
+    if not current_user.is_super:
+        _check_domain_admin_fields(domain, args)
+    updated = domains.update_domain(get_directory(), domain, args, current_app.config)
     return ok(updated)
+
+
+def _check_domain_admin_fields(domain: str, args: dict) -> None:
+    """Refuse fields on tabs hidden from normal admins, and password lengths below the global one."""
+    hidden = settings_of(domains.get_domain_entry(get_directory(), domain)).get("disabledDomainProfile", [])
+    refused = sorted({f for tab in hidden for f in PROFILE_FIELDS.get(tab, ()) if f in args})
+    if refused:
+        raise Forbidden(
+            f"A global admin has reserved: {', '.join(refused)}.",
+            errors={name: ["Reserved for global admins on this domain."] for name in refused},
+        )
+    _check_password_minimum(args)
+
+
+def _check_password_minimum(args: dict) -> None:
+    """Refuse a per-domain minPasswordLength below the global minimum (normal admins)."""
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if 0 < args.get("minPasswordLength", minimum) < minimum:
+        raise ValidationFailed(
+            f"minPasswordLength must not be below the global minimum of {minimum}.",
+            errors={"minPasswordLength": [f"At least {minimum}."]},
+        )
 
 
 @blp.route("/domain/<domain>", methods=["DELETE"])
@@ -81,11 +149,10 @@ def delete_domain_keep_days(domain, days):
 
 
 def _delete(domain: str, keep_days: int):
-    from ..errors import ValidationFailed
-
     if keep_days > 1095:
         raise ValidationFailed(
             "keep_mailbox_days must be 0 to 1095.", errors={"keep_mailbox_days": ["0 to 1095."]}
         )
-    domains.delete_domain(get_directory(), path_domain(domain))
+    removed_users = domains.delete_domain(get_directory(), path_domain(domain))
+    record_deleted_mailboxes(removed_users, current_user.mail, keep_days)
     return ok()

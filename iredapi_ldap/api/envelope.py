@@ -1,10 +1,27 @@
-"""The success envelope and the one function that writes every response body."""
+"""The success envelope and the one function that writes every response body (JSON or XML)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from xml.etree import ElementTree as ET
 
-from flask import Response, current_app, json
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import has_request_context
+from flask import json
+from flask import request
+
+JSON = "application/json"
+XML_TYPES = ("application/xml", "text/xml")
+# Order matters: on equal quality (and for */*) the first one, JSON, wins.
+OFFERED = (JSON, *XML_TYPES)
+XML_ROOT = "response"
+# ASCII XML names only, and not the reserved xml* prefix; other keys become <entry key="...">.
+XML_NAME = re.compile(r"^(?![Xx][Mm][Ll])[A-Za-z_][A-Za-z0-9._-]*$")
+# Characters XML 1.0 cannot carry even escaped (control characters, lone surrogates).
+XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def ok(data: Any = None, status: int = 200, **extra: Any) -> Response:
@@ -17,9 +34,60 @@ def ok(data: Any = None, status: int = 200, **extra: Any) -> Response:
 
 
 def render(payload: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
-    """Serialise a payload as JSON with the given status."""
-    body = json.dumps(payload, ensure_ascii=False) + "\n"
-    response = current_app.response_class(body, status=status, mimetype="application/json")
+    """Serialise a payload as JSON, or as XML when the Accept header prefers it."""
+    mimetype = negotiated_type()
+    if mimetype == JSON:
+        body = json.dumps(payload, ensure_ascii=False) + "\n"
+    else:
+        body = to_xml(payload)
+    response = current_app.response_class(body, status=status, mimetype=mimetype)
+    response.vary.add("Accept")
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    if has_request_context():
+        g._iredapi_result_code = payload.get("_msg") or payload.get("msg") or ""
     return response
+
+
+def negotiated_type() -> str:
+    """Return JSON, or the XML type the client prefers by its Accept q-values."""
+    if not has_request_context():
+        return JSON
+    return request.accept_mimetypes.best_match(OFFERED, default=JSON)
+
+
+def to_xml(payload: dict[str, Any]) -> bytes:
+    """Render a payload under <response>: dict keys as elements, list items as <item>.
+
+    Built with the standard library's ElementTree rather than a converter package:
+    the mapping (lists as repeated <item>, None as nil="true", invalid key names as
+    <entry key="...">) is ours to define either way, the output is only generated (no
+    XML is parsed, so no entity attacks apply), and it adds no dependency.
+    """
+    root = ET.Element(XML_ROOT)
+    _fill(root, payload)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def _fill(element: ET.Element, value: Any) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = str(key)
+            if XML_NAME.match(name):
+                child = ET.SubElement(element, name)
+            else:
+                child = ET.SubElement(element, "entry", key=_xml_text(name))
+            _fill(child, item)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _fill(ET.SubElement(element, "item"), item)
+    elif value is None:
+        element.set("nil", "true")
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    else:
+        element.text = _xml_text(str(value))
+
+
+def _xml_text(text: str) -> str:
+    return XML_ILLEGAL.sub("\ufffd", text)

@@ -6,7 +6,8 @@ from flask import current_app
 from flask import json
 from flask import stream_with_context
 
-from ..auth import GLOBAL_ADMIN
+from ..auth import DOMAIN_BULK_WRITE
+from ..auth import DOMAIN_READ
 from ..auth import requires
 from ..ldap import get_directory
 from ..models import users
@@ -31,7 +32,7 @@ NDJSON = "application/x-ndjson"
 @blp.route("/users/<domain>", methods=["GET"])
 @blp.arguments(UserListArgsSchema, location="query")
 @blp.response(200, UserPageSchema)
-@requires(GLOBAL_ADMIN)
+@requires(DOMAIN_READ)
 def list_users(args, domain):
     """List a domain's users, paged; the catch-all is not a user."""
     offset, limit = window(args)
@@ -55,7 +56,7 @@ def list_users(args, domain):
     content_type=NDJSON,
     description="One user profile (JSON object) per line, streamed; for large domains.",
 )
-@requires(GLOBAL_ADMIN)
+@requires(DOMAIN_READ)
 def export_users(args, domain):
     """Stream every user of a domain as NDJSON, read from the directory page by page."""
     profiles = users.export_users(
@@ -72,7 +73,7 @@ def export_users(args, domain):
 @blp.route("/users/<domain>", methods=["PUT"])
 @blp.arguments(UsersBulkUpdateSchema, location="json_or_form")
 @blp.response(200, UpdatedEnvelopeSchema)
-@requires(GLOBAL_ADMIN)
+@requires(DOMAIN_BULK_WRITE)
 def bulk_update_users(args, domain):
     """Apply accountStatus/password/language/transport to every user of the domain."""
     count = users.bulk_update_users(get_directory(), path_domain(domain), args, current_app.config)
@@ -82,7 +83,7 @@ def bulk_update_users(args, domain):
 @blp.route("/users/<domain>/password", methods=["PUT"])
 @blp.arguments(UsersPasswordSchema, location="json_or_form")
 @blp.response(200, UpdatedEnvelopeSchema)
-@requires(GLOBAL_ADMIN)
+@requires(DOMAIN_BULK_WRITE)
 def bulk_password(args, domain):
     """Set the same password on every user of the domain (each hashed with its own salt)."""
     count = users.bulk_update_users(get_directory(), path_domain(domain), args, current_app.config)

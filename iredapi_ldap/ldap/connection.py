@@ -81,8 +81,15 @@ class ConnectionPool:
                     conn.open()
                     conn.start_tls()
                 conn.bind()
-            except lx.LDAPInvalidCredentialsResult as exc:
-                raise lx.LDAPBindError(str(exc)) from exc
+            except lx.LDAPException as exc:
+                discard(conn)
+                if isinstance(exc, TRANSPORT_ERRORS) and isinstance(self.server, Server):
+                    # ldap3 marks a refused address unusable for 5 s; with one server
+                    # that only delays recovery after a slapd restart.
+                    self.server.reset_availability()
+                if isinstance(exc, lx.LDAPInvalidCredentialsResult):
+                    raise lx.LDAPBindError(str(exc)) from exc
+                raise
         self.opened += 1
         return conn
 
@@ -112,11 +119,18 @@ class ConnectionPool:
 
 
 def discard(conn: Connection) -> None:
-    """Unbind a connection, ignoring transport errors."""
+    """Unbind a connection, ignoring transport errors, and close its socket."""
     try:
         conn.unbind()
     except (lx.LDAPException, OSError):
         pass
+    # ldap3 leaves the socket open when the connect or the unbind request failed.
+    sock = getattr(conn, "socket", None)
+    if sock is not None:
+        try:
+            sock.close()
+        except OSError:
+            pass
 
 
 class PooledDirectory(Directory):

@@ -77,7 +77,8 @@ def _entry(item: dict) -> Entry:
 
 def dn_depth(dn: str) -> int:
     """Return how many RDNs a DN has."""
-    return len(parse_dn(dn))
+    # escape=True: slapd returns a '#' inside a value bare, which parse_dn rejects.
+    return len(parse_dn(dn, escape=True))
 
 
 class Directory:
@@ -193,7 +194,9 @@ class Directory:
 
     def add(self, dn: str, attributes: dict[str, Any]) -> None:
         """Add an entry; empty values are left out, as iRedAdmin does."""
-        attrs = {name: _values(v) for name, v in attributes.items() if _values(v)}
+        # "" too: slapd refuses an empty value for most syntaxes (invalidAttributeSyntax).
+        kept = {name: [v for v in _values(value) if v != ""] for name, value in attributes.items()}
+        attrs = {name: values for name, values in kept.items() if values}
         self._run(lambda: self.conn.add(dn, attributes=attrs))
 
     def modify(self, dn: str, changes: dict[str, Any]) -> None:

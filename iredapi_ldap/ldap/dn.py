@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
-from ldap3.utils.dn import escape_rdn
+from string import hexdigits
+
+from ldap3.utils.dn import parse_dn
 
 from . import attrs
+
+_SPECIAL = frozenset('\\"+,;<=>#')
 
 
 def escape_rdn_value(value: str) -> str:
     """Escape one attribute value for use inside an RDN (RFC 4514)."""
-    # ldap3 leaves NUL as a raw byte after a backslash; RFC 4514 wants the hex pair.
-    return escape_rdn(value).replace("\\\x00", "\\00").replace("\x00", "\\00")
+    # '#' is escaped everywhere, not only in front (RFC 4514 allows both): ldap3's
+    # parse_dn rejects a bare one. NUL becomes the hex pair RFC 4514 asks for.
+    parts = ["\\00" if ch == "\x00" else "\\" + ch if ch in _SPECIAL else ch for ch in value]
+    if parts and parts[0] == " ":
+        parts[0] = "\\ "
+    if parts and parts[-1] == " ":
+        parts[-1] = "\\ "
+    return "".join(parts)
+
+
+def unescape_rdn_value(text: str) -> str:
+    """Return the value an escaped RDN value stands for (`\\c` pairs and `\\XX` hex)."""
+    raw = bytearray()
+    i = 0
+    while i < len(text):
+        if text[i] == "\\" and i + 1 < len(text):
+            pair = text[i + 1 : i + 3]
+            if len(pair) == 2 and all(c in hexdigits for c in pair):
+                raw.append(int(pair, 16))
+                i += 3
+                continue
+            raw += text[i + 1].encode()
+            i += 2
+            continue
+        raw += text[i].encode()
+        i += 1
+    return raw.decode("utf-8", "replace")
 
 
 def rdn(attribute: str, value: str) -> str:
@@ -74,9 +103,8 @@ class DNs:
 
     def rdn_value(self, dn: str) -> str:
         """Return the unescaped value of a DN's first RDN."""
-        from ldap3.utils.dn import parse_dn
-
-        return parse_dn(dn, escape=False, strip=False)[0][1]
+        # escape=True: slapd returns a '#' inside a value bare, which parse_dn rejects.
+        return unescape_rdn_value(parse_dn(dn, escape=True, strip=False)[0][1])
 
 
 def domain_of(mail: str) -> str:

@@ -43,8 +43,18 @@ def translate_errors() -> Iterator[None]:
         raise errors.AlreadyExists() from exc
     except lx.LDAPNotAllowedOnNotLeafResult as exc:
         raise errors.NotEmpty() from exc
-    except (lx.LDAPNoSuchAttributeResult, lx.LDAPAssertionFailedResult) as exc:
+    except (
+        lx.LDAPNoSuchAttributeResult,
+        lx.LDAPAssertionFailedResult,
+        lx.LDAPAttributeOrValueExistsResult,
+    ) as exc:
         raise StaleValue() from exc
+    except lx.LDAPConstraintViolationResult as exc:
+        # A second value for a single-valued attribute: another writer set it first.
+        if "multiple values" in str(getattr(exc, "message", "") or exc):
+            raise StaleValue() from exc
+        log.error("Constraint violation: %s", exc)
+        raise errors.DirectoryError() from exc
     except lx.LDAPSizeLimitExceededResult as exc:
         raise errors.DirectoryError(code="EXCEEDED_LDAP_SERVER_SIZELIMIT") from exc
     except (lx.LDAPInvalidDnError, lx.LDAPInvalidDNSyntaxResult) as exc:

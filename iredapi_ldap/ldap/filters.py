@@ -6,9 +6,14 @@ from collections.abc import Iterable
 
 from ldap3.utils.conv import escape_filter_chars
 
+from .. import errors
+
 
 def escape_value(value: str, allow_wildcards: bool = False) -> str:
     """Escape a filter assertion value; `*` stays a wildcard only when asked."""
+    if "\x00" in value:
+        # slapd's IA5 matching stops at a NUL: (domainName=a.com\00x) matches a.com.
+        raise errors.ValidationFailed("A search value must not contain a NUL character.")
     if not allow_wildcards:
         return escape_filter_chars(value)
     return "*".join(escape_filter_chars(part) for part in value.split("*"))
@@ -22,6 +27,13 @@ def eq(attribute: str, value: str) -> str:
 def contains(attribute: str, value: str) -> str:
     """Return a substring filter matching `value` anywhere in the attribute."""
     return f"({attribute}=*{escape_value(value)}*)"
+
+
+def starts_with(attribute: str, prefix: str) -> str:
+    """Return a substring filter matching values that begin with `prefix`."""
+    if not prefix:
+        raise ValueError("starts_with needs a non-empty prefix")
+    return f"({attribute}={escape_value(prefix)}*)"
 
 
 def present(attribute: str) -> str:

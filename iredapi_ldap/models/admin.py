@@ -1,23 +1,42 @@
-"""Admins as iRedAdmin sees them: standalone mailAdmin entries and admin mail users."""
+"""Admins as iRedAdmin sees them (standalone mailAdmin entries and admin mail users): login side."""
 
 from __future__ import annotations
 
 import datetime
+import random
+import time
 
 from marshmallow import ValidationError
 
 from .. import errors
 from ..auth import CurrentAdmin
-from ..ldap import Directory, Entry
+from ..ldap import Directory
+from ..ldap import Entry
+from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import filters as F
-from ..passwords import hash_password, verify_password
+from ..passwords import hash_password
+from ..passwords import verify_password
 from ..schemas.fields import normalise_email
 
+# accountSetting keys this project adds to admin entries. iRedAdmin keeps keys it
+# does not know, so these survive edits made in its web UI.
+ROLE = "role"  # role:limited makes a read-only admin (Rackspace type "limited")
+ROLE_LIMITED = "limited"
+LOCKED = "locked"  # locked:yes
+PASSWORD_EXPIRATION = "passwordExpiration"  # days after shadowLastChange; absent = never
+SIMULTANEOUS_LOGINS = "allowSimultaneousLogins"  # only "no" is stored
+SESSION_EPOCH = "sessionEpoch"  # bumped at each login of a single-session admin
+RESTRICTED_IPS = "restrictedIps"  # one value per address or network
+CREATE_NEW_DOMAINS = "create_new_domains"  # iRedAdmin-Pro: a normal admin may create domains
+SETTING = "accountSetting"
+
 LOGIN_ATTRIBUTES = ["objectClass", "mail", "userPassword", "accountStatus", "domainStatus",
-                    "enabledService", "domainGlobalAdmin"]  # fmt: skip
+                    "enabledService", "domainGlobalAdmin", "accountSetting",
+                    "shadowLastChange"]  # fmt: skip
 # Verified when the account does not exist, so both paths cost one hash check.
 _DUMMY_HASH = "{SSHA512}" + "A" * 88
+EPOCH_ATTEMPTS = 20
 
 
 def days_since_epoch() -> int:
@@ -25,26 +44,92 @@ def days_since_epoch() -> int:
     return (datetime.date.today() - datetime.date(1970, 1, 1)).days
 
 
-def _admin_from_entry(entry: Entry) -> CurrentAdmin | None:
-    """Return the admin an entry stands for, or None if it may not log in as admin."""
+def setting_values(entry: Entry, key: str) -> list[str]:
+    """Return every value of one accountSetting key (case-insensitive key), in stored order."""
+    wanted = key.lower()
+    found = []
+    for raw in entry.all(SETTING):
+        name, sep, value = raw.partition(":")
+        if sep and name.lower() == wanted:
+            found.append(value)
+    return found
+
+
+def setting_value(entry: Entry, key: str) -> str | None:
+    """Return the first value of one accountSetting key, or None."""
+    values = setting_values(entry, key)
+    return values[0] if values else None
+
+
+def setting_int(entry: Entry, key: str) -> int:
+    """Return an integer accountSetting value (0 when absent or not a number)."""
+    try:
+        return int(setting_value(entry, key) or 0)
+    except ValueError:
+        return 0
+
+
+def is_yes(value: str | None) -> bool:
+    """Tell whether a stored flag says yes."""
+    return (value or "").strip().lower() == "yes"
+
+
+def password_expired(entry: Entry, today: int | None = None) -> bool:
+    """Tell whether passwordExpiration days have passed since shadowLastChange (unknown = passed)."""
+    days = setting_int(entry, PASSWORD_EXPIRATION)
+    if days <= 0:
+        return False
+    try:
+        changed = int(entry.first("shadowLastChange") or "")
+    except ValueError:
+        return True
+    return (today if today is not None else days_since_epoch()) >= changed + days
+
+
+def is_admin_entry(entry: Entry) -> bool:
+    """Tell whether an entry is a standalone admin or a mail user promoted to admin."""
+    if entry.has("objectClass", A.OC_ADMIN):
+        return True
+    return entry.has("objectClass", A.OC_USER) and entry.has("enabledService", "domainadmin")
+
+
+def is_active(entry: Entry) -> bool:
+    """Tell whether an admin entry is enabled (and, for a mail user, its domain too)."""
     if (entry.first("accountStatus") or "").lower() != A.STATUS_ACTIVE:
-        return None
-    is_global = (entry.first("domainGlobalAdmin") or "").lower() == "yes"
-    if entry.has("objectClass", A.OC_USER):
-        if (entry.first("domainStatus") or "").lower() == A.STATUS_DISABLED:
-            return None
-        if not entry.has("enabledService", "domainadmin"):
-            return None
-        kind = "user"
-    elif entry.has("objectClass", A.OC_ADMIN):
-        kind = "admin"
-    else:
-        return None
-    return CurrentAdmin(entry.first("mail", "").lower(), entry.dn, kind, is_global)
+        return False
+    return (entry.first("domainStatus") or "").lower() != A.STATUS_DISABLED
 
 
-def _login_entries(directory: Directory, mail: str) -> list[Entry]:
-    # iRedAdmin's order: the mail user first, then the standalone admin.
+def is_global_entry(entry: Entry) -> bool:
+    """Tell whether an admin entry carries domainGlobalAdmin: yes."""
+    return is_yes(entry.first("domainGlobalAdmin"))
+
+
+def admin_from_entry(entry: Entry, domains: list[str] | None = None) -> CurrentAdmin | None:
+    """Return the admin an entry stands for (locked ones too), or None if it may not log in."""
+    if not is_admin_entry(entry) or not is_active(entry):
+        return None
+    is_global = is_global_entry(entry)
+    kind = "admin" if entry.has("objectClass", A.OC_ADMIN) else "user"
+    epoch = setting_int(entry, SESSION_EPOCH)
+    return CurrentAdmin(
+        (entry.first("mail") or "").lower(),
+        entry.dn,
+        kind,
+        is_global,
+        read_only=(setting_value(entry, ROLE) or "").lower() == ROLE_LIMITED,
+        can_create_domains=is_yes(setting_value(entry, CREATE_NEW_DOMAINS)),
+        locked=is_yes(setting_value(entry, LOCKED)),
+        password_expired=password_expired(entry),
+        restricted_ips=setting_values(entry, RESTRICTED_IPS),
+        single_session=(setting_value(entry, SIMULTANEOUS_LOGINS) or "").lower() == "no",
+        session_epoch=epoch,
+        domains=[] if is_global else domains,
+    )
+
+
+def login_entries(directory: Directory, mail: str) -> list[Entry]:
+    """Return the mail user and the standalone admin of an address, in iRedAdmin's login order."""
     entries = []
     for dn in (directory.dn.user(mail), directory.dn.admin(mail)):
         entry = directory.get(dn, LOGIN_ATTRIBUTES)
@@ -53,28 +138,69 @@ def _login_entries(directory: Directory, mail: str) -> list[Entry]:
     return entries
 
 
-def authenticate(directory: Directory, username: str, password: str) -> CurrentAdmin | None:
-    """Return the admin whose password matches, checked in Python as iRedAdmin does."""
+def managed_domains(directory: Directory, mail: str) -> list[str]:
+    """Return the domains whose domainAdmin names this address (iRedAdmin get_managed_domains)."""
+    search_filter = F.and_(F.object_class(A.OC_DOMAIN), F.eq("domainAdmin", mail))
+    entries = directory.search(directory.dn.domains, search_filter, ["domainName"], "one")
+    return sorted((e.first("domainName") or "").lower() for e in entries)
+
+
+def verify_login(directory: Directory, username: str, password: str) -> CurrentAdmin | None:
+    """Return the admin whose password matches (locked or not), or None; checked in Python."""
     try:
         mail = normalise_email(username)
     except ValidationError:
         verify_password(password, _DUMMY_HASH)
         return None
-    for entry in _login_entries(directory, mail):
-        if any(verify_password(password, stored) for stored in entry.all("userPassword")):
-            return _admin_from_entry(entry)
-        return None
+    for entry in login_entries(directory, mail):
+        if not any(verify_password(password, stored) for stored in entry.all("userPassword")):
+            return None
+        admin = admin_from_entry(entry)
+        if admin is not None and not admin.is_global:
+            admin.domains = managed_domains(directory, admin.mail)
+        return admin
     verify_password(password, _DUMMY_HASH)
     return None
 
 
-def load_login_admin(directory: Directory, mail: str) -> CurrentAdmin | None:
-    """Re-read an admin for a running session; None when it may no longer log in."""
-    for entry in _login_entries(directory, mail):
-        admin = _admin_from_entry(entry)
-        if admin is not None:
-            return admin
+def authenticate(directory: Directory, username: str, password: str) -> CurrentAdmin | None:
+    """Return the admin whose password matches and who may log in now (not locked), else None."""
+    admin = verify_login(directory, username, password)
+    return admin if admin is not None and not admin.locked else None
+
+
+def load_login_admin(
+    directory: Directory, mail: str, with_domains: bool = True
+) -> CurrentAdmin | None:
+    """Re-read an admin for a running session; None when it may no longer log in (locked too)."""
+    for entry in login_entries(directory, mail):
+        admin = admin_from_entry(entry)
+        if admin is None or admin.locked:
+            continue
+        if with_domains and not admin.is_global:
+            admin.domains = managed_domains(directory, admin.mail)
+        return admin
     return None
+
+
+def bump_session_epoch(directory: Directory, dn: str) -> int:
+    """Increase the admin's sessionEpoch by compare-and-swap and return the new value."""
+    for _attempt in range(EPOCH_ATTEMPTS):
+        entry = directory.get(dn, [SETTING])
+        if entry is None:
+            raise errors.InvalidCredentials()
+        old = [
+            v for v in entry.all(SETTING) if v.partition(":")[0].lower() == SESSION_EPOCH.lower()
+        ]
+        new = setting_int(entry, SESSION_EPOCH) + 1
+        steps: list[tuple[str, list[str]]] = [("delete", old)] if old else []
+        steps.append(("add", [f"{SESSION_EPOCH}:{new}"]))
+        try:
+            directory.modify(dn, {SETTING: steps})
+            return new
+        except StaleValue:
+            time.sleep(random.uniform(0, 0.01))
+    raise errors.Conflict("Too many logins at once; try again.")
 
 
 def any_global_admin(directory: Directory) -> bool:
@@ -83,15 +209,15 @@ def any_global_admin(directory: Directory) -> bool:
     if directory.search_one(directory.dn.admins, standalone, ["1.1"], scope="one"):
         return True
     promoted = F.and_(
-        F.object_class(A.OC_USER), F.eq("domainGlobalAdmin", "yes"), F.eq("enabledService", "domainadmin")
+        F.object_class(A.OC_USER),
+        F.eq("domainGlobalAdmin", "yes"),
+        F.eq("enabledService", "domainadmin"),
     )
     return directory.search_one(directory.dn.domains, promoted, ["1.1"]) is not None
 
 
-def create_admin(
-    directory: Directory, mail: str, password: str, is_global: bool = True, scheme: str = "SSHA512"
-) -> str:
-    """Create a standalone admin (mailAdmin under o=domainAdmins); return its DN."""
+def check_standalone_address(directory: Directory, mail: str) -> str:
+    """Return the normalised address of a new standalone admin, or raise 400 naming mail."""
     try:
         mail = normalise_email(mail)
     except ValidationError as exc:
@@ -105,6 +231,14 @@ def create_admin(
             code="CAN_NOT_BE_LOCAL_DOMAIN",
             errors={"mail": ["Domain is hosted here; promote a mail user instead."]},
         )
+    return mail
+
+
+def create_admin(
+    directory: Directory, mail: str, password: str, is_global: bool = True, scheme: str = "SSHA512"
+) -> str:
+    """Create a standalone admin (mailAdmin under o=domainAdmins); return its DN."""
+    mail = check_standalone_address(directory, mail)
     dn = directory.dn.admin(mail)
     local = mail.split("@", 1)[0]
     directory.add(

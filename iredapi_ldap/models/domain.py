@@ -82,8 +82,12 @@ def get_domain_entry(directory: Directory, domain: str) -> Entry:
 
 
 def get_domain(directory: Directory, domain: str) -> dict[str, Any]:
-    """Return one domain's profile."""
-    return domain_from_entry(get_domain_entry(directory, domain))
+    """Return one domain's profile, with its catch-all targets."""
+    from .catchall import get_catchall
+
+    profile = domain_from_entry(get_domain_entry(directory, domain))
+    profile["catchall"] = get_catchall(directory, domain)
+    return profile
 
 
 def list_domains(
@@ -212,9 +216,16 @@ def update_domain(
     directory: Directory, domain: str, values: dict[str, Any], config: dict[str, Any]
 ) -> dict[str, Any]:
     """Apply a partial update; retried when another writer changed the entry meanwhile."""
+    from .alias_domain import alias_domain_changes, check_alias_domains, sync_alias_addresses
+    from .catchall import check_catchall, set_catchall
+
+    if "catchall" in values:
+        check_catchall(directory, domain, values["catchall"])
+    check_alias_domains(directory, domain, values)
     for attempt in range(RETRIES):
         entry = get_domain_entry(directory, domain)
         changes = _update_changes(entry, values, config, domain)
+        changes.update(alias_domain_changes(entry, values, changes))
         try:
             directory.modify(entry.dn, changes)
             break
@@ -223,6 +234,9 @@ def update_domain(
                 raise
     if "accountStatus" in values:
         set_accounts_domain_status(directory, domain, values["accountStatus"])
+    sync_alias_addresses(directory, domain, entry.all("domainAliasName"))
+    if "catchall" in values:
+        set_catchall(directory, domain, values["catchall"])
     return get_domain(directory, domain)
 
 

@@ -29,6 +29,18 @@ class BaseSchema(Schema):
             renamed[target] = data[key]
         return renamed
 
+    @pre_load
+    def _no_nul(self, data: Any, **kwargs: Any) -> Any:
+        # NUL ends a C string in slapd, Postfix and Dovecot; no field may carry one.
+        if not hasattr(data, "keys"):
+            return data
+        for key in data.keys():
+            value = data.getlist(key) if hasattr(data, "getlist") else data[key]
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(item, str) and "\x00" in item for item in items):
+                raise ValidationError({key: ["Must not contain a NUL character."]})
+        return data
+
 
 class TriadMixin:
     """Checks that `X` (replace) is not combined with `addX`/`removeX`."""

@@ -16,6 +16,8 @@ from .base import BaseSchema, EnvelopeSchema, PageArgsSchema, PageEnvelopeSchema
 from .fields import (
     RELAY_HOST,
     AccountStatus,
+    DomainName,
+    Email,
     Language,
     Limit,
     MultiValue,
@@ -71,10 +73,17 @@ class DomainCreateSchema(BaseSchema):
 class DomainUpdateSchema(TriadMixin, DomainCreateSchema):
     """Parameters of PUT /api/domain/<domain>."""
 
-    TRIADS = (("services", "addService", "removeService"),)
+    TRIADS = (
+        ("services", "addService", "removeService"),
+        ("aliasDomains", "addAliasDomain", "removeAliasDomain"),
+    )
 
     addService = MultiValue(choice_of(DOMAIN_SERVICES))
     removeService = MultiValue(choice_of(DOMAIN_SERVICES))
+    catchall = MultiValue(Email(), metadata={"description": "Catch-all targets (comma list); empty removes the catch-all"})
+    aliasDomains = MultiValue(DomainName(), metadata={"description": "Replace the alias domains; their addresses reach the same accounts"})
+    addAliasDomain = MultiValue(DomainName())
+    removeAliasDomain = MultiValue(DomainName())
     disableDomainProfile = MultiValue(choice_of(DISABLED_DOMAIN_PROFILES))
     enableDomainProfile = MultiValue(choice_of(DISABLED_DOMAIN_PROFILES))
     disableUserProfile = MultiValue(choice_of(DISABLED_USER_PROFILES))
@@ -124,6 +133,7 @@ class DomainSchema(Schema):
     disabledMailServices = fields.List(fields.String())
     admins = fields.List(fields.String())
     aliasDomains = fields.List(fields.String())
+    catchall = fields.List(fields.String(), metadata={"description": "Catch-all targets (GET of one domain)"})
     currentUsers = fields.Integer(metadata={"description": "Cached counter (domainCurrentUserNumber)"})
     currentAliases = fields.Integer()
     currentLists = fields.Integer()

@@ -70,6 +70,14 @@ class YesNo(fields.Boolean):
     truthy = {"yes", "Yes", "YES", "y", "true", "True", "1", 1, True, "on"}
     falsy = {"no", "No", "NO", "n", "false", "False", "0", 0, False, "off"}
 
+    def __init__(self, **kwargs: Any) -> None:
+        default = kwargs.get("load_default")
+        if isinstance(default, bool):
+            # apispec documents a default through _serialize ("no"), which is not a
+            # boolean and makes the OpenAPI document invalid; document the bool itself.
+            kwargs["metadata"] = {"default": default, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return None if value is None else ("yes" if value else "no")
 

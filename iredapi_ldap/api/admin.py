@@ -1,0 +1,127 @@
+"""Admin accounts: /api/admins, /api/admin/<mail>, its password, /api/verify_password/admin/<mail>."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+
+from ..auth import GLOBAL_ADMIN
+from ..auth import PASSWORD_CHANGE
+from ..auth import SELF
+from ..auth import refresh_session
+from ..auth import requires
+from ..errors import Forbidden
+from ..errors import InvalidCredentials
+from ..ldap import get_directory
+from ..models import admin_profile as admins
+from ..models import admin_view
+from ..schemas.admin import AdminCreateSchema
+from ..schemas.admin import AdminEnvelopeSchema
+from ..schemas.admin import AdminListArgsSchema
+from ..schemas.admin import AdminPageSchema
+from ..schemas.admin import AdminPasswordSchema
+from ..schemas.admin import AdminSelfServiceSchema
+from ..schemas.admin import AdminUpdateSchema
+from ..schemas.admin import AdminVerifyPasswordSchema
+from ..schemas.base import EnvelopeSchema
+from . import ApiBlueprint
+from .envelope import ok
+from .paging import page_meta
+from .paging import window
+from .paths import path_mail
+
+blp = ApiBlueprint(
+    "admin", __name__, description="Admin accounts (global, domain and read-only admins)"
+)
+
+# What admins may change on their own account; everything else is global-admin only.
+SELF_SERVICE_FIELDS = frozenset(AdminSelfServiceSchema().fields) | {"oldPassword"}
+
+
+@blp.route("/admins", methods=["GET"])
+@blp.arguments(AdminListArgsSchema, location="query")
+@blp.response(200, AdminPageSchema)
+@requires(GLOBAL_ADMIN)
+def list_admins(args):
+    """List admins, paged: standalone admins first, then mail users promoted to admin."""
+    if "size" in args:
+        args = dict(
+            args, **({"page_size": args["size"]} if "page" in args else {"limit": args["size"]})
+        )
+    offset, limit = window(args)
+    items, total = admin_view.list_admins(get_directory(), offset, limit)
+    return ok(items, **page_meta(offset, limit, total), size=limit)
+
+
+@blp.route("/admin/<mail>", methods=["GET"])
+@blp.response(200, AdminEnvelopeSchema)
+@requires(SELF)
+def get_admin(mail):
+    """Show an admin's profile and the domains it manages (no password or answer hash)."""
+    return ok(admin_view.get_admin(get_directory(), path_mail(mail)))
+
+
+@blp.route("/admin/<mail>", methods=["POST"])
+@blp.arguments(AdminCreateSchema, location="json_or_form")
+@blp.response(201, AdminEnvelopeSchema)
+@requires(GLOBAL_ADMIN)
+def create_admin(args, mail):
+    """Create a standalone admin under o=domainAdmins (type standard unless told otherwise)."""
+    created = admins.add_admin(get_directory(), path_mail(mail), args, current_app.config)
+    return ok(created, status=201)
+
+
+@blp.route("/admin/<mail>", methods=["PUT"])
+@blp.arguments(AdminUpdateSchema, location="json_or_form")
+@blp.response(200, AdminEnvelopeSchema)
+@requires(SELF)
+def update_admin(args, mail):
+    """Update an admin; admins may change their own name, contact, language and password."""
+    mail = path_mail(mail)
+    by_self = mail == current_user.mail
+    if not current_user.is_super:
+        refused = sorted(set(args) - SELF_SERVICE_FIELDS)
+        if refused:
+            raise Forbidden(
+                f"Only a global admin may set: {', '.join(refused)}.",
+                errors={name: ["Global admins only."] for name in refused},
+            )
+    updated = admins.update_admin(get_directory(), mail, args, current_app.config, by_self=by_self)
+    if by_self:
+        refresh_session()
+    return ok(updated)
+
+
+@blp.route("/admin/<mail>/password", methods=["PUT"])
+@blp.arguments(AdminPasswordSchema, location="json_or_form")
+@blp.response(200, EnvelopeSchema)
+@requires(PASSWORD_CHANGE)
+def set_password(args, mail):
+    """Set an admin's password; your own (also an expired one) needs oldPassword."""
+    mail = path_mail(mail)
+    by_self = mail == current_user.mail
+    admins.set_admin_password(get_directory(), mail, args, current_app.config, by_self=by_self)
+    if by_self:
+        refresh_session()
+    return ok()
+
+
+@blp.route("/admin/<mail>", methods=["DELETE"])
+@blp.response(200, EnvelopeSchema)
+@requires(GLOBAL_ADMIN)
+def delete_admin(mail):
+    """Delete a standalone admin (a promoted mail user only loses the admin role)."""
+    admins.delete_admin(get_directory(), path_mail(mail))
+    return ok()
+
+
+@blp.route("/verify_password/admin/<mail>", methods=["POST"])
+@blp.arguments(AdminVerifyPasswordSchema, location="json_or_form")
+@blp.response(200, EnvelopeSchema)
+@blp.alt_response(401, description="INVALID_CREDENTIALS: the password does not match")
+@requires(GLOBAL_ADMIN)
+def verify_password(args, mail):
+    """Check a plain password against the admin's stored hash: 200 matches, 401 does not."""
+    if not admins.verify_admin_password(get_directory(), path_mail(mail), args["password"]):
+        raise InvalidCredentials("The password does not match.")
+    return ok()

@@ -1,0 +1,252 @@
+"""Audit log: every write request (who, from where, what, when, result) in the SQL store."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import request
+from flask import session
+from werkzeug.exceptions import HTTPException
+
+from .errors import ApiError
+from .sqlstore import get_store
+from .sqlstore import metadata
+from .sqlstore import translate_errors
+from .sqlstore.tables import ID
+
+log = logging.getLogger(__name__)
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+ENDPOINT_ACTIONS = {"login.login": "login", "login.logout": "logout"}
+# Parameter names holding secrets: these lower-case substrings, or a name ending in "hash".
+SECRET_NAMES = ("password", "passwd", "token", "secret")
+MASK = "********"
+MAX_PARAMETERS = 16000  # characters of JSON; fits TEXT on every backend
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("timestamp", sa.TIMESTAMP(), nullable=False),
+    sa.Column("admin", sa.String(255), nullable=False, server_default=""),
+    sa.Column("token", sa.String(16), nullable=False, server_default=""),
+    sa.Column("client_address", sa.String(64), nullable=False, server_default=""),
+    sa.Column("method", sa.String(10), nullable=False, server_default=""),
+    sa.Column("path", sa.String(1024), nullable=False, server_default=""),
+    sa.Column("resource", sa.String(64), nullable=False, server_default=""),
+    sa.Column("domain", sa.String(255), nullable=False, server_default=""),
+    sa.Column("object", sa.String(320), nullable=False, server_default=""),
+    sa.Column("action", sa.String(32), nullable=False, server_default=""),
+    sa.Column("parameters", sa.Text(), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("result", sa.String(64), nullable=False, server_default=""),
+    sa.Index("idx_audit_log_timestamp", "timestamp"),
+    sa.Index("idx_audit_log_admin", "admin"),
+    sa.Index("idx_audit_log_domain", "domain"),
+    sa.Index("idx_audit_log_action", "action"),
+)
+
+
+def init_app(app: Flask) -> None:
+    """Record every write request once its answer is known, failed ones included."""
+    app.before_request(_remember_session_admin)
+    app.after_request(_record_write)
+
+
+def note(**fields: str) -> None:
+    """Let a view refine what the log says (resource, object, domain, action)."""
+    g.setdefault("_iredapi_audit", {}).update(fields)
+
+
+def _remember_session_admin() -> None:
+    # Read before the view runs: a logout clears the session it names.
+    if request.method in WRITE_METHODS:
+        stored = session.get("_iredapi_admin") or {}
+        g._iredapi_session_admin = stored.get("mail", "") if isinstance(stored, dict) else ""
+
+
+def _record_write(response: Response) -> Response:
+    if request.method not in WRITE_METHODS:
+        return response
+    row = describe_request(response.status_code)
+    try:
+        with translate_errors(), get_store().engine.begin() as conn:
+            conn.execute(sa.insert(audit_log), [row])
+    except ApiError:
+        # The write itself is done; failing the answer now would make clients retry it.
+        log.error("Audit log not written: %s %s by %s", row["method"], row["path"], row["admin"])
+    return response
+
+
+def describe_request(status: int) -> dict[str, Any]:
+    """Return the audit row of the current request."""
+    from .security.client import client_address
+    from .security.tokens import current_token
+
+    view_args = request.view_args or {}
+    mail = str(view_args.get("mail", ""))
+    if request.endpoint == "login.login":
+        mail = _login_username()
+    domain = str(view_args.get("domain", "")) or (mail.rpartition("@")[2] if "@" in mail else "")
+    described = {
+        "resource": request.blueprint or _first_segment(),
+        "object": mail or domain or next((str(v) for v in view_args.values()), ""),
+        "domain": domain,
+        "action": ENDPOINT_ACTIONS.get(request.endpoint or "", ACTIONS[request.method]),
+    }
+    described.update(g.get("_iredapi_audit", {}))
+    token = current_token()
+    row = {
+        "timestamp": datetime.now(UTC).replace(tzinfo=None),
+        "admin": _who(),
+        "token": token.id if token else "",
+        "client_address": client_address(),
+        "method": request.method,
+        "path": request.path,
+        "parameters": _parameters_json(),
+        "status": status,
+        "result": g.get("_iredapi_result_code") or ("SUCCESS" if status < 400 else ""),
+        **{key: str(value).lower() for key, value in described.items()},
+    }
+    limits = {column.name: getattr(column.type, "length", None) for column in audit_log.columns}
+    return {
+        key: value[: limits[key]] if isinstance(value, str) and limits.get(key) else value
+        for key, value in row.items()
+    }
+
+
+def _who() -> str:
+    user = g.get("_login_user")
+    if getattr(user, "is_authenticated", False):
+        return user.mail
+    if request.endpoint == "login.login":
+        return _login_username()
+    return g.get("_iredapi_session_admin", "")
+
+
+def _login_username() -> str:
+    return str(_body().get("username", "")).strip().lower()
+
+
+def _first_segment() -> str:
+    parts = [part for part in request.path.split("/") if part]
+    if parts and parts[0] == "api":
+        parts = parts[1:]
+    return parts[0] if parts else ""
+
+
+def _body() -> dict[str, Any]:
+    try:
+        if request.is_json:
+            data = request.get_json(silent=True)
+            if data is None and request.content_length:
+                return {"_body": "not valid JSON"}
+            return data if isinstance(data, dict) else {"_body": data}
+        form = request.form
+        return {key: values if len(values) > 1 else values[0] for key, values in form.lists()}
+    except HTTPException:  # e.g. larger than max_content_length
+        return {"_body": "not read"}
+
+
+def _parameters_json() -> str:
+    parameters = _body()
+    if request.args:
+        parameters = {**parameters, "_query": dict(request.args.lists())}
+    text = json.dumps(mask(parameters), ensure_ascii=False, sort_keys=True, default=str)
+    return text if len(text) <= MAX_PARAMETERS else text[: MAX_PARAMETERS - 3] + "..."
+
+
+def mask(value: Any) -> Any:
+    """Return a copy with the values of secret-looking keys replaced by a mask."""
+    if isinstance(value, dict):
+        return {
+            key: MASK if _is_secret(str(key)) and item not in (None, "") else mask(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [mask(item) for item in value]
+    return value
+
+
+def _is_secret(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith("hash") or any(word in lowered for word in SECRET_NAMES)
+
+
+def query_log(
+    offset: int,
+    limit: int,
+    admin: str | None = None,
+    domain: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    action: str | None = None,
+    resource: str | None = None,
+    visible_to: tuple[str, Iterable[str]] | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Return one page of entries, newest first, and how many match in all.
+
+    `visible_to` = (admin, its domains) limits the answer to entries about those domains,
+    by the admin, or about the admin's own account; None shows everything (global admins).
+    """
+    conditions = []
+    if visible_to is not None:
+        own, domains = visible_to
+        conditions.append(
+            sa.or_(
+                audit_log.c.domain.in_(sorted({d.lower() for d in domains})),
+                audit_log.c.admin == own.lower(),
+                audit_log.c.object == own.lower(),
+            )
+        )
+    if admin:
+        conditions.append(audit_log.c.admin == admin.lower())
+    if domain:
+        conditions.append(audit_log.c.domain == domain.lower())
+    if since:
+        conditions.append(audit_log.c.timestamp >= _naive_utc(since))
+    if until:
+        conditions.append(audit_log.c.timestamp <= _naive_utc(until))
+    if action:
+        conditions.append(audit_log.c.action == action.lower())
+    if resource:
+        conditions.append(audit_log.c.resource == resource.lower())
+    where = sa.and_(sa.true(), *conditions)
+    page = (
+        sa.select(audit_log)
+        .where(where)
+        .order_by(audit_log.c.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    count = sa.select(sa.func.count()).select_from(audit_log).where(where)
+    with translate_errors(), get_store().engine.connect() as conn:
+        total = conn.execute(count).scalar_one()
+        rows = conn.execute(page).mappings().all()
+    return [_public(dict(row)) for row in rows], total
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    stamp = row["timestamp"]
+    row["timestamp"] = stamp.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    try:
+        row["parameters"] = json.loads(row["parameters"])
+    except ValueError:
+        pass  # a truncated record stays text
+    return row

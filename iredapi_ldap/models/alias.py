@@ -1,0 +1,268 @@
+"""Mail aliases (mailAlias under ou=Aliases): read, list, create, update, rename, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import errors
+from ..ldap import Directory
+from ..ldap import Entry
+from ..ldap import StaleValue
+from ..ldap import attrs as A
+from ..ldap import domain_of
+from ..ldap import filters as F
+from ..ldap.dn import rdn
+from . import counters
+from .domain import get_domain_entry
+from .members import PUBLIC
+from .members import Problems
+from .members import alias_domains_of
+from .members import check_addresses
+from .members import check_member_domains
+from .members import check_unused
+from .members import count_limit_plan
+from .members import domain_active
+from .members import merge_triad
+from .members import no_members_warning
+from .members import policy_of
+from .members import shadow_copies
+from .members import value_steps
+from .references import remove_address_references
+from .references import remove_group_references
+from .references import rename_address_references
+
+# iredmail-ldap-model.md 3.4: Postfix's virtual_alias_maps needs mail and deliver.
+ALIAS_SERVICES = ("mail", "deliver")
+ALIAS_LIMIT = "EXCEEDED_DOMAIN_ALIAS_LIMIT"
+READ_ATTRIBUTES = [
+    "objectClass", "mail", "cn", "accountStatus", "domainStatus", "accessPolicy",
+    "mailForwardingAddress", "listModerator", "shadowAddress", "memberOfGroup", "enabledService",
+]  # fmt: skip
+RETRIES = 5
+# Triads: (replace field, add field, remove field, attribute).
+TRIADS = (
+    ("members", "addMember", "removeMember", "mailForwardingAddress"),
+    ("moderators", "addModerator", "removeModerator", "listModerator"),
+)
+
+
+def alias_from_entry(entry: Entry) -> dict[str, Any]:
+    """Return the API view of a mailAlias entry."""
+    members = [v.lower() for v in entry.all("mailForwardingAddress")]
+    return {
+        "mail": (entry.first("mail") or "").lower(),
+        "name": entry.first("cn", ""),
+        "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE),
+        "domainDisabled": (entry.first("domainStatus") or "").lower() == A.STATUS_DISABLED,
+        "accessPolicy": policy_of(entry),
+        "members": members,
+        "moderators": [v.lower() for v in entry.all("listModerator")],
+        "aliases": [v.lower() for v in entry.all("shadowAddress")],
+        "memberOfGroup": [v.lower() for v in entry.all("memberOfGroup")],
+        "hasMembers": bool(members),
+        "warnings": [] if members else [no_members_warning("alias")],
+    }
+
+
+def get_alias_entry(directory: Directory, mail: str, attributes: list[str] | None = None) -> Entry:
+    """Return an alias's entry or raise NotFound."""
+    wanted = None if attributes is None else sorted({*attributes, "objectClass"})
+    entry = directory.get(directory.dn.alias(mail), wanted)
+    if entry is None or not entry.has("objectClass", A.OC_ALIAS):
+        raise errors.NotFound(f"No such alias: {mail}.")
+    return entry
+
+
+def get_alias(directory: Directory, mail: str) -> dict[str, Any]:
+    """Return one alias's profile."""
+    return alias_from_entry(get_alias_entry(directory, mail, READ_ATTRIBUTES))
+
+
+def aliases_filter(disabled_only: bool = False) -> str:
+    """Return the filter of a domain's aliases."""
+    parts = [F.object_class(A.OC_ALIAS)]
+    if disabled_only:
+        parts.append(F.eq("accountStatus", A.STATUS_DISABLED))
+    return F.and_(*parts)
+
+
+def list_aliases(
+    directory: Directory,
+    domain: str,
+    offset: int,
+    limit: int,
+    email_only: bool = False,
+    disabled_only: bool = False,
+) -> tuple[list[Any], int]:
+    """Return one page of a domain's aliases (in directory order) and the total."""
+    get_domain_entry(directory, domain)
+    attributes = ["mail"] if email_only else READ_ATTRIBUTES
+    entries, total = directory.window(
+        directory.dn.aliases(domain),
+        aliases_filter(disabled_only),
+        attributes,
+        "one",
+        offset,
+        limit,
+    )
+    if email_only:
+        return [(e.first("mail") or "").lower() for e in entries], total
+    return [alias_from_entry(e) for e in entries], total
+
+
+# -- create and update ----------------------------------------------------------
+
+
+def _check(
+    directory: Directory,
+    mail: str,
+    domain_entry: Entry,
+    added: dict[str, list[str]],
+    members: list[str],
+    policy: str,
+    policy_field: str = "members",
+) -> None:
+    """Validate new members/moderators (by request field) and `members` against a domain policy."""
+    alias_domains = alias_domains_of(domain_entry)
+    own = [mail, *shadow_copies(mail, alias_domains)]
+    problems = Problems()
+    for field, addresses in added.items():
+        check_addresses(directory, problems, field, addresses, own=own)
+    check_member_domains(problems, policy_field, members, policy, domain_of(mail), alias_domains)
+    problems.raise_if_any()
+
+
+def create_alias(directory: Directory, mail: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Create an alias after reserving its place in the domain's alias counter."""
+    domain = domain_of(mail)
+    domain_entry = get_domain_entry(directory, domain)
+    alias_domains = alias_domains_of(domain_entry)
+    shadows = shadow_copies(mail, alias_domains)
+    members = values.get("members", [])
+    policy = values.get("accessPolicy") or PUBLIC
+    added = {"members": members, "moderators": values.get("moderators", [])}
+    _check(directory, mail, domain_entry, added, members, policy)
+    check_unused(directory, "mail", [mail, *shadows])
+    attributes = {
+        "objectClass": [A.OC_ALIAS],
+        "mail": mail,
+        "cn": values.get("name"),
+        "accountStatus": values.get("accountStatus") or A.STATUS_ACTIVE,
+        "enabledService": list(ALIAS_SERVICES),
+        "mailForwardingAddress": members,
+        "accessPolicy": values.get("accessPolicy") or None,
+        "listModerator": values.get("moderators", []),
+        "shadowAddress": shadows,
+        "domainStatus": None if domain_active(domain_entry) else A.STATUS_DISABLED,
+    }
+    plan = count_limit_plan(counters.ALIASES, "numberOfAliases", ALIAS_LIMIT, "aliases")
+    reserved = counters.adjust(directory, domain, (counters.ALIASES,), plan)
+    try:
+        directory.add(directory.dn.alias(mail), attributes)
+    except BaseException:
+        counters.release(directory, domain, reserved)
+        raise
+    return get_alias(directory, mail)
+
+
+def _update_changes(
+    directory: Directory, mail: str, entry: Entry, domain_entry: Entry, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the modify of one update request, after validating what it adds."""
+    changes: dict[str, Any] = {}
+    if "name" in values:
+        changes["cn"] = ("replace", values["name"] or [])
+    if "accountStatus" in values:
+        changes["accountStatus"] = ("replace", values["accountStatus"])
+    policy = policy_of(entry)
+    if "accessPolicy" in values:
+        policy = values["accessPolicy"] or PUBLIC
+        changes["accessPolicy"] = ("replace", values["accessPolicy"] or [])
+    added: dict[str, list[str]] = {}
+    final: dict[str, list[str]] = {}
+    for replace, add, remove, attribute in TRIADS:
+        current = [v.lower() for v in entry.all(attribute)]
+        merged = merge_triad(current, values, replace, add, remove)
+        final[replace] = current if merged is None else merged
+        if merged is None:
+            continue
+        added[replace if replace in values else add] = [v for v in merged if v not in current]
+        steps = value_steps(entry.all(attribute), merged)
+        if steps:
+            changes[attribute] = steps
+    # A new domain policy must hold for every member; otherwise only new members are checked.
+    if "accessPolicy" in values:
+        checked, field = final["members"], "accessPolicy"
+    else:
+        field = next((f for f in TRIADS[0][:3] if f in values), "members")
+        checked = added.get(field, [])
+    _check(directory, mail, domain_entry, added, checked, policy, field)
+    return changes
+
+
+def update_alias(directory: Directory, mail: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Apply a partial update atomically; re-read and retry when the entry changed meanwhile."""
+    domain_entry = get_domain_entry(directory, domain_of(mail))
+    for attempt in range(RETRIES):
+        entry = get_alias_entry(directory, mail, READ_ATTRIBUTES)
+        changes = _update_changes(directory, mail, entry, domain_entry, values)
+        try:
+            directory.modify(entry.dn, changes)
+            break
+        except StaleValue:
+            if attempt == RETRIES - 1:
+                raise
+    return get_alias(directory, mail)
+
+
+# -- delete and rename ------------------------------------------------------------
+
+
+def delete_alias(directory: Directory, mail: str) -> None:
+    """Delete an alias, every reference to its addresses, and count it out of the domain."""
+    entry = get_alias_entry(directory, mail, ["mail", "shadowAddress"])
+    for address in [mail, *(a.lower() for a in entry.all("shadowAddress"))]:
+        remove_address_references(
+            directory, address, keep_dn=entry.dn, member_dn=entry.dn if address == mail else None
+        )
+    # Old iRedMail aliases could also gather members by memberOfGroup.
+    remove_group_references(directory, mail)
+    directory.delete_tree(entry.dn)
+    counters.release(directory, domain_of(mail), {counters.ALIASES: 1})
+
+
+def change_alias_email(directory: Directory, mail: str, new_mail: str) -> dict[str, Any]:
+    """Rename an alias within its domain; every reference to it follows."""
+    domain = domain_of(mail)
+    if domain_of(new_mail) != domain:
+        raise errors.ValidationFailed(
+            f"The new address must stay in {domain}.",
+            errors={"new_mail": [f"Must be an address in {domain}."]},
+        )
+    if new_mail == mail:
+        raise errors.ValidationFailed(
+            "The new address is the current one.",
+            errors={"new_mail": ["Same as the current address."]},
+        )
+    entry = get_alias_entry(directory, mail, READ_ATTRIBUTES)
+    alias_domains = alias_domains_of(get_domain_entry(directory, domain))
+    old_shadows, new_shadows = (
+        shadow_copies(mail, alias_domains),
+        shadow_copies(new_mail, alias_domains),
+    )
+    check_unused(directory, "new_mail", [new_mail, *new_shadows])
+    if new_mail in {v.lower() for v in entry.all("mailForwardingAddress")}:
+        raise errors.ValidationFailed(
+            "An alias must not point at itself.",
+            errors={"new_mail": [f"{new_mail} is a member of the alias."]},
+        )
+    directory.rename(entry.dn, rdn(A.RDN_USER, new_mail))
+    new_dn = directory.dn.alias(new_mail)
+    renamed = dict(zip(old_shadows, new_shadows, strict=True))
+    shadows = [renamed.get(v.lower(), v.lower()) for v in entry.all("shadowAddress")]
+    if shadows != [v.lower() for v in entry.all("shadowAddress")]:
+        directory.modify(new_dn, {"shadowAddress": ("replace", shadows)})
+    rename_address_references(directory, mail, new_mail, entry.dn, new_dn)
+    for old, new in renamed.items():
+        rename_address_references(directory, old, new)
+    return get_alias(directory, new_mail)

@@ -1,0 +1,331 @@
+"""Subscribable (mlmmj) lists: the LDAP entry mlmmjadmin's bk_iredmail_ldap writes, plus the
+list directory on the mail host (settings in control files, subscribers via mlmmj's tools).
+
+The entry (model 3.5a) makes Postfix route the address to mlmmj: `mtaTransport
+mlmmj:<domain>/<listname>` and `enabledService mlmmj`. Everything else about the
+list lives in its directory. A new list gets its directory complete (settings,
+first subscribers) before its entry is added, so Postfix never delivers to a
+half-made list; a failed add removes the directory and releases the counter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .. import errors
+from ..ldap import Directory
+from ..ldap import Entry
+from ..ldap import attrs as A
+from ..ldap import domain_of
+from ..ldap import filters as F
+from ..mailhost import Mlmmj
+from . import counters
+from .domain import get_domain_entry
+from .mlmmj_settings import CREATE_DEFAULTS
+from .mlmmj_settings import apply_controls
+from .mlmmj_settings import bad
+from .mlmmj_settings import control_writes
+from .mlmmj_settings import ldap_roles
+from .mlmmj_settings import parse_size
+from .mlmmj_settings import posting_rules
+from .mlmmj_settings import settings_view
+from .references import remove_address_references
+from .references import remove_group_references
+from .settings import settings_of
+from .user import addresses_in_use
+from .user import local_part
+
+SERVICE = "mlmmj"
+SERVICES = ("mail", "deliver", SERVICE)
+LIST_FILTER = F.and_(F.object_class(A.OC_LIST), F.eq("enabledService", SERVICE))
+ACCOUNT_LIMIT = "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
+MLID_ATTEMPTS = 20
+POSTING_FLAGS = ("only_subscriber_can_post", "only_moderator_can_post")
+SUBSCRIBER_FIELDS = ("subscribers", "add_subscribers", "remove_subscribers")
+READ_ATTRIBUTES = [
+    "objectClass", "mail", "cn", "accountStatus", "domainStatus", "accessPolicy",
+    "mailingListID", "mtaTransport", "enabledService", "shadowAddress", "maxMessageSize",
+    "description", "listOwner", "listModerator", "listAllowedUser",
+]  # fmt: skip
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def get_list_entry(directory: Directory, mail: str) -> Entry:
+    """Return an mlmmj list's entry or raise NotFound (an old-style list is not one)."""
+    entry = directory.get(directory.dn.maillist(mail), READ_ATTRIBUTES)
+    if entry is None or not entry.has("objectClass", A.OC_LIST):
+        raise errors.NotFound(f"No such mailing list: {mail}.")
+    if not entry.has("enabledService", SERVICE):
+        raise errors.NotFound(f"{mail} is an old-style list; use /api/maillist/{mail}.")
+    return entry
+
+
+def subscribers_view(mlmmj: Mlmmj, mail: str) -> list[dict[str, str]]:
+    """Return every subscription as mlmmj-list reports it, sorted by address."""
+    found = mlmmj.subscribers(mail)
+    rows = [{"mail": a, "subscription": version} for version, items in found.items() for a in items]
+    return sorted(rows, key=lambda row: (row["mail"], row["subscription"]))
+
+
+def list_view(entry: Entry, mlmmj: Mlmmj, with_subscribers: bool = False) -> dict[str, Any]:
+    """Return the API view of an mlmmj list: its entry and its directory's settings."""
+    mail = (entry.first("mail") or "").lower()
+    exists = mlmmj.exists(mail)
+    view = {
+        "mail": mail,
+        "name": entry.first("cn", ""),
+        "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE),
+        "domainDisabled": (entry.first("domainStatus") or "").lower() == A.STATUS_DISABLED,
+        "accessPolicy": (entry.first("accessPolicy") or "public").lower(),
+        "mailingListID": entry.first("mailingListID"),
+        "transport": entry.first("mtaTransport"),
+        "services": entry.all("enabledService"),
+        "aliases": [v.lower() for v in entry.all("shadowAddress")],
+        "maxMailSize": parse_size(entry.first("maxMessageSize")),
+        "newsletter_description": entry.first("description"),
+        "spool_exists": exists,
+        **settings_view(mlmmj, mail, exists),
+    }
+    if with_subscribers:
+        view["subscribers"] = subscribers_view(mlmmj, mail) if exists else []
+    return view
+
+
+def get_list(directory: Directory, mlmmj: Mlmmj, mail: str, with_subscribers: bool) -> dict:
+    """Return one mlmmj list's profile (and subscribers when asked)."""
+    return list_view(get_list_entry(directory, mail), mlmmj, with_subscribers)
+
+
+def list_lists(
+    directory: Directory, mlmmj: Mlmmj, domain: str, offset: int, limit: int, email_only: bool
+) -> tuple[list[Any], int]:
+    """Return one page of a domain's mlmmj lists (in directory order) and the total."""
+    get_domain_entry(directory, domain)
+    attributes = ["mail"] if email_only else READ_ATTRIBUTES
+    entries, total = directory.window(
+        directory.dn.groups(domain), LIST_FILTER, attributes, "one", offset, limit
+    )
+    if email_only:
+        return [(e.first("mail") or "").lower() for e in entries], total
+    return [list_view(e, mlmmj) for e in entries], total
+
+
+# -- checks and helpers ----------------------------------------------------------------
+
+
+def check_subscribers(values: dict[str, Any], own: set[str]) -> None:
+    """Refuse the list's own addresses as subscribers (400 naming the field)."""
+    for field in ("subscribers", "add_subscribers"):
+        looped = sorted(set(values.get(field, [])) & own)
+        if looped:
+            raise bad(field, f"A list cannot subscribe its own address: {', '.join(looped)}.")
+
+
+def mailing_list_id(directory: Directory) -> str:
+    """Return a fresh UUID4 no mlmmj list on the server uses yet (mlmmjadmin __get_new_mlid)."""
+    for _attempt in range(MLID_ATTEMPTS):
+        candidate = str(uuid.uuid4())
+        found = directory.search_one(
+            directory.dn.domains, F.and_(F.object_class(A.OC_LIST), F.eq("mailingListID", candidate)),
+            ["1.1"],
+        )  # fmt: skip
+        if found is None:
+            return candidate
+    raise errors.Conflict("Could not find an unused mailingListID; try again.")
+
+
+def list_count_plan(entry: Entry, values: dict[str, int]) -> dict[str, int]:
+    """Reserve one list within numberOfLists (0 unlimited, -1 none allowed)."""
+    limit = settings_of(entry).get("numberOfLists", 0)
+    if limit == -1:
+        raise errors.Forbidden("This domain may not have mailing lists.", code=ACCOUNT_LIMIT)
+    if limit > 0 and values[counters.LISTS] >= limit:
+        raise errors.Forbidden(
+            f"The domain has reached its limit of {limit} mailing lists.", code=ACCOUNT_LIMIT
+        )
+    return {counters.LISTS: 1}
+
+
+def _taken(directory: Directory, addresses: list[str]) -> None:
+    taken = addresses_in_use(directory, addresses)
+    if taken:
+        raise errors.AlreadyExists(
+            f"Address already used by another account: {', '.join(taken)}.",
+            errors={"mail": [f"Already used: {', '.join(taken)}."]},
+        )
+
+
+def _size_of(values: dict[str, Any]) -> int | None:
+    return values.get("max_message_size", values.get("maxMailSize"))
+
+
+def _subscription(values: dict[str, Any]) -> tuple[str, bool]:
+    return values.get("subscription", "normal"), values.get("require_confirm", True)
+
+
+# -- create ----------------------------------------------------------------------------
+
+
+def new_list_attributes(
+    mail: str, values: dict[str, Any], domain_entry: Entry, policy: str, mlid: str, transport: str
+) -> dict[str, Any]:
+    """Return the new entry's attributes, as mlmmjadmin's bk_iredmail_ldap __ldif_ml writes them."""
+    listname, domain = local_part(mail), domain_of(mail)
+    domain_active = (domain_entry.first("accountStatus") or "").lower() == A.STATUS_ACTIVE
+    size = _size_of(values)
+    owners = values.get("owner") or [f"postmaster@{domain}"]
+    moderators = values.get("moderators", [f"postmaster@{domain}"])
+    return {
+        "objectClass": [A.OC_LIST],
+        "mail": mail,
+        "mtaTransport": f"{transport}:{domain}/{listname}",
+        "mailingListID": mlid,
+        "accountStatus": values.get("accountStatus") or A.STATUS_ACTIVE,
+        "enabledService": list(SERVICES),
+        "cn": values.get("name") or None,
+        "accessPolicy": policy,
+        "maxMessageSize": str(size) if size else None,
+        "shadowAddress": [f"{listname}@{d.lower()}" for d in domain_entry.all("domainAliasName")],
+        "domainStatus": None if domain_active else A.STATUS_DISABLED,
+        "description": values.get("newsletter_description") or None,
+        **ldap_roles(owners, moderators),
+    }
+
+
+def create_list(
+    directory: Directory, mlmmj: Mlmmj, mail: str, values: dict[str, Any], config: dict[str, Any]
+) -> dict[str, Any]:
+    """Create the list directory (settings, subscribers), then the entry; undo both on failure."""
+    domain = domain_of(mail)
+    domain_entry = get_domain_entry(directory, domain)
+    # The two posting flags come from posting_rules, which starts from their defaults.
+    defaults = {k: v for k, v in CREATE_DEFAULTS.items() if k not in POSTING_FLAGS}
+    values = {**defaults, **values}
+    policy, subscribers_only, moderators_only = posting_rules(
+        values, "public", CREATE_DEFAULTS[POSTING_FLAGS[0]], CREATE_DEFAULTS[POSTING_FLAGS[1]]
+    )
+    aliases = [f"{local_part(mail)}@{d.lower()}" for d in domain_entry.all("domainAliasName")]
+    _taken(directory, [mail, *aliases])
+    check_subscribers(values, {mail, *aliases, *values.get("extra_addresses", [])})
+    writes = control_writes(mail, values, (subscribers_only, moderators_only), creating=True)
+    mlmmj.check()  # before anything is reserved or written
+    attributes = new_list_attributes(
+        mail,
+        values,
+        domain_entry,
+        policy,
+        mailing_list_id(directory),
+        config["MLMMJ_TRANSPORT_NAME"],
+    )
+    reserved = counters.adjust(directory, domain, (counters.LISTS,), list_count_plan)
+    created = False
+    try:
+        mlmmj.create(mail)
+        created = True
+        apply_controls(mlmmj, mail, writes, values)
+        if values.get("subscribers"):
+            version, confirm = _subscription(values)
+            mlmmj.subscribe(mail, values["subscribers"], version, confirm)
+        directory.add(directory.dn.maillist(mail), attributes)
+    except BaseException:
+        if created:
+            mlmmj.discard(mail)
+        counters.release(directory, domain, reserved)
+        raise
+    return get_list(directory, mlmmj, mail, "subscribers" in values)
+
+
+# -- update ----------------------------------------------------------------------------
+
+
+def _ldap_changes(
+    entry: Entry, values: dict[str, Any], policy: str | None, roles: dict | None
+) -> dict:
+    changes: dict[str, Any] = {}
+    if "name" in values:
+        changes["cn"] = ("replace", values["name"] or [])
+    if "accountStatus" in values:
+        changes["accountStatus"] = ("replace", values["accountStatus"])
+    if policy is not None and policy != (entry.first("accessPolicy") or "").lower():
+        changes["accessPolicy"] = ("replace", policy)
+    size = _size_of(values)
+    if size is not None:
+        changes["maxMessageSize"] = ("replace", str(size) if size else [])
+    if "newsletter_description" in values:
+        changes["description"] = ("replace", values["newsletter_description"] or [])
+    for attribute, addresses in (roles or {}).items():
+        changes[attribute] = ("replace", addresses)
+    return changes
+
+
+def _update_subscribers(mlmmj: Mlmmj, mail: str, values: dict[str, Any]) -> None:
+    """Apply subscribers (replace) or add_subscribers/remove_subscribers."""
+    if not set(SUBSCRIBER_FIELDS) & values.keys():
+        return
+    version, confirm = _subscription(values)
+    current = mlmmj.subscribers(mail)
+    everyone = {a for addresses in current.values() for a in addresses}
+    if "subscribers" in values:
+        wanted = values["subscribers"]
+        mlmmj.unsubscribe(mail, sorted(everyone - set(wanted)))
+        adding = wanted
+    else:
+        mlmmj.unsubscribe(mail, [a for a in values.get("remove_subscribers", []) if a in everyone])
+        adding = values.get("add_subscribers", [])
+    mlmmj.subscribe(mail, [a for a in adding if a not in current[version]], version, confirm)
+
+
+def update_list(
+    directory: Directory, mlmmj: Mlmmj, mail: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """Change the entry (one modify), then the control files, then the subscriptions."""
+    entry = get_list_entry(directory, mail)
+    if not mlmmj.exists(mail):
+        raise errors.Conflict(f"The mlmmj directory of {mail} is missing on the mail host.")
+    if set(SUBSCRIBER_FIELDS) & values.keys():
+        mlmmj.check()  # before the entry is changed
+    current = settings_view(mlmmj, mail, True)
+    own = {mail, *(a.lower() for a in entry.all("shadowAddress"))}
+    check_subscribers(values, own | set(values.get("extra_addresses", current["extra_addresses"])))
+    policy, posting = None, None
+    if {"accessPolicy", *POSTING_FLAGS} & values.keys():
+        policy, subscribers_only, moderators_only = posting_rules(
+            values,
+            (entry.first("accessPolicy") or "public").lower(),
+            current[POSTING_FLAGS[0]],
+            current[POSTING_FLAGS[1]],
+        )
+        posting = (subscribers_only, moderators_only)
+    writes = control_writes(mail, values, posting, creating=False)
+    roles = None
+    if "owner" in values or "moderators" in values:
+        owners = values.get("owner", current["owner"]) or [f"postmaster@{domain_of(mail)}"]
+        roles = ldap_roles(owners, values.get("moderators", current["moderators"]))
+    directory.modify(entry.dn, _ldap_changes(entry, values, policy, roles))
+    apply_controls(mlmmj, mail, writes, values)
+    _update_subscribers(mlmmj, mail, values)
+    return get_list(directory, mlmmj, mail, bool(set(SUBSCRIBER_FIELDS) & values.keys()))
+
+
+# -- delete ----------------------------------------------------------------------------
+
+
+def delete_list(directory: Directory, mlmmj: Mlmmj, mail: str, keep_archive: bool) -> str | None:
+    """Delete the entry and references to the list, then archive or remove its directory.
+
+    Returns the directory the list was archived to (None when removed or absent).
+    """
+    entry = get_list_entry(directory, mail)
+    for address in [mail, *(a.lower() for a in entry.all("shadowAddress"))]:
+        remove_address_references(directory, address, keep_dn=entry.dn)
+    remove_group_references(directory, mail)
+    directory.delete_tree(entry.dn)
+    counters.release(directory, domain_of(mail), {counters.LISTS: 1})
+    if keep_archive:
+        archived = mlmmj.archive(mail)
+        return str(archived) if archived else None
+    mlmmj.discard(mail)
+    return None

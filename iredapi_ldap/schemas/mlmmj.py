@@ -1,0 +1,251 @@
+"""Schemas of subscribable (mlmmj) lists: /api/ml/<mail> and /api/mls/<domain>."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+from marshmallow import validates_schema
+
+from ..mailhost import FLAG_PARAMETERS
+from ..mailhost import SUBSCRIPTIONS
+from .base import BaseSchema
+from .base import EnvelopeSchema
+from .base import PageArgsSchema
+from .base import PageEnvelopeSchema
+from .base import TriadMixin
+from .fields import AccountStatus
+from .fields import Email
+from .fields import MultiValue
+from .fields import YesNo
+from .fields import choice_of
+
+# The policies an mlmmj list can carry (iRedAdmin-Pro's list for /api/ml).
+ACCESS_POLICIES = ("public", "domain", "subdomain", "membersonly", "moderatorsonly")
+# RFC 5322 field name: printable ASCII except the colon.
+HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")
+ONE_LINE = validate.Regexp(re.compile(r"^[^\r\n]*$"), error="Must be a single line.")
+MAX_MESSAGE_SIZE = 2**31 - 1
+FLAG_DOCS = "yes/no; see api-surface.md 2.3 for the mlmmj control file it sets"
+
+
+def _split_header_lines(value: Any) -> list[str]:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    lines: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ValidationError("Expected a string or a list of strings.")
+        # Form clients often send the two characters backslash-n for a line break.
+        lines += [line.strip() for line in re.split(r"\r?\n|\\n", item) if line.strip()]
+    return lines
+
+
+class HeaderLines(fields.Field):
+    """Header lines `Name: value`, newline-separated (or a JSON list); empty clears."""
+
+    is_multiple = True
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        result: list[str] = []
+        bad: list[str] = []
+        for line in _split_header_lines(value):
+            name, colon, text = line.partition(":")
+            if not colon or not HEADER_NAME.match(name.strip()) or len(line) > 998:
+                bad.append(line)
+                continue
+            header = f"{name.strip()}: {text.strip()}"
+            if header not in result:
+                result.append(header)
+        if bad:
+            raise ValidationError(f"Not a header line 'Name: value': {', '.join(bad)}")
+        return result
+
+
+class HeaderName(fields.String):
+    """A header field name, stored with its trailing colon (`Received:`)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs).strip().rstrip(":").strip()
+        if not HEADER_NAME.match(name):
+            raise ValidationError("Not a header name.")
+        return f"{name}:"
+
+
+def _addresses(description: str) -> MultiValue:
+    return MultiValue(Email(), metadata={"description": description})
+
+
+def _flags() -> dict[str, fields.Field]:
+    return {name: YesNo(metadata={"description": FLAG_DOCS}) for name in FLAG_PARAMETERS}
+
+
+class _ProfileFields(BaseSchema):
+    """The profile parameters shared by create and update."""
+
+    name = fields.String(validate=[validate.Length(max=255), ONE_LINE],
+                         metadata={"description": "Display name (cn, control/name)"})  # fmt: skip
+    accountStatus = AccountStatus()
+    accessPolicy = choice_of(ACCESS_POLICIES)
+    maxMailSize = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_MESSAGE_SIZE),
+        metadata={"description": "Bytes (maxMessageSize, control/maxmailsize); 0 removes"},
+    )
+    max_message_size = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_MESSAGE_SIZE),
+        metadata={"description": "mlmmjadmin name of maxMailSize"},
+    )
+    newsletter_description = fields.String(
+        validate=validate.Length(max=1024), metadata={"description": "LDAP description"}
+    )
+    owner = _addresses("control/owner and listOwner; empty = postmaster@<domain>")
+    moderators = _addresses("control/moderators and listModerator; empty clears")
+    subscription_moderators = _addresses("control/submod (implies moderate_subscription)")
+    extra_addresses = _addresses("Further addresses of the list (control/listaddress)")
+    subject_prefix = fields.String(validate=[validate.Length(max=128), ONE_LINE])
+    custom_headers = HeaderLines(metadata={"description": "Header lines, newline-separated"})
+    remove_headers = MultiValue(
+        HeaderName(), metadata={"description": "Header names, comma-separated"}
+    )
+    footer_text = fields.String(validate=validate.Length(max=65536))
+    footer_html = fields.String(validate=validate.Length(max=65536))
+    require_confirm = YesNo(
+        metadata={"description": "Mail new subscribers a confirmation (default yes)"}
+    )
+    subscription = choice_of(tuple(SUBSCRIPTIONS))
+
+    @validates_schema
+    def _consistent(self, data: dict, **kwargs: Any) -> None:
+        if "maxMailSize" in data and "max_message_size" in data:
+            if data["maxMailSize"] != data["max_message_size"]:
+                raise ValidationError(
+                    "Give maxMailSize or max_message_size, not both.", "maxMailSize"
+                )
+        if data.get("only_moderator_can_post") and data.get("only_subscriber_can_post"):
+            raise ValidationError(
+                "Only moderators or only subscribers may post, not both.", "only_moderator_can_post"
+            )
+        adding = {"subscribers", "add_subscribers"} & data.keys()
+        for name in ("require_confirm", "subscription"):
+            if name in data and not adding:
+                raise ValidationError("Only meaningful with subscribers to add.", name)
+
+
+MlProfileSchema = _ProfileFields.from_dict(_flags(), name="MlProfileSchema")
+
+
+class MlCreateSchema(MlProfileSchema):
+    """Parameters of POST /api/ml/<mail>."""
+
+    subscribers = _addresses("Initial subscribers (see require_confirm, subscription)")
+
+
+class MlUpdateSchema(TriadMixin, MlProfileSchema):
+    """Parameters of PUT /api/ml/<mail>; subscribers replaces the whole set."""
+
+    TRIADS = (("subscribers", "add_subscribers", "remove_subscribers"),)
+
+    subscribers = _addresses("Exactly these subscribers afterwards (others are unsubscribed)")
+    add_subscribers = _addresses("Subscribe these addresses")
+    remove_subscribers = _addresses("Unsubscribe these addresses from every version")
+
+    @validates_schema
+    def _no_overlap(self, data: dict, **kwargs: Any) -> None:
+        both = set(data.get("add_subscribers", [])) & set(data.get("remove_subscribers", []))
+        if both:
+            raise ValidationError(
+                f"Both added and removed: {', '.join(sorted(both))}.", "add_subscribers"
+            )
+
+
+class MlGetArgsSchema(BaseSchema):
+    """Query arguments of GET /api/ml/<mail>."""
+
+    with_subscribers = YesNo(load_default=False, metadata={"description": "Include subscribers"})
+
+
+class MlDeleteArgsSchema(BaseSchema):
+    """DELETE /api/ml/<mail> arguments (query string or body)."""
+
+    keep_archive = YesNo(
+        metadata={"description": "yes (default): move the list directory to the archive"}
+    )
+    archive = YesNo(metadata={"description": "mlmmjadmin's name of keep_archive"})
+
+    @validates_schema
+    def _one_name(self, data: dict, **kwargs: Any) -> None:
+        if "keep_archive" in data and "archive" in data and data["keep_archive"] != data["archive"]:
+            raise ValidationError("Give keep_archive or archive, not both.", "keep_archive")
+
+
+class MlListArgsSchema(PageArgsSchema):
+    """Query arguments of GET /api/mls/<domain>."""
+
+    email_only = YesNo(load_default=False, metadata={"description": "Return addresses only"})
+
+
+class SubscriberSchema(Schema):
+    """One subscription."""
+
+    mail = fields.String()
+    subscription = fields.String(metadata={"description": "normal, digest or nomail"})
+
+
+def _strings(description: str) -> fields.List:
+    return fields.List(fields.String(), metadata={"description": description})
+
+
+class _ListViewFields(Schema):
+    mail = fields.String()
+    name = fields.String()
+    accountStatus = fields.String()
+    domainDisabled = fields.Boolean()
+    accessPolicy = fields.String()
+    mailingListID = fields.String()
+    transport = fields.String(metadata={"description": "mtaTransport, mlmmj:<domain>/<listname>"})
+    services = _strings("enabledService")
+    aliases = _strings("shadowAddress: the list's address in each alias domain")
+    maxMailSize = fields.Integer(metadata={"description": "maxMessageSize in bytes; 0 = none"})
+    max_message_size = fields.Integer(metadata={"description": "control/maxmailsize; 0 = none"})
+    newsletter_description = fields.String(allow_none=True)
+    owner = _strings("control/owner")
+    moderators = _strings("control/moderators")
+    subscription_moderators = _strings("control/submod")
+    extra_addresses = _strings("control/listaddress without the list's own address")
+    subject_prefix = fields.String()
+    custom_headers = _strings("control/customheaders")
+    remove_headers = _strings("control/delheaders")
+    footer_text = fields.String()
+    footer_html = fields.String()
+    spool_exists = fields.Boolean(metadata={"description": "The list directory is on the host"})
+    subscribers = fields.List(
+        fields.Nested(SubscriberSchema), metadata={"description": "with_subscribers=yes"}
+    )
+
+
+MlSchema = _ListViewFields.from_dict(
+    {name: fields.Boolean() for name in FLAG_PARAMETERS}, name="MlSchema"
+)
+
+
+class MlEnvelopeSchema(EnvelopeSchema):
+    """Envelope of one subscribable list."""
+
+    _data = fields.Nested(MlSchema, data_key="_data", attribute="_data")
+
+
+class MlPageSchema(PageEnvelopeSchema):
+    """Envelope of a page of subscribable lists (addresses only with email_only=yes)."""
+
+    _data = fields.List(fields.Raw(), data_key="_data", attribute="_data",
+                        metadata={"description": "List profiles, or addresses with email_only=yes"})  # fmt: skip
+
+
+class MlDeletedSchema(EnvelopeSchema):
+    """Envelope of a deletion: where the list directory went."""
+
+    _data = fields.Dict(data_key="_data", attribute="_data",
+                        metadata={"description": "archived_to: the archived directory, or null"})  # fmt: skip

@@ -1,0 +1,135 @@
+"""API token request and response schemas."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from typing import Any
+
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import post_load
+from marshmallow import validate
+from marshmallow import validates_schema
+
+from .base import BaseSchema
+from .base import EnvelopeSchema
+from .fields import MultiValue
+from .fields import YesNo
+
+MAX_ALLOWED_IPS = 20
+MAX_DAYS = 3650
+SECONDS_PER_DAY = 86400
+
+
+class Network(fields.String):
+    """An IP address or CIDR network, written back in canonical form."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            return str(ipaddress.ip_network(text, strict=False))
+        except ValueError as exc:
+            raise ValidationError("Not an IP address or CIDR network.") from exc
+
+
+class Moment(fields.Field):
+    """An ISO 8601 date (its 00:00) or date-time; no zone means UTC. Loaded zone-aware."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError("Expected an ISO 8601 date or date-time.")
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                moment = datetime.combine(date.fromisoformat(text), datetime.min.time())
+            else:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValidationError("Expected an ISO 8601 date or date-time.") from exc
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class TokenCreateSchema(BaseSchema):
+    """Parameters of POST /api/admin/<mail>/tokens."""
+
+    name = fields.String(
+        load_default="",
+        validate=[
+            validate.Length(max=64),
+            validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed."),
+        ],
+        metadata={"description": "Label to recognise the token by"},
+    )
+    expires_in_days = fields.Integer(
+        validate=validate.Range(min=0, max=MAX_DAYS),
+        metadata={"description": "Days until the token expires; 0 = never (the default)"},
+    )
+    expires = Moment(
+        metadata={"description": "Expiry as ISO 8601 date or date-time (UTC if no zone)"}
+    )
+    read_only = YesNo(load_default=False, metadata={"description": "yes: GET/HEAD only"})
+    allowed_ips = MultiValue(
+        Network(),
+        load_default=list,
+        validate=validate.Length(max=MAX_ALLOWED_IPS),
+        metadata={
+            "description": f"Client IPs/CIDRs the token works from (at most {MAX_ALLOWED_IPS})"
+        },
+    )
+
+    @validates_schema
+    def _one_expiry(self, data: dict, **kwargs: Any) -> None:
+        if "expires" in data and "expires_in_days" in data:
+            raise ValidationError("Give expires or expires_in_days, not both.", "expires")
+        if "expires" in data:
+            epoch = data["expires"].timestamp()
+            if epoch <= time.time():
+                raise ValidationError("Must be in the future.", "expires")
+            if epoch > time.time() + MAX_DAYS * SECONDS_PER_DAY:
+                raise ValidationError(f"At most {MAX_DAYS} days ahead.", "expires")
+
+    @post_load
+    def _expiry_epoch(self, data: dict, **kwargs: Any) -> dict:
+        days = data.pop("expires_in_days", 0)
+        if "expires" in data:
+            data["expires"] = int(data["expires"].timestamp())
+        else:
+            data["expires"] = int(time.time()) + days * SECONDS_PER_DAY if days else 0
+        return data
+
+
+class TokenSchema(Schema):
+    """One token as listed (the secret is never shown again)."""
+
+    id = fields.String(metadata={"description": "Token id (the part after iredapi_)"})
+    name = fields.String()
+    created = fields.Integer(metadata={"description": "Creation time, epoch seconds"})
+    expires = fields.Integer(
+        allow_none=True, metadata={"description": "Epoch seconds; null = never"}
+    )
+    expired = fields.Boolean()
+    read_only = fields.Boolean()
+    allowed_ips = fields.List(fields.String())
+
+
+class NewTokenSchema(TokenSchema):
+    """A token just created, with the secret string shown this once."""
+
+    token = fields.String(metadata={"description": "iredapi_<id>_<secret>; store it now"})
+
+
+class TokenListEnvelopeSchema(EnvelopeSchema):
+    """Envelope of an admin's tokens."""
+
+    _data = fields.List(fields.Nested(TokenSchema), data_key="_data", attribute="_data")
+
+
+class NewTokenEnvelopeSchema(EnvelopeSchema):
+    """Envelope of a created token."""
+
+    _data = fields.Nested(NewTokenSchema, data_key="_data", attribute="_data")

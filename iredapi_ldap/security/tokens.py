@@ -1,0 +1,311 @@
+"""API tokens: their format, how a presented token is checked, and a short per-process cache.
+
+A client gets `iredapi_<id>_<secret>` once: <id> is 16 hex digits, <secret> 43 base64url
+characters (256 random bits). The directory keeps one `accountSetting` value per token on
+the owning admin's entry (mailAdmin, or a mail user with enabledService=domainadmin), so
+every API node behind a load balancer accepts it:
+
+    apiToken:<id>:sha256=<hex>;created=<epoch>;expires=<epoch, 0 = never>;access=<ro|rw>;ips=<cidr,cidr>;name=<base64url>
+
+After `<id>:` the fields are `;`-separated key=value pairs (IPv6 networks contain colons);
+unknown keys are ignored so later versions can add some. The name is base64url because
+accountSetting is IA5 (ASCII) and the label is free text.
+
+A verified token is trusted for [security] token_cache_seconds (default 5) by the worker
+that checked it: revoking a token or disabling its admin takes effect at once on the node
+that did it and within that time everywhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
+from typing import Any
+
+from flask import Flask
+from flask import Request
+from flask import Response
+from flask import current_app
+from flask import g
+from flask import request
+
+from ..config import ConfigError
+from ..errors import Forbidden
+from ..errors import InvalidCredentials
+from . import ratelimit
+from .client import client_ip
+from .client import in_networks
+from .client import parse_networks
+
+SETTING_KEY = "apiToken"
+TOKEN_PREFIX = "iredapi_"
+TOKEN_PATTERN = re.compile(r"^iredapi_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+EXTENSION_KEY = "iredapi_ldap_token_cache"
+CACHE_ENTRIES = 1024
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="iredapi-ldap"'}
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """One stored token: everything but the secret, plus the secret's SHA-256."""
+
+    id: str
+    digest: str
+    created: int
+    expires: int = 0
+    read_only: bool = False
+    allowed_ips: tuple[str, ...] = ()
+    name: str = ""
+    stored: str = field(default="", compare=False)
+
+    def encode(self) -> str:
+        """Return the accountSetting value for this token."""
+        label = base64.urlsafe_b64encode(self.name.encode()).decode().rstrip("=")
+        fields = (
+            f"sha256={self.digest}",
+            f"created={self.created}",
+            f"expires={self.expires}",
+            f"access={'ro' if self.read_only else 'rw'}",
+            f"ips={','.join(self.allowed_ips)}",
+            f"name={label}",
+        )
+        return f"{SETTING_KEY}:{self.id}:{';'.join(fields)}"
+
+    @classmethod
+    def decode(cls, value: str) -> TokenRecord | None:
+        """Parse an accountSetting value; None when it is not a well-formed token."""
+        key, sep, rest = value.partition(":")
+        if not sep or key.lower() != SETTING_KEY.lower():
+            return None
+        token_id, sep, body = rest.partition(":")
+        if not sep or not ID_PATTERN.match(token_id):
+            return None
+        parts = dict(item.partition("=")[::2] for item in body.split(";") if item)
+        digest = parts.get("sha256", "").lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            return None
+        try:
+            created = int(parts.get("created") or 0)
+            expires = int(parts.get("expires") or 0)
+            label = parts.get("name", "")
+            name = base64.urlsafe_b64decode(label + "=" * (-len(label) % 4)).decode()
+        except ValueError:
+            return None
+        ips = tuple(ip for ip in parts.get("ips", "").split(",") if ip)
+        read_only = parts.get("access", "rw").lower() != "rw"
+        return cls(token_id, digest, created, expires, read_only, ips, name, stored=value)
+
+    def expired(self, now: float | None = None) -> bool:
+        """Tell whether the token is past its expiry time."""
+        return bool(self.expires) and (time.time() if now is None else now) >= self.expires
+
+    def public(self) -> dict[str, Any]:
+        """Return what listings show: never the secret nor its hash."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created": self.created,
+            "expires": self.expires or None,
+            "expired": self.expired(),
+            "read_only": self.read_only,
+            "allowed_ips": list(self.allowed_ips),
+        }
+
+
+def digest_of(secret: str) -> str:
+    """Return the SHA-256 hex digest of a token secret.
+
+    A plain hash is enough here: the secret is 256 random bits, so there is no dictionary
+    to try and brute force is hopeless, while a slow password hash (bcrypt, SSHA512 rounds)
+    would spend CPU on every uncached API request for no gain.
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token(
+    name: str, expires: int, read_only: bool, allowed_ips: list[str]
+) -> tuple[TokenRecord, str]:
+    """Create a token; return its record and the string shown to the client once."""
+    token_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    record = TokenRecord(
+        token_id, digest_of(secret), int(time.time()), expires, read_only, tuple(allowed_ips), name
+    )
+    return replace(record, stored=record.encode()), f"{TOKEN_PREFIX}{token_id}_{secret}"
+
+
+def split_token(text: str) -> tuple[str, str] | None:
+    """Return (id, secret) of a well-formed token string, else None."""
+    match = TOKEN_PATTERN.match(text.strip()) if len(text) < 128 else None
+    return (match.group(1), match.group(2)) if match else None
+
+
+@dataclass
+class _Cached:
+    record: TokenRecord
+    admin: Any
+    until: float
+
+
+class TokenCache:
+    """Verified tokens of this worker, each trusted for a few seconds; bounded in size."""
+
+    def __init__(self, ttl: int, size: int = CACHE_ENTRIES) -> None:
+        self.ttl = max(0, ttl)
+        self.size = size
+        self._items: OrderedDict[str, _Cached] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token_id: str) -> tuple[TokenRecord, Any] | None:
+        """Return a fresh (record, admin) for the id, or None."""
+        with self._lock:
+            item = self._items.get(token_id)
+            if item is None:
+                return None
+            if item.until <= time.monotonic():
+                del self._items[token_id]
+                return None
+            # A copy: a request may change its admin object; the cached one must not change.
+            return item.record, copy.copy(item.admin)
+
+    def put(self, record: TokenRecord, admin: Any) -> None:
+        """Remember a verified token for ttl seconds."""
+        if not self.ttl:
+            return
+        with self._lock:
+            self._items[record.id] = _Cached(record, admin, time.monotonic() + self.ttl)
+            self._items.move_to_end(record.id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def forget(self, token_id: str) -> None:
+        """Drop one token (revoked here)."""
+        with self._lock:
+            self._items.pop(token_id, None)
+
+    def forget_admin(self, mail: str) -> None:
+        """Drop every token of an admin (disabled, deleted or renamed here)."""
+        self._forget(lambda admin_mail: admin_mail == mail.strip().lower())
+
+    def forget_domain(self, domain: str) -> None:
+        """Drop every token of the mail-user admins of a domain (disabled or deleted here)."""
+        suffix = "@" + domain.strip().lower()
+        self._forget(lambda admin_mail: admin_mail.endswith(suffix))
+
+    def _forget(self, matches: Any) -> None:
+        with self._lock:
+            for token_id in [k for k, v in self._items.items() if matches(v.admin.mail)]:
+                del self._items[token_id]
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its token cache, emptied of admins that a write on this node touched."""
+    app.extensions[EXTENSION_KEY] = TokenCache(int(app.config["TOKEN_CACHE_SECONDS"]))
+    app.after_request(_forget_changed_admins)
+
+
+def _forget_changed_admins(response: Response) -> Response:
+    # A disabled, locked or deleted admin (or its domain) must lose its cached tokens
+    # here at once; other nodes drop them when the cache time runs out.
+    if request.method in READ_METHODS or response.status_code >= 400:
+        return response
+    view_args = request.view_args or {}
+    cache = token_cache()
+    if isinstance(view_args.get("mail"), str):
+        cache.forget_admin(view_args["mail"])
+    if isinstance(view_args.get("domain"), str):
+        cache.forget_domain(view_args["domain"])
+    return response
+
+
+def token_cache() -> TokenCache:
+    """Return the current app's token cache."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def current_token() -> TokenRecord | None:
+    """Return the token this request authenticated with, if any."""
+    return g.get("_iredapi_token")
+
+
+def admin_from_request(request: Request) -> Any:
+    """flask-login request loader: the admin of a Bearer or Basic (email:token) header."""
+    header = request.headers.get("Authorization", "")
+    scheme = header.strip().partition(" ")[0].lower()
+    if scheme == "bearer":
+        claimed, presented = None, header.strip().partition(" ")[2].strip()
+    elif scheme == "basic":
+        credentials = request.authorization
+        if credentials is None or not credentials.username:
+            raise InvalidCredentials(headers=CHALLENGE)
+        claimed, presented = credentials.username, credentials.password or ""
+    else:
+        return None
+    parsed = split_token(presented)
+    account = claimed or (f"token:{parsed[0]}" if parsed else "token:malformed")
+    ratelimit.check_login(account)
+    admin, record = _verify(parsed, claimed)
+    if admin is None:
+        ratelimit.record_failure(account)
+        raise InvalidCredentials(headers=CHALLENGE)
+    _enforce(record, request.method)
+    g._iredapi_token = record
+    return admin
+
+
+def _verify(parsed: tuple[str, str] | None, claimed: str | None) -> tuple[Any, Any]:
+    from ..ldap import get_directory
+    from ..models.token import find_token
+
+    if parsed is None:
+        return None, None
+    token_id, secret = parsed
+    cache = token_cache()
+    found = cache.get(token_id)
+    if found is None:
+        found = find_token(get_directory(), token_id)
+        if found is not None and found[1] is not None:
+            cache.put(*found)
+    if found is None:
+        return None, None
+    record, admin = found
+    if not hmac.compare_digest(digest_of(secret), record.digest) or admin is None:
+        return None, None
+    if claimed is not None and claimed.strip().lower() != admin.mail:
+        return None, None
+    return admin, record
+
+
+def _enforce(record: TokenRecord, method: str) -> None:
+    if record.expired():
+        raise InvalidCredentials(
+            "The API token has expired.", code="TOKEN_EXPIRED", headers=CHALLENGE
+        )
+    if record.allowed_ips:
+        if not in_networks(client_ip(), _networks(record.allowed_ips)):
+            raise Forbidden("This token may not be used from this address.", code="NOT_AUTHORIZED")
+    if record.read_only and method.upper() not in READ_METHODS:
+        raise Forbidden("This token is read-only.", code="READ_ONLY_TOKEN")
+
+
+def _networks(texts: tuple[str, ...]) -> tuple[Any, ...]:
+    # A value edited by hand into something unparsable allows nothing (fail closed).
+    networks: list[Any] = []
+    for text in texts:
+        try:
+            networks.extend(parse_networks(text, "apiToken ips"))
+        except ConfigError:
+            continue
+    return tuple(networks)

@@ -11,7 +11,11 @@ from flask import Flask
 __version__ = "0.1.0"
 
 
-def create_app(test_config: dict[str, Any] | None = None, config_file: str | None = None) -> Flask:
+def create_app(
+    test_config: dict[str, Any] | None = None,
+    config_file: str | None = None,
+    given_by: str = "--config",
+) -> Flask:
     """Build the WSGI app: config, LDAP, auth, error rendering, blueprints."""
     from . import audit, auth, config, errors, ldap, security, sqlstore
     from .api import register_api
@@ -20,7 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None, config_file: str | Non
     app.config.from_mapping(config.DEFAULTS)
     path = config_file or config.config_path_from_env()
     if path:
-        given_by = "--config" if config_file else f"${config.ENV_VAR}"
+        given_by = given_by if config_file else f"${config.ENV_VAR}"
         app.config.update(config.load_ini(path, given_by=given_by))
     if test_config:
         app.config.update(test_config)
@@ -33,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None, config_file: str | Non
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False
-    logging.getLogger("iredapi_ldap").setLevel(app.config["LOG_LEVEL"].upper())
+    _configure_logging(app.config["LOG_LEVEL"])
 
     ldap.init_app(app)
     sqlstore.init_app(app)
@@ -43,3 +47,14 @@ def create_app(test_config: dict[str, Any] | None = None, config_file: str | Non
     errors.register_error_handlers(app)
     register_api(app)
     return app
+
+
+def _configure_logging(level: str) -> None:
+    """Give the package's logger a level and, unless the host set one up, a stderr handler."""
+    logger = logging.getLogger("iredapi_ldap")
+    logger.setLevel(level.upper())
+    # Under gunicorn nothing configures the root logger, so records would be dropped.
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)

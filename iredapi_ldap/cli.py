@@ -27,11 +27,11 @@ def _resolve_config(config_path: str | None, data_dir: str | None) -> str | None
     return str(candidate) if candidate.is_file() else None
 
 
-def _build_app(config_path: str):
+def _build_app(config_path: str, given_by: str = "--config"):
     from . import create_app
 
     try:
-        return create_app(config_file=config_path)
+        return create_app(config_file=config_path, given_by=given_by)
     except cfg.ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -54,7 +54,7 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -
     """Run the API under gunicorn; without a config, on the embedded slapd in --data-dir."""
     explicit = config_path or cfg.config_path_from_env()
     if explicit:
-        app = _build_app(explicit)
+        app = _build_app(explicit, "--config" if config_path else f"${cfg.ENV_VAR}")
         _run_gunicorn(app, listen, workers)
         return
     from .embedded.slapd import EmbeddedSlapd, SlapdNotInstalled, SlapdStartError, check_installed
@@ -117,7 +117,10 @@ def _ensure_first_admin(app, data: Path, email: str | None, password: str | None
         generated = password is None
         password = password or generate_password(16)
         try:
-            create_admin(directory, email, password, is_global=True)
+            create_admin(
+                directory, email, password, is_global=True,
+                scheme=app.config["DEFAULT_PASSWORD_SCHEME"],
+            )  # fmt: skip
         except AlreadyExists:
             return
     if generated:
@@ -140,6 +143,10 @@ def _run_gunicorn(app, listen: str, workers: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
             self.cfg.set("proc_name", "iredapi-ldap")
+            # gunicorn >= 25 opens a control socket in ~/.gunicorn shared by every instance
+            # of the same user; the API needs none.
+            if "control_socket_disable" in self.cfg.settings:
+                self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return app
@@ -178,7 +185,8 @@ def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
 
 @main.command("create-admin")
 @click.argument("email")
-@click.option("--password", required=True, help="The admin's password.")
+@click.option("--password", prompt=True, hide_input=True, envvar="IREDAPI_ADMIN_PASSWORD",
+              help="The admin's password (prompted if absent; or $IREDAPI_ADMIN_PASSWORD).")
 @click.option("--global", "is_global", is_flag=True, help="Make it a global admin.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False))
 @click.option("--data-dir", default=DEFAULT_DATA_DIR, type=click.Path(file_okay=False))
@@ -192,7 +200,10 @@ def create_admin_command(email, password, is_global, config_path, data_dir) -> N
         raise click.ClickException("No configuration: give --config or set $IREDAPI_LDAP_CONFIG.")
     app = _build_app(path)
     with app.app_context():
-        dn = _call(lambda: create_admin(get_directory(), email, password, is_global=is_global))
+        scheme = app.config["DEFAULT_PASSWORD_SCHEME"]
+        dn = _call(
+            lambda: create_admin(get_directory(), email, password, is_global=is_global, scheme=scheme)
+        )
     click.echo(f"created {dn}")
 
 

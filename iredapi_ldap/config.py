@@ -50,6 +50,7 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("ldap", "pool_size"): ("LDAP_POOL_SIZE", _int, 10),
     ("ldap", "start_tls"): ("LDAP_START_TLS", _bool, False),
     ("ldap", "ca_file"): ("LDAP_CA_FILE", _str, ""),
+    ("ldap", "transactions"): ("LDAP_TRANSACTIONS", _bool, False),
     ("general", "secret_key"): ("SECRET_KEY", _raw, ""),
     ("general", "session_timeout"): ("SESSION_TIMEOUT_MINUTES", _int, 30),
     ("general", "session_cookie_secure"): ("SESSION_COOKIE_SECURE", _bool, False),
@@ -109,6 +110,10 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("mlmmj", "bin_dir"): ("MLMMJ_BIN_DIR", _str, "/usr/bin"),
     ("mlmmj", "skel_dir"): ("MLMMJ_SKEL_DIR", _str, "/usr/share/mlmmj/text.skel"),
     ("mlmmj", "owner"): ("MLMMJ_OWNER", _str, ""),
+    ("jobs", "sync_limit"): ("JOBS_SYNC_LIMIT", _int, 2000),
+    ("jobs", "parallelism"): ("JOBS_PARALLELISM", _int, 4),
+    ("jobs", "stale_seconds"): ("JOBS_STALE_SECONDS", _int, 30),
+    ("jobs", "poll_seconds"): ("JOBS_POLL_SECONDS", _int, 2),
 }
 
 DEFAULTS: dict[str, Any] = {name: default for name, _conv, default in OPTIONS.values()}
@@ -177,6 +182,15 @@ def validate_config(config: dict[str, Any]) -> None:
             raise ConfigError(f"{_ini_name(name)} must be at least 1")
     if config["API_DEFAULT_PAGE_SIZE"] > config["API_MAX_PAGE_SIZE"]:
         raise ConfigError("[api] default_page_size must not exceed max_page_size")
+    scheme = str(config.get("DEFAULT_PASSWORD_SCHEME") or "SSHA512")
+    from .passwords import SCHEMES
+
+    unknown = [part for part in scheme.upper().split("+") if part not in SCHEMES]
+    if unknown:
+        raise ConfigError(
+            f"[password] default_scheme: unsupported {', '.join(unknown)} "
+            f"(choose from {', '.join(SCHEMES)})"
+        )
 
 
 def _ini_name(flask_name: str) -> str:

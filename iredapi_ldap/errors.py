@@ -104,6 +104,14 @@ class Conflict(ApiError):
     detail = "Conflicting change; try again."
 
 
+class UnsupportedMediaType(ApiError):
+    """The request body is neither JSON nor form data (415)."""
+
+    status = 415
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    detail = "Send JSON or form data."
+
+
 class TooManyRequests(ApiError):
     """Rate limit reached (429)."""
 

@@ -35,6 +35,41 @@ class JsonOrFormPlugin(BasePlugin):
                 content[JSON] = dict(content[FORM])
 
 
+BODY_LOCATIONS = {"json", "form", "json_or_form", "files"}
+BODY_TYPES = {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+def _declared_locations(view) -> set[str]:
+    """Return where a view's declared arguments come from (query, json_or_form, ...)."""
+    params = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return {p["in"] for p in params if isinstance(p, dict) and "in" in p}
+
+
+def reject_undeclared_input() -> None:
+    """Refuse query strings and body types a route does not read, instead of ignoring them."""
+    from flask import current_app, request
+
+    from ..errors import UnsupportedMediaType, ValidationFailed
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or not (request.path == "/api" or request.path.startswith("/api/")):
+        return
+    locations = _declared_locations(view)
+    if request.args and "query" not in locations and "openapi" not in (request.endpoint or ""):
+        errors = {name: ["Unknown field."] for name in request.args}
+        raise ValidationFailed(
+            "Invalid parameters: this endpoint takes no query string ("
+            + ", ".join(sorted(request.args)) + ").",
+            errors=errors,
+        )
+    if request.content_length and locations & BODY_LOCATIONS:
+        mimetype = request.mimetype
+        if mimetype not in BODY_TYPES and not mimetype.endswith("+json"):
+            raise UnsupportedMediaType(
+                f"Unsupported body type {mimetype or '(none)'}; send JSON or form data."
+            )
+
+
 class EnvelopeApi(Api):
     """flask-smorest Api whose errors are rendered by iredapi_ldap.errors, not smorest."""
 
@@ -47,7 +82,7 @@ class EnvelopeApi(Api):
 
 def register_api(app: Flask) -> EnvelopeApi:
     """Create the Api and register every resource blueprint under /api."""
-    from . import admin, alias, domain, domain_admins, health, log, login, maillist, ml, token, user, users
+    from . import admin, alias, domain, domain_admins, health, jobs, log, login, maillist, ml, token, user, users
 
     app.config.setdefault("API_TITLE", "iredapi-ldap")
     app.config.setdefault("API_VERSION", __version__)
@@ -70,7 +105,8 @@ def register_api(app: Flask) -> EnvelopeApi:
     api.spec.components.security_scheme(
         "basicAuth", {"type": "http", "scheme": "basic", "description": "admin email : API token"}
     )
-    for module in (login, domain, domain_admins, user, users, alias, maillist, admin, token, log, ml, health):
+    for module in (login, domain, domain_admins, user, users, alias, maillist, admin, token, log, ml, health, jobs):
         api.register_blueprint(module.blp, url_prefix="/api")
+    app.before_request(reject_undeclared_input)
     app.extensions["iredapi_ldap_api"] = api
     return api

@@ -110,7 +110,9 @@ def list_domains(
     return [domain_from_entry(e) for e in entries], total
 
 
-def _backupmx_attrs(values: dict[str, Any], default_transport: str, domain: str) -> dict:
+def _backupmx_attrs(
+    values: dict[str, Any], default_transport: str, domain: str, was_backup: bool = False
+) -> dict:
     """Return domainBackupMX/mtaTransport for the is_backupmx/primarymx/transport fields."""
     backup = values.get("is_backupmx")
     primary = values.get("primarymx")
@@ -127,7 +129,12 @@ def _backupmx_attrs(values: dict[str, Any], default_transport: str, domain: str)
         # Without a primary MX, Postfix looks up the domain's MX and skips itself.
         return {"domainBackupMX": "yes", "mtaTransport": f"relay:{primary or domain}"}
     if backup is False:
-        return {"domainBackupMX": None, "mtaTransport": values.get("transport") or default_transport}
+        if values.get("transport"):
+            return {"domainBackupMX": None, "mtaTransport": values["transport"]}
+        if was_backup:
+            # Leaving backup MX: the relay transport must go, the default takes over.
+            return {"domainBackupMX": None, "mtaTransport": default_transport}
+        return {"domainBackupMX": None}
     return {}
 
 
@@ -257,7 +264,9 @@ def _update_changes(
         changes["mtaTransport"] = ("replace", values["transport"] or config["DEFAULT_MTA_TRANSPORT"])
     if "outboundRelay" in values:
         changes["senderRelayHost"] = ("replace", values["outboundRelay"] or [])
-    for name, value in _backupmx_attrs(values, config["DEFAULT_MTA_TRANSPORT"], domain).items():
+    was_backup = (entry.first("domainBackupMX") or "").lower() == "yes"
+    backup = _backupmx_attrs(values, config["DEFAULT_MTA_TRANSPORT"], domain, was_backup)
+    for name, value in backup.items():
         changes[name] = ("replace", value or [])
 
     services = list(entry.all("enabledService"))
@@ -275,12 +284,26 @@ def _update_changes(
     if services != entry.all("enabledService"):
         changes["enabledService"] = ("replace", services)
 
+    _check_password_lengths(entry, values)
     settings = _settings_from(values)
     settings.update(_profile_settings(values, settings_of(entry)))
     steps = setting_changes(entry, settings)
     if steps:
         changes["accountSetting"] = steps
     return changes
+
+
+def _check_password_lengths(entry: Entry, values: dict[str, Any]) -> None:
+    """Refuse a minimum above the maximum, counting the values already stored."""
+    stored = settings_of(entry)
+    low = values.get("minPasswordLength", stored.get("minPasswordLength", 0))
+    high = values.get("maxPasswordLength", stored.get("maxPasswordLength", 0))
+    if low and high and low > high:
+        field = "minPasswordLength" if "minPasswordLength" in values else "maxPasswordLength"
+        raise errors.ValidationFailed(
+            f"minPasswordLength ({low}) must not exceed maxPasswordLength ({high}).",
+            errors={field: [f"minPasswordLength {low} > maxPasswordLength {high}."]},
+        )
 
 
 def set_accounts_domain_status(directory: Directory, domain: str, status: str) -> int:
@@ -296,6 +319,12 @@ def set_accounts_domain_status(directory: Directory, domain: str, status: str) -
     for dn in dns:
         directory.modify_ignoring_missing(dn, {"domainStatus": change})
     return len(dns)
+
+
+def more_entries_than(directory: Directory, domain: str, limit: int) -> bool:
+    """Tell whether a domain's subtree holds more than `limit` entries (reads at most limit+1 DNs)."""
+    dn = get_domain_entry(directory, domain).dn
+    return len(directory.first(dn, F.everything(), ["1.1"], "sub", limit + 1)) > limit
 
 
 def delete_domain(directory: Directory, domain: str) -> list[Entry]:

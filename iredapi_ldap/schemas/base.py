@@ -10,6 +10,20 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 LEGACY_NAMES = {"cn": "name", "mailQuota": "quota", "preferredLanguage": "language"}
 
 
+SECRET_FIELDS = ("password", "password_hash", "securityAnswer", "bind_password")
+
+
+def _strip(name: str, value: Any) -> Any:
+    """Strip surrounding whitespace from text values, except secrets (kept as typed)."""
+    if name in SECRET_FIELDS:
+        return value
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return [v.strip() if isinstance(v, str) else v for v in value]
+    return value
+
+
 class BaseSchema(Schema):
     """Reject unknown fields; map legacy names; strip surrounding whitespace."""
 
@@ -26,7 +40,7 @@ class BaseSchema(Schema):
             if target in renamed or (target != key and target in data.keys()):
                 raise ValidationError({key: [f"Give either {key} or {target}, not both."]})
             # webargs' MultiDictProxy already returns lists only for multi-valued fields.
-            renamed[target] = data[key]
+            renamed[target] = _strip(target, data[key])
         return renamed
 
     @pre_load

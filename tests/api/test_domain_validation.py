@@ -141,14 +141,18 @@ def test_json_body_must_be_an_object(api, raw, existing, body):
 
 def test_unknown_form_parameter(api, raw, existing):
     """An unknown form parameter is 400 naming it; nothing is created."""
-    body = assert_400(api.post("/api/domain/new.example", data={"name": "x", "quotaa": "5"}), "quotaa")
+    body = assert_400(
+        api.post("/api/domain/new.example", data={"name": "x", "quotaa": "5"}), "quotaa"
+    )
     assert body["errors"]["quotaa"] == ["Unknown field."]
     assert raw.snapshot() == existing
 
 
 def test_unknown_json_parameter(api, raw, existing):
     """An unknown JSON parameter on update is 400 naming it; nothing changes."""
-    assert_400(api.put(f"/api/domain/{EXISTING}", json={"name": "x", "catchAllz": "a@b.c"}), "catchAllz")
+    assert_400(
+        api.put(f"/api/domain/{EXISTING}", json={"name": "x", "catchAllz": "a@b.c"}), "catchAllz"
+    )
     assert raw.snapshot() == existing
 
 
@@ -206,3 +210,19 @@ def test_name_with_dn_and_filter_characters_is_stored_verbatim(api, raw, existin
     name = "a,b*c(d)e\\f=g+h#i"
     assert api.put(f"/api/domain/{EXISTING}", json={"name": name}).status_code == 200
     assert raw.attrs(raw.domain_dn(EXISTING))["cn"] == [name]
+
+
+def test_min_password_length_above_stored_max_is_refused(api, raw):
+    """minPasswordLength is checked against the stored maxPasswordLength too."""
+    assert api.post("/api/domain/pl.test", data={"maxPasswordLength": "5"}).status_code == 201
+    response = api.put("/api/domain/pl.test", data={"minPasswordLength": "10"})
+    assert response.status_code == 400
+    assert "minPasswordLength" in response.json["errors"]
+    assert "minPasswordLength:10" not in raw.entry(raw.domain_dn("pl.test")).get("accountsetting", [])
+
+
+def test_leaving_backup_mx_keeps_a_custom_transport(api, raw):
+    """is_backupmx=no on a normal domain does not reset its own mtaTransport."""
+    assert api.post("/api/domain/bt.test", data={"transport": "lmtp:unix:private/dovecot-lmtp"}).status_code == 201
+    assert api.put("/api/domain/bt.test", data={"is_backupmx": "no"}).status_code == 200
+    assert raw.entry(raw.domain_dn("bt.test"))["mtatransport"] == ["lmtp:unix:private/dovecot-lmtp"]

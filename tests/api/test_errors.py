@@ -6,12 +6,14 @@ import logging
 
 import pytest
 
-from iredapi_ldap.auth import PUBLIC, requires
+from iredapi_ldap.auth import PUBLIC
+from iredapi_ldap.auth import requires
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.ldap.connection import get_pool
 from iredapi_ldap.models.admin import create_global_admin
 from iredapi_ldap.passwords import hash_password
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL
+from tests.conftest import ADMIN_PASSWORD
 
 GENERIC_500 = {
     "success": False,
@@ -97,7 +99,9 @@ def test_invalid_json_is_400(api, raw):
 
 def test_invalid_json_on_login_is_400(client, admin):
     """Broken JSON on the public login route is 400 too."""
-    failure(client.post("/api/login", data="{", content_type="application/json"), 400, "INVALID_JSON")
+    failure(
+        client.post("/api/login", data="{", content_type="application/json"), 400, "INVALID_JSON"
+    )
 
 
 # -- unexpected errors ------------------------------------------------------------------------------
@@ -205,3 +209,27 @@ def test_recovers_after_slapd_restart(make_app, private_slapd):
     assert response.json["_data"]["domain"] == "r.example"
     assert client.get("/api/health").status_code == 200
     assert client.put("/api/domain/r.example", data={"name": "back"}).status_code == 200
+
+
+def test_query_string_on_route_without_query_arguments_is_refused(api, raw):
+    """A query parameter a route does not read answers 400 naming it, and nothing changes."""
+    assert api.post("/api/domain/q.test", data={"cn": "Q"}).status_code == 201
+    response = api.delete("/api/domain/q.test?bogus=1")
+    assert response.status_code == 400
+    assert response.json["errors"] == {"bogus": ["Unknown field."]}
+    assert raw.entry(raw.domain_dn("q.test")) is not None
+
+
+def test_body_that_is_neither_json_nor_form_is_refused(api, raw):
+    """A text/plain body answers 415 instead of being read as empty, and nothing changes."""
+    assert api.post("/api/domain/t.test", data={"cn": "T"}).status_code == 201
+    response = api.put("/api/domain/t.test", data="cn=Changed", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json["msg"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert raw.entry(raw.domain_dn("t.test"))["cn"] == ["T"]
+
+
+def test_surrounding_whitespace_is_stripped(api, raw):
+    """Text values are stored without surrounding whitespace."""
+    assert api.post("/api/domain/w.test", data={"cn": "  Spaced  "}).status_code == 201
+    assert raw.entry(raw.domain_dn("w.test"))["cn"] == ["Spaced"]

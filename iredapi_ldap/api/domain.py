@@ -14,6 +14,8 @@ from ..auth import remember_managed_domain
 from ..auth import requires
 from ..errors import Forbidden
 from ..errors import ValidationFailed
+from ..jobs import get_runner
+from ..jobs.work import DELETE_DOMAIN
 from ..ldap import get_directory
 from ..models import admin_roles
 from ..models import domain as domains
@@ -25,8 +27,11 @@ from ..schemas.domain import DomainEnvelopeSchema
 from ..schemas.domain import DomainListArgsSchema
 from ..schemas.domain import DomainPageSchema
 from ..schemas.domain import DomainUpdateSchema
+from ..schemas.jobs import JobEnvelopeSchema
 from . import ApiBlueprint
 from .envelope import ok
+from .jobs import ACCEPTED
+from .jobs import accepted
 from .paging import page_meta
 from .paging import window
 from .paths import path_domain
@@ -134,6 +139,7 @@ def _check_password_minimum(args: dict) -> None:
 
 @blp.route("/domain/<domain>", methods=["DELETE"])
 @blp.response(200, EnvelopeSchema)
+@blp.alt_response(202, schema=JobEnvelopeSchema, description=ACCEPTED)
 @requires(GLOBAL_ADMIN)
 def delete_domain(domain):
     """Delete a domain and everything in it (mailboxes on disk are kept)."""
@@ -142,6 +148,7 @@ def delete_domain(domain):
 
 @blp.route("/domain/<domain>/keep_mailbox_days/<int:days>", methods=["DELETE"])
 @blp.response(200, EnvelopeSchema)
+@blp.alt_response(202, schema=JobEnvelopeSchema, description=ACCEPTED)
 @requires(GLOBAL_ADMIN)
 def delete_domain_keep_days(domain, days):
     """Delete a domain, keeping its mailboxes on disk for N days (0 = forever)."""
@@ -153,6 +160,12 @@ def _delete(domain: str, keep_days: int):
         raise ValidationFailed(
             "keep_mailbox_days must be 0 to 1095.", errors={"keep_mailbox_days": ["0 to 1095."]}
         )
-    removed_users = domains.delete_domain(get_directory(), path_domain(domain))
+    domain = path_domain(domain)
+    directory = get_directory()
+    if domains.more_entries_than(directory, domain, current_app.config["JOBS_SYNC_LIMIT"]):
+        # Too big to delete within a request: a job deletes it and can be followed.
+        params = {"domain": domain, "keep_days": keep_days, "admin": current_user.mail}
+        return accepted(get_runner(current_app).submit(DELETE_DOMAIN, domain, params, current_user.mail))
+    removed_users = domains.delete_domain(directory, domain)
     record_deleted_mailboxes(removed_users, current_user.mail, keep_days)
     return ok()

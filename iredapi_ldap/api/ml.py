@@ -47,7 +47,7 @@ def get_list(args, mail):
 @blp.arguments(MlCreateSchema, location="json_or_form")
 @blp.response(201, MlEnvelopeSchema)
 @blp.alt_response(403, schema=ErrorEnvelopeSchema,
-                  description="EXCEEDED_DOMAIN_ACCOUNT_LIMIT: numberOfLists reached")  # fmt: skip
+                  description="EXCEEDED_DOMAIN_ML_LIMIT: numberOfLists reached")  # fmt: skip
 @blp.alt_response(503, schema=ErrorEnvelopeSchema,
                   description="MAILHOST_UNAVAILABLE: mlmmj is not installed or its spool is missing")  # fmt: skip
 @requires(CREATE_LIST)

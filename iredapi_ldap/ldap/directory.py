@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from .. import errors
 from . import filters
 from .dn import DNs
 from .errors import TRANSPORT_ERRORS, translate_errors
+from .txn import Transaction
 
 T = TypeVar("T")
 
@@ -35,6 +37,8 @@ OPERATIONS = {
 }
 PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
 NO_ATTRIBUTES = ["1.1"]
+# Beyond this offset a window reads DNs only up to it, then the window's entries by DN.
+DEEP_OFFSET = 1000
 
 
 @dataclass
@@ -70,7 +74,7 @@ def _values(value: Any) -> list[str]:
 def _entry(item: dict) -> Entry:
     attributes = {
         name.lower(): [v.decode("utf-8", "replace") for v in values]
-        for name, values in item.get("raw_attributes", {}).items()
+        for name, values in item["raw_attributes"].items()
     }
     return Entry(item["dn"], attributes)
 
@@ -144,6 +148,25 @@ class Directory:
         """Count matching entries without reading their attributes."""
         return sum(1 for _ in self.search(base, search_filter, NO_ATTRIBUTES, scope))
 
+    def first(
+        self,
+        base: str,
+        search_filter: str,
+        attributes: Iterable[str] | None,
+        scope: str,
+        count: int,
+    ) -> list[Entry]:
+        """Return the first `count` matching entries in directory order, reading no further."""
+        found: list[Entry] = []
+        cookie: bytes | None = None
+        while len(found) < count:
+            size = min(count - len(found), self.page_size)
+            page, cookie = self._search_page(base, search_filter, scope, attributes, size, cookie)
+            found.extend(page)
+            if not cookie:
+                break
+        return found[:count]
+
     def window(
         self,
         base: str,
@@ -152,16 +175,26 @@ class Directory:
         scope: str,
         offset: int,
         limit: int,
+        total: int | None = None,
     ) -> tuple[list[Entry], int]:
-        """Return entries [offset, offset+limit) in directory order and the total count."""
+        """Return entries [offset, offset+limit) in directory order and the total count.
+
+        The window is read with its attributes in one paged search that stops at
+        offset+limit; the total is a DN-only count unless the caller knows it.
+        """
+        if offset <= DEEP_OFFSET:
+            entries = self.first(base, search_filter, attributes, scope, offset + limit)[offset:]
+            if total is None:
+                total = self.count(base, search_filter, scope)
+            return entries, total
         chosen: list[str] = []
-        total = 0
+        seen = 0
         for entry in self.search(base, search_filter, NO_ATTRIBUTES, scope):
-            if offset <= total < offset + limit:
+            if offset <= seen < offset + limit:
                 chosen.append(entry.dn)
-            total += 1
-        entries = [self.get(dn, attributes) for dn in chosen]
-        return [e for e in entries if e is not None], total
+            seen += 1
+        found = [self.get(dn, attributes) for dn in chosen]
+        return [e for e in found if e is not None], seen if total is None else total
 
     def _search_page(
         self,
@@ -192,21 +225,60 @@ class Directory:
 
     # -- writes ------------------------------------------------------------
 
-    def add(self, dn: str, attributes: dict[str, Any]) -> None:
+    def add(self, dn: str, attributes: dict[str, Any], txn: Transaction | None = None) -> None:
         """Add an entry; empty values are left out, as iRedAdmin does."""
         # "" too: slapd refuses an empty value for most syntaxes (invalidAttributeSyntax).
         kept = {name: [v for v in _values(value) if v != ""] for name, value in attributes.items()}
         attrs = {name: values for name, values in kept.items() if values}
+        if txn is not None:
+            txn.queue(lambda controls: self.conn.add(dn, attributes=attrs, controls=controls))
+            return
         self._run(lambda: self.conn.add(dn, attributes=attrs))
 
-    def modify(self, dn: str, changes: dict[str, Any]) -> None:
+    def modify(self, dn: str, changes: dict[str, Any], txn: Transaction | None = None) -> None:
         """Apply changes: {attr: (op, values)} or {attr: [(op, values), ...]} atomically."""
         ldap_changes: dict[str, list[tuple[int, list[str]]]] = {}
         for name, change in changes.items():
             steps = change if isinstance(change, list) else [change]
             ldap_changes[name] = [(OPERATIONS[op], _values(values)) for op, values in steps]
-        if ldap_changes:
-            self._run(lambda: self.conn.modify(dn, ldap_changes))
+        if not ldap_changes:
+            return
+        if txn is not None:
+            txn.queue(lambda controls: self.conn.modify(dn, ldap_changes, controls=controls))
+            return
+        self._run(lambda: self.conn.modify(dn, ldap_changes))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Queue the add/modify calls given `txn=` and commit them as one at the end.
+
+        Only the start may be retried on a fresh connection; once updates are
+        queued a transport error fails the block. Leaving the block with an
+        exception aborts the transaction.
+        """
+        txn = Transaction(self.conn)
+        self._run(txn.start)
+        with translate_errors():
+            try:
+                yield txn
+            except BaseException:
+                self._abandon(txn)
+                raise
+            txn.end(commit=True)
+
+    def _abandon(self, txn: Transaction) -> None:
+        # A connection left inside a transaction would queue the next caller's updates.
+        try:
+            txn.end(commit=False)
+        except (lx.LDAPException, OSError):
+            self._discard_connection()
+
+    def _discard_connection(self) -> None:
+        """Close the connection so it is never reused (the pool drops closed ones)."""
+        try:
+            self.conn.unbind()
+        except (lx.LDAPException, OSError):
+            pass
 
     def delete(self, dn: str) -> None:
         """Delete one leaf entry."""

@@ -14,6 +14,7 @@ from ..ldap import filters as F
 from ..ldap.dn import rdn
 from . import counters
 from .domain import get_domain_entry
+from .maillist_members import drop_external_entries
 from .members import PUBLIC
 from .members import Problems
 from .members import alias_domains_of
@@ -225,7 +226,8 @@ def delete_alias(directory: Directory, mail: str) -> None:
         remove_address_references(
             directory, address, keep_dn=entry.dn, member_dn=entry.dn if address == mail else None
         )
-    # Old iRedMail aliases could also gather members by memberOfGroup.
+    # Old iRedMail aliases could also gather members by memberOfGroup (and Externals entries).
+    drop_external_entries(directory, mail)
     remove_group_references(directory, mail)
     directory.delete_tree(entry.dn)
     counters.release(directory, domain_of(mail), {counters.ALIASES: 1})

@@ -33,6 +33,7 @@ from typing import Any
 
 from .. import errors
 from ..ldap import DNs, Directory, Entry, StaleValue
+from ..ldap.txn import Transaction
 from ..ldap import attrs as A
 from ..ldap import filters as F
 
@@ -43,6 +44,8 @@ QUOTA = "domainCurrentQuotaSize"
 ALIASES = "domainCurrentAliasNumber"
 LISTS = "domainCurrentListNumber"
 COUNTERS = (USERS, QUOTA)
+# Counters of INTEGER syntax, which slapd can increment atomically (the quota one is text).
+INTEGER_COUNTERS = frozenset({USERS, ALIASES, LISTS})
 # Enough rounds for every contender of a busy domain to win once; each round has a winner.
 ATTEMPTS = 60
 BACKOFF_SECONDS = 0.005
@@ -108,6 +111,10 @@ def adjust(
     counters: tuple[str, ...],
     plan: Plan,
     initialise_missing: bool = True,
+    entry: Entry | None = None,
+    unchecked: Callable[[Entry], set[str]] | None = None,
+    then: Callable[[Transaction | None], None] | None = None,
+    transactions: bool = False,
 ) -> dict[str, int]:
     """Apply the deltas `plan(entry, values)` returns with one CAS modify; return them.
 
@@ -115,10 +122,19 @@ def adjust(
     ApiError when a limit would be exceeded. Counters that are missing are
     initialised from a real count first, unless `initialise_missing` is False
     (then a missing counter is left alone and its delta dropped).
+
+    `entry` is a domain entry the caller has just read (saves the first read).
+    Integer counters named by `unchecked(entry)` guard no limit, so they are
+    changed with an atomic increment instead of compare-and-swap (no retries).
+    `then(txn)` runs after the counters changed (the add of a new account); if it
+    fails the change is released. With `transactions`, and when the counter
+    change is increments only (nothing in it can fail), both are committed as
+    one RFC 5805 transaction: one disk sync instead of two.
     """
     dn = directory.dn.domain(domain)
     for attempt in range(ATTEMPTS):
-        entry = directory.get(dn)
+        if entry is None:
+            entry = directory.get(dn)
         if entry is None:
             raise errors.NoSuchDomain(f"No such domain: {domain}.")
         values = {c: parse_counter(entry.first(c)) for c in counters}
@@ -128,20 +144,40 @@ def adjust(
                 _initialise(directory, entry, domain, missing[0])
             except StaleValue:
                 _pause(attempt)
+            entry = None
             continue  # re-read: the plan must see every counter as stored
         values = {name: value for name, value in values.items() if value is not None}
         try:
             deltas = {name: delta for name, delta in plan(entry, values).items() if delta}
+            deltas = {name: delta for name, delta in deltas.items() if name in values}
+            free = (unchecked(entry) if unchecked else set()) & INTEGER_COUNTERS
             changes = {
-                name: [("delete", entry.first(name)), ("add", str(max(values[name] + delta, 0)))]
+                name: ("increment", delta) if name in free and values[name] + delta >= 0
+                else [("delete", entry.first(name)), ("add", str(max(values[name] + delta, 0)))]
                 for name, delta in deltas.items()
-                if name in values
-            }
+            }  # fmt: skip
+            if then is not None and transactions and changes and _increments_only(changes):
+                with directory.transaction() as txn:
+                    directory.modify(dn, changes, txn=txn)
+                    then(txn)
+                return deltas
             directory.modify(dn, changes)
-            return {name: delta for name, delta in deltas.items() if name in values}
         except StaleValue:
             _pause(attempt)
+            entry = None
+            continue
+        if then is not None:
+            try:
+                then(None)
+            except BaseException:
+                release(directory, domain, deltas)
+                raise
+        return deltas
     raise errors.Conflict(f"The counters of {domain} are too busy; try again.")
+
+
+def _increments_only(changes: dict[str, Any]) -> bool:
+    return all(isinstance(change, tuple) and change[0] == "increment" for change in changes.values())
 
 
 def release(directory: Directory, domain: str, deltas: dict[str, int]) -> None:

@@ -168,7 +168,28 @@ def apply_members(
         add_externals(directory, list_mail, plan.add_external, domain_entry)
     for address, holders in plan.remove_external.items():
         for holder in holders:
-            delete_value(directory, holder, "mail", address)
+            remove_external(directory, list_mail, holder, address)
+
+
+def remove_external(directory: Directory, list_mail: str, holder: str, address: str) -> None:
+    """Take an external address out of a list, in its Externals entry or an older per-address one."""
+    if holder.lower() == directory.dn.external_members(list_mail).lower():
+        delete_value(directory, holder, "mail", address)
+        return
+    # Older tools wrote one mailExternalUser per address (RDN mail=<address>), its lists
+    # as memberOfGroup values; the RDN value and the required memberOfGroup cannot be removed.
+    entry = directory.get(holder, ["mail", "memberOfGroup"])
+    if entry is None:
+        return
+    if len(entry.all("memberOfGroup")) > 1:
+        delete_value(directory, holder, "memberOfGroup", list_mail)
+    elif len(entry.all("mail")) > 1 and directory.dn.rdn_value(holder).lower() != address:
+        delete_value(directory, holder, "mail", address)
+    else:
+        try:
+            directory.delete(holder)
+        except errors.NotFound:
+            return
 
 
 def add_externals(

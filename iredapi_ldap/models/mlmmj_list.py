@@ -39,7 +39,7 @@ from .user import local_part
 SERVICE = "mlmmj"
 SERVICES = ("mail", "deliver", SERVICE)
 LIST_FILTER = F.and_(F.object_class(A.OC_LIST), F.eq("enabledService", SERVICE))
-ACCOUNT_LIMIT = "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
+ACCOUNT_LIMIT = "EXCEEDED_DOMAIN_ML_LIMIT"
 MLID_ATTEMPTS = 20
 POSTING_FLAGS = ("only_subscriber_can_post", "only_moderator_can_post")
 SUBSCRIBER_FIELDS = ("subscribers", "add_subscribers", "remove_subscribers")

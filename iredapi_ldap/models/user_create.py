@@ -8,21 +8,23 @@ from typing import Any
 from .. import errors
 from ..ldap import Directory, Entry, domain_of
 from ..ldap import attrs as A
+from ..ldap import filters as F
+from ..ldap.txn import Transaction
 from . import counters
 from .admin import days_since_epoch
 from .domain import get_domain_entry
 from .maildir import home_directory
 from .settings import settings_of
 from .user import (
+    ACCOUNT_CLASSES,
     NORMAL_USER_SERVICES,
-    addresses_in_use,
     canonical_service,
-    get_user,
     local_part,
     password_policy_of,
     password_values,
 )
-from .user_limits import creation_plan
+from .user_limits import creation_plan, unchecked_counters
+from .user_view import user_from_entry
 
 
 def user_services(config: dict[str, Any]) -> list[str]:
@@ -78,27 +80,65 @@ def new_user_attributes(
     }
 
 
+def addresses_taken(directory: Directory, addresses: list[str]) -> list[str]:
+    """Return which addresses a user, alias, list or standalone admin already uses (one search)."""
+    wanted = sorted({a.lower() for a in addresses})
+    accounts = F.and_(
+        F.or_(*(F.object_class(oc) for oc in ACCOUNT_CLASSES)),
+        F.or_(F.any_of("mail", wanted), F.any_of("shadowAddress", wanted)),
+    )
+    admins = F.and_(F.object_class(A.OC_ADMIN), F.any_of("mail", wanted))
+    used: set[str] = set()
+    # From the suffix: o=domains (accounts) and o=domainAdmins (admins) in one search.
+    for entry in directory.search(directory.dn.suffix, F.or_(accounts, admins), ["mail", "shadowAddress"]):
+        used |= {v.lower() for v in entry.all("mail") + entry.all("shadowAddress")} & set(wanted)
+    return sorted(used)
+
+
 def create_user(
     directory: Directory, mail: str, values: dict[str, Any], config: dict[str, Any]
 ) -> dict[str, Any]:
-    """Create a user after reserving its place and quota in the domain's counters."""
+    """Create a user after reserving its place and quota in the domain's counters.
+
+    LDAP work: read the domain, one search for address clashes, the counter
+    change and the add (one transaction with [ldap] transactions and no user
+    limit); the answer is built from what was written, not read back.
+    """
     domain = domain_of(mail)
     domain_entry = get_domain_entry(directory, domain)
     attributes = new_user_attributes(mail, values, domain_entry, config)
-    taken = addresses_in_use(directory, [mail, *attributes["shadowAddress"]])
+    taken = addresses_taken(directory, [mail, *attributes["shadowAddress"]])
     if taken:
         raise errors.AlreadyExists(
             f"Address already used by another account: {', '.join(taken)}.",
             errors={"mail": [f"Already used: {', '.join(taken)}."]},
         )
     outcome: dict[str, int] = {}
-    reserved = counters.adjust(
-        directory, domain, counters.COUNTERS, creation_plan(values.get("quota") or 0, outcome)
+    dn = directory.dn.user(mail)
+
+    def add(txn: Transaction | None) -> None:
+        attributes["mailQuota"] = outcome["quota"] or None
+        directory.add(dn, attributes, txn=txn)
+
+    counters.adjust(
+        directory,
+        domain,
+        counters.COUNTERS,
+        creation_plan(values.get("quota") or 0, outcome),
+        entry=domain_entry,
+        unchecked=unchecked_counters,
+        then=add,
+        transactions=config["LDAP_TRANSACTIONS"],
     )
-    attributes["mailQuota"] = outcome["quota"] or None
-    try:
-        directory.add(directory.dn.user(mail), attributes)
-    except BaseException:
-        counters.release(directory, domain, reserved)
-        raise
-    return get_user(directory, mail)
+    return user_from_entry(written_entry(dn, attributes))
+
+
+def written_entry(dn: str, attributes: dict[str, Any]) -> Entry:
+    """Return the entry an add of `attributes` stored (empty values are left out)."""
+    stored: dict[str, list[str]] = {}
+    for name, value in attributes.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        items = [str(item) for item in items if item is not None and str(item) != ""]
+        if items:
+            stored[name.lower()] = items
+    return Entry(dn, stored)

@@ -125,3 +125,8 @@ def quota_change_plan(new_mb: int, old_bytes: int) -> counters.Plan:
         return {counters.QUOTA: delta}
 
     return plan
+
+
+def unchecked_counters(entry: Entry) -> set[str]:
+    """Return the counters no limit of this domain depends on (plain caches, safe to increment)."""
+    return {counters.USERS} if Limits.of(entry).users == 0 else set()

@@ -45,6 +45,13 @@ class UserListArgsSchema(PageArgsSchema, UserFilterArgsSchema):
     """Query arguments of GET /api/users/<domain>."""
 
     email_only = YesNo(load_default=False, metadata={"description": "Return addresses only"})
+    total_exact = YesNo(
+        load_default=False,
+        metadata={
+            "description": "Count the users for `total`; without a filter it is otherwise the "
+            "domain's cached user counter (domainCurrentUserNumber)"
+        },
+    )
 
 
 class UserExportArgsSchema(UserFilterArgsSchema):

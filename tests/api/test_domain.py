@@ -178,15 +178,23 @@ def test_create_disabled(api, raw):
 def test_create_zero_values_are_left_out(api, raw):
     """Zero limits and quotas mean "unlimited" and are not written, as iRedAdmin does."""
     ok_body(
-        api.post("/api/domain/z.example", data={"quota": "0", "defaultQuota": "0",
-                                                "numberOfUsers": "0"}),  # fmt: skip
+        api.post(
+            "/api/domain/z.example", data={"quota": "0", "defaultQuota": "0", "numberOfUsers": "0"}
+        ),  # fmt: skip
         201,
     )
     assert "accountsetting" not in raw.attrs(raw.domain_dn("z.example"))
 
 
-@pytest.mark.parametrize("body", [{"name": ""}, {"outboundRelay": ""}, {"senderBcc": ""},
-                                  {"name": "", "outboundRelay": "", "recipientBcc": ""}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": ""},
+        {"outboundRelay": ""},
+        {"senderBcc": ""},
+        {"name": "", "outboundRelay": "", "recipientBcc": ""},
+    ],
+)
 def test_create_with_empty_values(api, raw, body):
     """Empty optional values on create are left out (not an LDAP syntax error)."""
     ok_body(api.post("/api/domain/e.example", json=body), 201)
@@ -206,7 +214,9 @@ def test_create_name_with_special_characters(api, raw):
 def test_create_backup_mx_with_primary(api, raw):
     """is_backupmx=yes with primarymx stores domainBackupMX and a relay transport."""
     data = ok_body(
-        api.post("/api/domain/bk.example", data={"is_backupmx": "yes", "primarymx": "[192.0.2.5]:25"}),
+        api.post(
+            "/api/domain/bk.example", data={"is_backupmx": "yes", "primarymx": "[192.0.2.5]:25"}
+        ),
         201,
     )
     assert data["is_backupmx"] is True and data["primarymx"] == "[192.0.2.5]:25"
@@ -253,7 +263,9 @@ def test_create_duplicate(api, raw):
 def test_create_name_of_an_alias_domain(api, raw):
     """A name already used as another domain's alias domain is 409."""
     ok_body(api.post("/api/domain/main.example"), 201)
-    raw.conn.modify(raw.domain_dn("main.example"), {"domainAliasName": [("MODIFY_ADD", ["alias.example"])]})
+    raw.conn.modify(
+        raw.domain_dn("main.example"), {"domainAliasName": [("MODIFY_ADD", ["alias.example"])]}
+    )
     assert raw.attrs(raw.domain_dn("main.example"))["domainaliasname"] == ["alias.example"]
     fail_body(api.post("/api/domain/alias.example"), 409, "ALREADY_EXISTS")
     assert raw.entry(raw.domain_dn("alias.example")) is None
@@ -436,7 +448,11 @@ def test_outbound_relay_clear(api, raw, domain):
 
 def test_backup_mx_on_and_off(api, raw, domain):
     """is_backupmx=yes sets relay transport; =no removes the flag and restores the default."""
-    ok_body(api.put(f"/api/domain/{domain}", data={"is_backupmx": "yes", "primarymx": "mx1.example.net"}))
+    ok_body(
+        api.put(
+            f"/api/domain/{domain}", data={"is_backupmx": "yes", "primarymx": "mx1.example.net"}
+        )
+    )
     stored = raw.attrs(raw.domain_dn(domain))
     assert stored["domainbackupmx"] == ["yes"]
     assert stored["mtatransport"] == ["relay:mx1.example.net"]
@@ -582,7 +598,11 @@ def test_list_offset_limit_and_name_only(api, many_domains):
     """offset/limit picks a window; name_only=yes returns bare names."""
     response = api.get("/api/domains?offset=495&limit=10&name_only=yes")
     assert ok_body(response) == many_domains[495:505]
-    assert (response.json["total"], response.json["offset"], response.json["limit"]) == (650, 495, 10)
+    assert (response.json["total"], response.json["offset"], response.json["limit"]) == (
+        650,
+        495,
+        10,
+    )
 
 
 def test_list_disabled_only(api, many_domains):

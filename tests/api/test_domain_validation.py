@@ -181,6 +181,13 @@ def test_bad_query_parameters(api, existing, query, field):
     assert_400(api.get(f"/api/domains?{query}"), field)
 
 
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_unknown_query_parameter_on_a_domain(api, raw, existing, method):
+    """A query string the route does not declare is 400 naming the parameter; nothing changes."""
+    assert_400(getattr(api, method)(f"/api/domain/{EXISTING}?bogus=1"), "bogus")
+    assert raw.snapshot() == existing
+
+
 def test_legacy_and_new_name_together(api, raw, existing):
     """cn and name together are ambiguous: 400 naming cn."""
     assert_400(api.post("/api/domain/new.example", data={"cn": "a", "name": "b"}), "cn")
@@ -218,11 +225,18 @@ def test_min_password_length_above_stored_max_is_refused(api, raw):
     response = api.put("/api/domain/pl.test", data={"minPasswordLength": "10"})
     assert response.status_code == 400
     assert "minPasswordLength" in response.json["errors"]
-    assert "minPasswordLength:10" not in raw.entry(raw.domain_dn("pl.test")).get("accountsetting", [])
+    assert "minPasswordLength:10" not in raw.entry(raw.domain_dn("pl.test")).get(
+        "accountsetting", []
+    )
 
 
 def test_leaving_backup_mx_keeps_a_custom_transport(api, raw):
     """is_backupmx=no on a normal domain does not reset its own mtaTransport."""
-    assert api.post("/api/domain/bt.test", data={"transport": "lmtp:unix:private/dovecot-lmtp"}).status_code == 201
+    assert (
+        api.post(
+            "/api/domain/bt.test", data={"transport": "lmtp:unix:private/dovecot-lmtp"}
+        ).status_code
+        == 201
+    )
     assert api.put("/api/domain/bt.test", data={"is_backupmx": "no"}).status_code == 200
     assert raw.entry(raw.domain_dn("bt.test"))["mtatransport"] == ["lmtp:unix:private/dovecot-lmtp"]

@@ -414,3 +414,24 @@ def test_parallel_creates_never_exceed_number_of_lists(api, raw, live_url):  # n
     assert list_count(raw) == 3 and counter(raw) == "3"
     holders = raw.count(f"ou=Externals,{raw.domain_dn(DOMAIN)}", "(objectClass=mailExternalUser)")
     assert holders == 3
+
+
+def test_lists_written_by_older_tools_are_read_and_cleaned(world, raw):
+    """A list whose externals sit in per-address mailExternalUser entries is read, edited and deleted."""
+    assert raw.conn.add(list_dn(raw), ["mailList"], {
+        "mail": LIST, "accountStatus": "active", "enabledService": ["mail", "deliver"]})  # fmt: skip
+    old_holder = f"mail=old@elsewhere.test,ou=Externals,{raw.domain_dn(DOMAIN)}"
+    assert raw.conn.add(old_holder, ["mailExternalUser"], {
+        "mail": "old@elsewhere.test", "memberOfGroup": LIST, "accountStatus": "active",
+        "enabledService": ["mail", "deliver"]})  # fmt: skip
+    assert raw.conn.modify(
+        raw.user_dn("john@example.com"), {"memberOfGroup": [("MODIFY_ADD", [LIST])]}
+    )
+    data = world.get(f"/api/maillist/{LIST}").json["_data"]
+    assert data["members"] == ["john@example.com", "old@elsewhere.test"]
+    assert data["externalMembers"] == ["old@elsewhere.test"]
+    response = world.put(f"/api/maillist/{LIST}", data={"removeMember": "old@elsewhere.test"})
+    assert response.status_code == 200 and response.json["_data"]["members"] == ["john@example.com"]
+    assert world.delete(f"/api/maillist/{LIST}").status_code == 200
+    assert raw.entry(old_holder) is None and raw.entry(list_dn(raw)) is None
+    assert groups_of(raw, raw.user_dn("john@example.com")) == []

@@ -340,7 +340,7 @@ def test_number_of_lists_is_enforced_and_freed_by_delete(api, raw, spool):
     make_domain(api, numberOfLists="2")
     created(api, "a@example.com")
     created(api, "b@example.com")
-    assert_error(create(api, "c@example.com"), 403, "EXCEEDED_DOMAIN_ACCOUNT_LIMIT")
+    assert_error(create(api, "c@example.com"), 403, "EXCEEDED_DOMAIN_ML_LIMIT")
     assert not list_dir(spool, "c@example.com").exists()
     assert list_counter(raw) == "2"
     assert api.delete("/api/ml/a@example.com").status_code == 200
@@ -351,7 +351,7 @@ def test_number_of_lists_is_enforced_and_freed_by_delete(api, raw, spool):
 
 def test_minus_one_allows_no_lists(api, spool):
     make_domain(api, numberOfLists="-1")
-    assert_error(create(api), 403, "EXCEEDED_DOMAIN_ACCOUNT_LIMIT")
+    assert_error(create(api), 403, "EXCEEDED_DOMAIN_ML_LIMIT")
     assert spool_state(spool) == {}
 
 
@@ -361,7 +361,7 @@ def test_legacy_lists_count_towards_number_of_lists(api, raw):
         "objectClass": ["mailList"], "mail": "old@example.com", "accountStatus": "active",
         "enabledService": ["mail", "deliver"],
     })  # fmt: skip
-    assert_error(create(api), 403, "EXCEEDED_DOMAIN_ACCOUNT_LIMIT")
+    assert_error(create(api), 403, "EXCEEDED_DOMAIN_ML_LIMIT")
     assert list_counter(raw) == "1"
 
 

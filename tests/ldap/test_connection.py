@@ -7,33 +7,40 @@ import os
 import warnings
 
 import pytest
-from ldap3 import Connection, Server
+from ldap3 import Connection
+from ldap3 import Server
 
 from iredapi_ldap import errors
-from iredapi_ldap.ldap import StaleValue, get_directory, get_pool
+from iredapi_ldap.ldap import StaleValue
 from iredapi_ldap.ldap import connection as connection_module
 from iredapi_ldap.ldap import filters as F
-from iredapi_ldap.ldap.connection import PooledDirectory, parse_uris
+from iredapi_ldap.ldap import get_directory
+from iredapi_ldap.ldap import get_pool
+from iredapi_ldap.ldap.connection import PooledDirectory
+from iredapi_ldap.ldap.connection import parse_uris
 from iredapi_ldap.ldap.directory import Entry
 from iredapi_ldap.ldap.dn import rdn
 from iredapi_ldap.models.admin import create_global_admin
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL
+from tests.conftest import ADMIN_PASSWORD
 
 HOSTILE = ["*", "*)(domainName=*", "*)(|(objectClass=*", "a.com)(objectClass=*", "\\2a",
            "(", ")", "\\", "a,b+c", "#lead", " lead", "trail ", "münchen"]  # fmt: skip
 
 
 @pytest.fixture
-def directory(app):
-    """Yield the request Directory inside an app context (returned to the pool afterwards)."""
-    with app.app_context():
+def directory(module_app, ldap_tree):
+    """Yield a pooled Directory inside an app context, on a freshly reset tree."""
+    with module_app.app_context():
         yield get_directory()
 
 
 def add_domains(raw, *names):
     """Add bare mailDomain entries directly."""
     for name in names:
-        assert raw.conn.add(raw.domain_dn(name), ["mailDomain"], {"domainName": name}), raw.conn.result
+        assert raw.conn.add(raw.domain_dn(name), ["mailDomain"], {"domainName": name}), (
+            raw.conn.result
+        )
 
 
 def private_app(make_app, server, **overrides):
@@ -191,7 +198,11 @@ def test_second_uri_used_when_first_is_down(make_app, slapd_server):
 
 def test_parse_uris():
     """URIs may be separated by spaces or commas; trailing slashes are dropped."""
-    assert parse_uris("ldap://a/, ldap://b:389  ldaps://c/") == ["ldap://a", "ldap://b:389", "ldaps://c"]
+    assert parse_uris("ldap://a/, ldap://b:389  ldaps://c/") == [
+        "ldap://a",
+        "ldap://b:389",
+        "ldaps://c",
+    ]
     assert parse_uris("") == []
 
 
@@ -284,7 +295,7 @@ def test_user_dn_with_hash_is_deleted_with_its_domain(raw, directory):
 
 
 @pytest.fixture
-def big_ou(raw):
+def big_ou(raw, ldap_tree):
     """Add one ou holding 650 entries (slapd's size limit for the service DN is 500)."""
     base = f"ou=Big,o=domains,{raw.suffix}"
     assert raw.conn.add(base, ["organizationalUnit"], {"ou": "Big"})

@@ -5,23 +5,29 @@ from __future__ import annotations
 import pytest
 
 from iredapi_ldap import errors
-from iredapi_ldap.ldap import Directory, StaleValue, get_directory
+from iredapi_ldap.ldap import Directory
+from iredapi_ldap.ldap import StaleValue
+from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.models import domain as domains
-from iredapi_ldap.models.settings import parse_settings, setting_changes, settings_of
-from iredapi_ldap.models.units import bytes_to_mb, mb_to_bytes, parse_unit_quota
+from iredapi_ldap.models.settings import parse_settings
+from iredapi_ldap.models.settings import setting_changes
+from iredapi_ldap.models.settings import settings_of
+from iredapi_ldap.models.units import bytes_to_mb
+from iredapi_ldap.models.units import mb_to_bytes
+from iredapi_ldap.models.units import parse_unit_quota
 
 
 @pytest.fixture
-def directory(app):
-    """Yield a Directory inside an app context."""
-    with app.app_context():
+def directory(module_app, ldap_tree):
+    """Yield a Directory inside an app context, on a freshly reset tree."""
+    with module_app.app_context():
         yield get_directory()
 
 
 @pytest.fixture
-def config(app):
-    """Return the app's config (defaults: transport dovecot, no extra services)."""
-    return dict(app.config)
+def config(module_app):
+    """Return a copy of the app's config (defaults: transport dovecot, no extra services)."""
+    return dict(module_app.config)
 
 
 def add_user(raw, domain, local, **attrs):

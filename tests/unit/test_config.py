@@ -8,15 +8,13 @@ import stat
 import pytest
 
 from iredapi_ldap import create_app
-from iredapi_ldap.config import (
-    DEFAULTS,
-    ENV_VAR,
-    OPTIONS,
-    ConfigError,
-    load_ini,
-    validate_config,
-    write_ini,
-)
+from iredapi_ldap.config import DEFAULTS
+from iredapi_ldap.config import ENV_VAR
+from iredapi_ldap.config import OPTIONS
+from iredapi_ldap.config import ConfigError
+from iredapi_ldap.config import load_ini
+from iredapi_ldap.config import validate_config
+from iredapi_ldap.config import write_ini
 
 
 def write(tmp_path, text: str):

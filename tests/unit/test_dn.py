@@ -6,7 +6,11 @@ import pytest
 from ldap3.utils.dn import parse_dn
 
 from iredapi_ldap.ldap.directory import dn_depth
-from iredapi_ldap.ldap.dn import DNs, domain_of, escape_rdn_value, rdn, unescape_rdn_value
+from iredapi_ldap.ldap.dn import DNs
+from iredapi_ldap.ldap.dn import domain_of
+from iredapi_ldap.ldap.dn import escape_rdn_value
+from iredapi_ldap.ldap.dn import rdn
+from iredapi_ldap.ldap.dn import unescape_rdn_value
 
 SUFFIX = "dc=example,dc=com"
 DN = DNs(SUFFIX)

@@ -7,15 +7,15 @@ from marshmallow import ValidationError
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 
-from iredapi_ldap.schemas.base import ErrorEnvelopeSchema, PageArgsSchema
-from iredapi_ldap.schemas.domain import (
-    DomainCreateSchema,
-    DomainDeleteArgsSchema,
-    DomainListArgsSchema,
-    DomainSchema,
-    DomainUpdateSchema,
-)
-from iredapi_ldap.schemas.fields import normalise_domain, normalise_email
+from iredapi_ldap.schemas.base import ErrorEnvelopeSchema
+from iredapi_ldap.schemas.base import PageArgsSchema
+from iredapi_ldap.schemas.domain import DomainCreateSchema
+from iredapi_ldap.schemas.domain import DomainDeleteArgsSchema
+from iredapi_ldap.schemas.domain import DomainListArgsSchema
+from iredapi_ldap.schemas.domain import DomainSchema
+from iredapi_ldap.schemas.domain import DomainUpdateSchema
+from iredapi_ldap.schemas.fields import normalise_domain
+from iredapi_ldap.schemas.fields import normalise_email
 
 
 def errors_of(schema, data) -> dict:
@@ -266,7 +266,9 @@ def test_triad_add_and_remove_together_are_fine():
 
 def test_profile_toggles_only_on_update():
     """The disable*/enable* toggles belong to updates; create refuses them."""
-    assert "disableDomainProfile" in errors_of(DomainCreateSchema(), {"disableDomainProfile": "bcc"})
+    assert "disableDomainProfile" in errors_of(
+        DomainCreateSchema(), {"disableDomainProfile": "bcc"}
+    )
     loaded = DomainUpdateSchema().load(
         {
             "disableDomainProfile": "bcc,backupmx",

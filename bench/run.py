@@ -1,0 +1,100 @@
+"""Run the benchmark suite: `python -m bench [--quick]` or `python bench/run.py [--quick]`.
+
+Starts a durable embedded slapd in a temporary directory, loads the big domains
+offline with `slapadd -q`, starts the API under `gunicorn --preload`, then
+measures the API and a raw ldap3 client doing the same LDAP work, in the same
+run, against the same slapd, with the same client parallelism. Prints a table;
+a full run also writes it into docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # `python bench/run.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    __package__ = "bench"  # noqa: A001
+
+from bench import report, scenarios  # noqa: E402
+from bench.server import REPO, Environment  # noqa: E402
+
+SMALL, BIG, BULK, DEL_API, DEL_RAW = "small.bench", "big.bench", "bulk.bench", "del-api.bench", "del-raw.bench"
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (about a minute); no report file")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker (gthread; 1 = sync worker)")
+    parser.add_argument("--clients", type=int, default=4, help="client threads, on both sides (default 4)")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="write the table into this file (default: docs/performance.md on a full run)")
+    parser.add_argument("--no-report", action="store_true", help="only print the table")
+    parser.add_argument("--no-txn", action="store_true", help="skip the [ldap] transactions=yes create run")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the data here (default: a temp dir)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run everything; return the exit status (0 even when a target is missed)."""
+    args = parse(argv)
+    sizes = scenarios.QUICK if args.quick else scenarios.FULL
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="iredapi-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    api_config = {"JOBS_SYNC_LIMIT": 100} if args.quick else {}
+    env = Environment(workdir, args.workers, args.threads, api_config)
+    rows: list[scenarios.Row] = []
+    started = time.perf_counter()
+    try:
+        env.start_slapd()
+        domains = {SMALL: sizes.small, BIG: sizes.big, BULK: sizes.bulk, DEL_API: sizes.delete, DEL_RAW: sizes.delete}
+        loaded = env.load(domains)
+        print(f"slapadd -q loaded {sum(domains.values()):,} users in {loaded:.1f} s", flush=True)
+        env.create_admin()
+        url = env.start_api()
+        bench = scenarios.Bench(env, url, args.clients, sizes)
+        steps = [
+            ("login", lambda: [scenarios.login(bench)]),
+            ("get user", lambda: list(scenarios.get_user(bench, SMALL))),
+            ("first page", lambda: scenarios.first_page(bench, SMALL, BIG)),
+            ("export", lambda: scenarios.export(bench, BIG)),
+            ("create user", lambda: [scenarios.create_user(bench)]),
+            ("bulk update", lambda: [scenarios.bulk_update(bench, BULK)]),
+            ("delete domain", lambda: [scenarios.delete_domain(bench, DEL_API, DEL_RAW)]),
+        ]
+        for name, step in steps:
+            print(f"... {name}", flush=True)
+            rows += step()
+        if not args.no_txn:
+            print("... create user, [ldap] transactions = yes", flush=True)
+            env.stop_api()
+            bench = scenarios.Bench(env, env.start_api(LDAP_TRANSACTIONS=True), args.clients, sizes)
+            rows.append(scenarios.create_user(bench, "create user, [ldap] transactions = yes", "-txn"))
+    finally:
+        env.stop()
+    setup = {
+        "slapd": "embedded, durable commits (no dbnosync), back-mdb",
+        "API": f"gunicorn --preload, {args.workers} workers x {args.threads} threads, no access log",
+        "Clients": f"{args.clients} threads on each side (requests.Session / own bound ldap3 connection)",
+        "Sizes": ", ".join(f"{k} {v:,}" for k, v in vars(sizes).items()),
+        "Load": f"slapadd -q of {sum(domains.values()):,} users: {loaded:.1f} s",
+        "Run time": f"{time.perf_counter() - started:.0f} s",
+    }
+    command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    section = report.render(rows, setup, command.strip())
+    print()
+    print(section)
+    target = args.report or (None if args.quick else REPO / "docs" / "performance.md")
+    if target is not None and not args.no_report:
+        report.write(target, section)
+        print(f"\nwritten to {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,353 @@
+"""The measured operations: the API and a raw ldap3 client doing the same LDAP work."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from ldap3 import BASE, LEVEL, MODIFY_REPLACE, SUBTREE
+
+from iredapi_ldap.ldap import DNs
+from iredapi_ldap.ldap.directory import dn_depth
+from iredapi_ldap.models.user_view import USER_READ_ATTRIBUTES
+from iredapi_ldap.passwords import verify_password
+
+from .clients import Timing, api_session, expect, ldap_connection, run_parallel
+from .ldif import user_attributes, user_mail
+from .server import ADMIN_PASSWORD, Environment, rss_bytes, slapd_connections
+
+MB = 1024 * 1024
+USERS_FILTER = "(&(objectClass=mailUser)(!(mail=@{domain})))"
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    operation: str
+    api: str
+    raw: str
+    ratio: float | None
+    target: str
+    passed: bool | None
+    note: str = ""
+
+
+@dataclass
+class Sizes:
+    """How much work each measurement does."""
+
+    create: int
+    get: int
+    small: int
+    big: int
+    bulk: int
+    delete: int
+    pages: int
+    logins: int
+
+
+FULL = Sizes(create=2000, get=5000, small=1000, big=100_000, bulk=10_000, delete=10_000, pages=100, logins=200)
+QUICK = Sizes(create=200, get=500, small=1000, big=5000, bulk=600, delete=600, pages=20, logins=40)
+
+
+def fmt_rate(timing: Timing) -> str:
+    """Return 'N/s (p50 X ms)'."""
+    return f"{timing.rate:,.0f}/s (p50 {timing.median_ms:.1f} ms)"
+
+
+class Bench:
+    """The environment, the API URL and the client parallelism shared by the measurements."""
+
+    def __init__(self, env: Environment, url: str, parallelism: int, sizes: Sizes) -> None:
+        self.env = env
+        self.url = url
+        self.parallelism = parallelism
+        self.sizes = sizes
+        self.dn = DNs(env.creds.suffix)
+        self.admin = api_session(url)
+
+    def raw(self):
+        """Return a new bound ldap3 connection (as the API's service DN)."""
+        return ldap_connection(self.env.creds)
+
+    def make_domain(self, domain: str) -> None:
+        """Create a domain through the API."""
+        expect(self.admin.post(f"{self.url}/domain/{domain}", data={"name": domain}), 201)
+
+    def wait_job(self, job_id: str, timeout: float = 3600) -> dict[str, Any]:
+        """Poll GET /api/jobs/<id> until the job is done or failed."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = expect(self.admin.get(f"{self.url}/jobs/{job_id}"), 200).json()["_data"]
+            if job["state"] in ("done", "failed"):
+                return job
+            time.sleep(0.05)
+        raise RuntimeError(f"job {job_id} did not finish in {timeout} s")
+
+
+# -- create and get -------------------------------------------------------------------
+
+
+def create_user(bench: Bench, label: str = "create user", suffix: str = "") -> Row:
+    """POST /api/user (password_hash given) vs a raw add of the same entry."""
+    count = bench.sizes.create
+    api_domain, raw_domain = f"api-create{suffix}.bench", f"raw-create{suffix}.bench"
+    for domain in (api_domain, raw_domain):
+        bench.make_domain(domain)
+    password_hash = bench.env.password_hash
+    # One user each first: the API initialises the domain's counters on its first create.
+    expect(bench.admin.post(f"{bench.url}/user/warmup@{api_domain}",
+                            data={"password_hash": password_hash, "name": "Warm Up"}), 201)  # fmt: skip
+
+    def api_create(session: requests.Session, i: int) -> None:
+        mail = user_mail(api_domain, i)
+        data = {"password_hash": password_hash, "name": f"Bench User {i}"}
+        expect(session.post(f"{bench.url}/user/{mail}", data=data), 201)
+
+    api = run_parallel(count, bench.parallelism, lambda: api_session(bench.url), api_create, _close)
+    entries = [(bench.dn.user(user_mail(raw_domain, i)),
+                user_attributes(user_mail(raw_domain, i), password_hash, f"Bench User {i}"))
+               for i in range(count)]  # fmt: skip
+
+    def raw_add(conn: Any, i: int) -> None:
+        dn, attributes = entries[i]
+        conn.add(dn, attributes=attributes)
+
+    raw = run_parallel(count, bench.parallelism, bench.raw, raw_add, _unbind)
+    ratio = api.rate / raw.rate
+    return Row(label, fmt_rate(api), fmt_rate(raw), ratio, ">= 0.8x raw add", ratio >= 0.8,
+               "password_hash given: no hashing on either side")  # fmt: skip
+
+
+def get_user(bench: Bench, domain: str) -> tuple[Row, Row]:
+    """GET /api/user vs a raw base search for the same attributes; connections opened meanwhile."""
+    count = bench.sizes.get
+    picks = [random.Random(i).randrange(bench.sizes.small) for i in range(count)]
+    attributes = sorted({*USER_READ_ATTRIBUTES, "objectClass"})
+
+    def api_get(session: requests.Session, i: int) -> None:
+        expect(session.get(f"{bench.url}/user/{user_mail(domain, picks[i])}"), 200)
+
+    def raw_get(conn: Any, i: int) -> None:
+        conn.search(bench.dn.user(user_mail(domain, picks[i])), "(objectClass=*)", BASE, attributes=attributes)
+        if len(conn.response) != 1:
+            raise RuntimeError("raw get found nothing")
+
+    # Warm up: every worker has its pooled connections before counting.
+    run_parallel(200, bench.parallelism, lambda: api_session(bench.url), api_get, _close)
+    port = int(bench.env.creds.uri.rsplit(":", 1)[1])
+    before = slapd_connections(port, ("established",)), slapd_connections(port, ("time-wait",))
+    api = run_parallel(count, bench.parallelism, lambda: api_session(bench.url), api_get, _close)
+    after = slapd_connections(port, ("established",)), slapd_connections(port, ("time-wait",))
+    raw = run_parallel(count, bench.parallelism, bench.raw, raw_get, _unbind)
+    ratio = api.rate / raw.rate
+    opened = max(after[0] - before[0], 0) + max(after[1] - before[1], 0)
+    get_row = Row("get user", fmt_rate(api), fmt_rate(raw), ratio, ">= 0.5x raw search", ratio >= 0.5)
+    conn_row = Row(
+        f"LDAP connections opened during {count} API requests",
+        f"{opened} (open before/after: {before[0]}/{after[0]})", "-", None, "0", opened == 0,
+        "counted with `ss` on slapd's port: established + TIME-WAIT",
+    )  # fmt: skip
+    return get_row, conn_row
+
+
+# -- listing and export ----------------------------------------------------------------
+
+
+def first_page(bench: Bench, small: str, big: str) -> list[Row]:
+    """GET /api/users/<domain>?page=1&page_size=50 at 1,000 and at N users, one client."""
+    rows = []
+    timings = {}
+    attributes = sorted({*USER_READ_ATTRIBUTES, "objectClass"})
+    for domain, size in ((small, bench.sizes.small), (big, bench.sizes.big)):
+        session = api_session(bench.url)
+        conn = bench.raw()
+
+        def api_page(_client: Any, _i: int) -> None:
+            body = expect(session.get(f"{bench.url}/users/{domain}?page=1&page_size=50"), 200).json()
+            if len(body["_data"]) != 50 or body["total"] != size:
+                raise RuntimeError(f"unexpected page: total {body['total']}, {len(body['_data'])} items")
+
+        def raw_page(_client: Any, _i: int) -> None:
+            conn.search(bench.dn.users(domain), USERS_FILTER.format(domain=domain), LEVEL,
+                        attributes=attributes, paged_size=50)  # fmt: skip
+
+        api_page(None, 0)
+        api = run_parallel(bench.sizes.pages, 1, lambda: None, api_page)
+        raw = run_parallel(bench.sizes.pages, 1, lambda: None, raw_page)
+        timings[size] = api
+        conn.unbind()
+        session.close()
+        rows.append(Row(
+            f"first page of 50, {size:,} users", f"p50 {api.median_ms:.1f} ms, p95 {api.percentile(0.95):.1f} ms",
+            f"p50 {raw.median_ms:.1f} ms", api.median_ms / raw.median_ms, "< 50 ms", api.percentile(0.95) < 50,
+            "latency, one client; ratio = API/raw time",
+        ))  # fmt: skip
+    small_ms, big_ms = timings[bench.sizes.small].median_ms, timings[bench.sizes.big].median_ms
+    rows.append(Row(
+        f"first page: {bench.sizes.big:,} vs {bench.sizes.small:,} users", f"{big_ms / small_ms:.2f}x", "-",
+        None, "<= 2x", big_ms / small_ms <= 2, "p50 latency ratio",
+    ))  # fmt: skip
+    return rows
+
+
+def export(bench: Bench, domain: str) -> list[Row]:
+    """GET /api/users/<domain>/export (streamed NDJSON) vs a raw paged search; worker memory."""
+    size = bench.sizes.big
+    attributes = sorted({*USER_READ_ATTRIBUTES, "objectClass"})
+    session = api_session(bench.url)
+    pids = bench.env.worker_pids()
+    baseline = {pid: rss_bytes(pid) for pid in pids}
+    peak = dict(baseline)
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.is_set():
+            for pid in pids:
+                peak[pid] = max(peak[pid], rss_bytes(pid))
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    lines = 0
+    with session.get(f"{bench.url}/users/{domain}/export", stream=True) as response:
+        expect(response, 200)
+        for line in response.iter_lines(chunk_size=65536):
+            if line:
+                lines += 1
+    api_seconds = time.perf_counter() - started
+    sampling.set()
+    sampler.join()
+    session.close()
+    if lines != size:
+        raise RuntimeError(f"export returned {lines} lines, expected {size}")
+    growth = max(peak[pid] - baseline[pid] for pid in pids)
+
+    conn = bench.raw()
+    started = time.perf_counter()
+    found = sum(
+        1
+        for item in conn.extend.standard.paged_search(
+            bench.dn.users(domain), USERS_FILTER.format(domain=domain), LEVEL,
+            attributes=attributes, paged_size=500, generator=True,
+        )  # fmt: skip
+        if item["type"] == "searchResEntry"
+    )
+    raw_seconds = time.perf_counter() - started
+    conn.unbind()
+    if found != size:
+        raise RuntimeError(f"raw export found {found}, expected {size}")
+    ratio = api_seconds / raw_seconds
+    return [
+        Row(f"export {size:,} users (NDJSON, streamed)", f"{api_seconds:.2f} s ({size / api_seconds:,.0f}/s)",
+            f"{raw_seconds:.2f} s", ratio, "<= 2x raw paged search time", ratio <= 2,
+            "ratio = API/raw time"),
+        Row("export: worker memory growth", f"{growth / MB:.1f} MB", "-", None, "< 64 MB", growth < 64 * MB,
+            "peak RSS minus RSS before, largest over the workers"),
+    ]  # fmt: skip
+
+
+# -- bulk work ------------------------------------------------------------------------
+
+
+def bulk_update(bench: Bench, domain: str) -> Row:
+    """PUT /api/users/<domain> accountStatus=disabled (a job) vs raw modifies of every user."""
+    size = bench.sizes.bulk
+    started = time.perf_counter()
+    response = expect(bench.admin.put(f"{bench.url}/users/{domain}", data={"accountStatus": "disabled"}), 200, 202)
+    answered = time.perf_counter() - started
+    if response.status_code == 202:
+        job = bench.wait_job(response.json()["_data"]["id"])
+        if job["state"] != "done" or job["progress"] != size:
+            raise RuntimeError(f"bulk job ended {job}")
+    api_seconds = time.perf_counter() - started
+    dns = [bench.dn.user(user_mail(domain, i)) for i in range(size)]
+
+    def raw_modify(conn: Any, i: int) -> None:
+        conn.modify(dns[i], {"accountStatus": [(MODIFY_REPLACE, ["active"])]})
+
+    raw = run_parallel(size, bench.parallelism, bench.raw, raw_modify, _unbind)
+    api_rate = size / api_seconds
+    ratio = api_rate / raw.rate
+    return Row(
+        f"bulk update of {size:,} users", f"{api_rate:,.0f}/s ({api_seconds:.1f} s)", fmt_rate(raw), ratio,
+        ">= 0.8x raw modify", ratio >= 0.8,
+        f"HTTP {response.status_code} in {answered * 1000:.0f} ms, then polled GET /api/jobs/<id>",
+    )  # fmt: skip
+
+
+def delete_domain(bench: Bench, api_domain: str, raw_domain: str) -> Row:
+    """DELETE /api/domain/<domain> (a job) vs raw deletes of the same-sized subtree."""
+    started = time.perf_counter()
+    response = expect(bench.admin.delete(f"{bench.url}/domain/{api_domain}"), 200, 202)
+    answered = time.perf_counter() - started
+    entries = None
+    if response.status_code == 202:
+        job = bench.wait_job(response.json()["_data"]["id"])
+        if job["state"] != "done":
+            raise RuntimeError(f"delete job ended {job}")
+        entries = job["total"]
+    api_seconds = time.perf_counter() - started
+
+    conn = bench.raw()
+    raw_started = time.perf_counter()
+    dns = [item["dn"] for item in conn.extend.standard.paged_search(
+        bench.dn.domain(raw_domain), "(objectClass=*)", SUBTREE, attributes=["1.1"], paged_size=500, generator=True,
+    ) if item["type"] == "searchResEntry"]  # fmt: skip
+    conn.unbind()
+    levels: dict[int, list[str]] = {}
+    for dn in dns:
+        levels.setdefault(dn_depth(dn), []).append(dn)
+    for depth in sorted(levels, reverse=True):
+        items = levels[depth]
+        run_parallel(len(items), bench.parallelism, bench.raw, lambda c, i, items=items: c.delete(items[i]), _unbind)
+    raw_seconds = time.perf_counter() - raw_started
+    entries = entries or len(dns)
+    api_rate, raw_rate = entries / api_seconds, len(dns) / raw_seconds
+    ratio = api_rate / raw_rate
+    return Row(
+        f"delete a domain of {bench.sizes.delete:,} users", f"{api_rate:,.0f} entries/s ({api_seconds:.1f} s)",
+        f"{raw_rate:,.0f} entries/s ({raw_seconds:.1f} s)", ratio, "202 + job; >= 0.8x raw deletes",
+        response.status_code == 202 and ratio >= 0.8, f"HTTP {response.status_code} in {answered * 1000:.0f} ms",
+    )  # fmt: skip
+
+
+def login(bench: Bench) -> Row:
+    """POST /api/login latency vs the cost of verifying the admin's password hash alone."""
+    conn = bench.raw()
+    conn.search(bench.dn.admin("bench@admin.bench"), "(objectClass=*)", BASE, attributes=["userPassword"])
+    stored = conn.response[0]["raw_attributes"]["userPassword"][0].decode()
+    conn.unbind()
+    verify = []
+    for _ in range(50):
+        started = time.perf_counter()
+        verify_password(ADMIN_PASSWORD, stored)
+        verify.append(time.perf_counter() - started)
+    verify_ms = sorted(verify)[len(verify) // 2] * 1000
+
+    def api_login(_client: Any, _i: int) -> None:
+        with requests.Session() as session:
+            expect(session.post(f"{bench.url}/login", data={"username": "bench@admin.bench", "password": ADMIN_PASSWORD}), 200)
+
+    api_login(None, 0)
+    timing = run_parallel(bench.sizes.logins, 1, lambda: None, api_login)
+    beyond = timing.percentile(0.95) - verify_ms
+    return Row(
+        "login (one client)", f"p50 {timing.median_ms:.1f} ms, p95 {timing.percentile(0.95):.1f} ms",
+        f"hash check {verify_ms:.2f} ms", None, "p95 < hash + 10 ms", beyond < 10,
+        f"{stored.split('}')[0]}}} hash; p95 beyond the hash: {beyond:.1f} ms",
+    )  # fmt: skip
+
+
+def _close(session: requests.Session) -> None:
+    session.close()
+
+
+def _unbind(conn: Any) -> None:
+    conn.unbind()

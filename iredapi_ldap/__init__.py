@@ -41,8 +41,10 @@ def create_app(
 
     ldap.init_app(app)
     sqlstore.init_app(app)
-    auth.init_app(app)
+    # The client/API gate answers before authentication, so a disabled or refused
+    # client learns nothing about credentials.
     security.init_app(app)
+    auth.init_app(app)
     audit.init_app(app)
     errors.register_error_handlers(app)
     register_api(app)

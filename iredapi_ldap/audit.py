@@ -27,7 +27,14 @@ log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
-ENDPOINT_ACTIONS = {"login.login": "login", "login.logout": "logout"}
+ENDPOINT_ACTIONS = {
+    "login.login": "login",
+    "login.logout": "logout",
+    "user.verify_password": "verify_password",
+    "admin.verify_password": "verify_password",
+    "user.change_email": "rename",
+    "alias.change_email": "rename",
+}
 # Parameter names holding secrets: these lower-case substrings, or a name ending in "hash".
 SECRET_NAMES = ("password", "passwd", "token", "secret")
 MASK = "********"

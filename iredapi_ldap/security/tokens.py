@@ -223,10 +223,11 @@ def _forget_changed_admins(response: Response) -> Response:
         return response
     view_args = request.view_args or {}
     cache = token_cache()
+    # Paths may carry any case; cached entries are keyed by the lower-cased address.
     if isinstance(view_args.get("mail"), str):
-        cache.forget_admin(view_args["mail"])
+        cache.forget_admin(view_args["mail"].strip().lower())
     if isinstance(view_args.get("domain"), str):
-        cache.forget_domain(view_args["domain"])
+        cache.forget_domain(view_args["domain"].strip().lower().rstrip("."))
     return response
 
 

@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from iredapi_ldap.audit import audit_log
+from tests.api.admin_support import add_domain
 from tests.api.security_support import add_admin
-from tests.api.security_support import add_domain
 from tests.api.security_support import app_with
 from tests.api.security_support import bearer
 from tests.api.security_support import make_token
@@ -258,3 +258,19 @@ def test_a_domain_admin_sees_only_its_domains_and_itself(api, app, raw):
     foreign = app.test_client().get("/api/log?domain=two.example.com", headers=bearer(token))
     assert foreign.status_code == 403
     assert api.get("/api/log").json["total"] == 7
+
+
+def test_checks_and_renames_get_their_own_action(app, api, raw):
+    """verify_password is logged as a check and change_email as a rename, not as creates."""
+    from iredapi_ldap.sqlstore import get_store
+    from sqlalchemy import select
+
+    from iredapi_ldap.audit import audit_log
+
+    assert api.post("/api/domain/act.test", data={"cn": "A"}).status_code == 201
+    assert api.post("/api/user/u@act.test", data={"password": "Secret-Pass-123"}).status_code == 201
+    api.post("/api/verify_password/user/u@act.test", data={"password": "Secret-Pass-123"})
+    assert api.post("/api/user/u@act.test/change_email/v@act.test").status_code == 200
+    with get_store(app).engine.connect() as conn:
+        actions = [row.action for row in conn.execute(select(audit_log).order_by(audit_log.c.id))]
+    assert actions[-2:] == ["verify_password", "rename"]

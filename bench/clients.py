@@ -15,6 +15,9 @@ from ldap3 import NONE, Connection, Server
 from .server import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
+FAILED = object()
+
+
 @dataclass
 class Timing:
     """How long `count` operations took in all (wall clock) and each."""
@@ -75,13 +78,13 @@ def run_parallel(
     failures: list[BaseException] = []
 
     def work(index: int) -> None:
-        client = None
+        client: Any = FAILED
         try:
             client = setup()
         except BaseException as exc:  # noqa: BLE001 - reported below
             failures.append(exc)
         barrier.wait()
-        if client is None:
+        if client is FAILED:
             return
         try:
             for i in range(index, count, threads):

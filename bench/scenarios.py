@@ -138,8 +138,8 @@ def get_user(bench: Bench, domain: str) -> tuple[Row, Row]:
         if len(conn.response) != 1:
             raise RuntimeError("raw get found nothing")
 
-    # Warm up: every worker has its pooled connections before counting.
-    run_parallel(200, bench.parallelism, lambda: api_session(bench.url), api_get, _close)
+    # Warm up: every worker thread has its pooled connection before counting.
+    run_parallel(1000, bench.parallelism, lambda: api_session(bench.url), api_get, _close)
     port = int(bench.env.creds.uri.rsplit(":", 1)[1])
     before = slapd_connections(port, ("established",)), slapd_connections(port, ("time-wait",))
     api = run_parallel(count, bench.parallelism, lambda: api_session(bench.url), api_get, _close)

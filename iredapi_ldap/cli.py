@@ -222,5 +222,15 @@ def _call(action):
         raise click.ClickException(str(exc)) from exc
 
 
+def _add_job_commands() -> None:
+    from .jobs.cli import bulk_update_command, jobs_group
+
+    main.add_command(bulk_update_command)
+    main.add_command(jobs_group)
+
+
+_add_job_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

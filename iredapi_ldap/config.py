@@ -28,6 +28,10 @@ def _int(text: str) -> int:
     return int(text.strip())
 
 
+def _float(text: str) -> float:
+    return float(text.strip())
+
+
 def _str(text: str) -> str:
     return text.strip()
 
@@ -112,6 +116,7 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("mlmmj", "owner"): ("MLMMJ_OWNER", _str, ""),
     ("jobs", "sync_limit"): ("JOBS_SYNC_LIMIT", _int, 2000),
     ("jobs", "parallelism"): ("JOBS_PARALLELISM", _int, 4),
+    ("jobs", "heartbeat_seconds"): ("JOBS_HEARTBEAT_SECONDS", _float, 1.0),
     ("jobs", "stale_seconds"): ("JOBS_STALE_SECONDS", _int, 30),
     ("jobs", "poll_seconds"): ("JOBS_POLL_SECONDS", _int, 2),
 }
@@ -182,6 +187,8 @@ def validate_config(config: dict[str, Any]) -> None:
             raise ConfigError(f"{_ini_name(name)} must be at least 1")
     if config["API_DEFAULT_PAGE_SIZE"] > config["API_MAX_PAGE_SIZE"]:
         raise ConfigError("[api] default_page_size must not exceed max_page_size")
+    if float(config["JOBS_STALE_SECONDS"]) <= float(config["JOBS_HEARTBEAT_SECONDS"]):
+        raise ConfigError("[jobs] stale_seconds must exceed heartbeat_seconds")
     scheme = str(config.get("DEFAULT_PASSWORD_SCHEME") or "SSHA512")
     from .passwords import SCHEMES
 

@@ -249,6 +249,22 @@ def api(client, auth):
 
 
 @pytest.fixture
+def live_url(app, admin):
+    """Serve the app from a real threaded HTTP server on 127.0.0.1; yield its /api URL."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/api"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.fixture
 def mlmmj_spool(tmp_path):
     """Return (spool, archive) directories for mlmmj lists; fail (never skip) without mlmmj."""
     from iredapi_ldap.config import DEFAULTS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import glob
 import os
 import pwd
@@ -11,7 +10,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,12 +18,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from iredapi_ldap.embedded.process import death_signal_setter
+
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 INSTALL_HINT = "apt-get install postgresql"
 SERVER_USER = "postgres"
 TEST_DATABASE = "iredapi_test"
 HOST = "127.0.0.1"
-PR_SET_PDEATHSIG = 1
 
 
 class PostgresNotInstalled(RuntimeError):
@@ -69,15 +68,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
-
-
-def _death_signal() -> Any:
-    # The server must not outlive a killed test run. Linux only; the libc is
-    # loaded before the fork because the child must not touch the loader.
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-    return lambda: libc.prctl(PR_SET_PDEATHSIG, signal.SIGINT)
 
 
 class PostgresServer:
@@ -158,7 +148,8 @@ class PostgresServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_death_signal(),
+                # The server must not outlive a killed test run (SIGINT: its fast shutdown).
+                preexec_fn=death_signal_setter(signal.SIGINT),
                 **self._run_as(),
             )
         deadline = time.monotonic() + timeout

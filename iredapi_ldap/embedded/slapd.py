@@ -1,17 +1,13 @@
 """Run a private OpenLDAP slapd for `iredapi-ldap serve` and the tests."""
 
 import atexit
-import ctypes
 import json
 import os
 import re
 import secrets
-import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import fields
 from pathlib import Path
@@ -26,6 +22,7 @@ from iredapi_ldap.embedded.ldaptools import find_tools
 from iredapi_ldap.embedded.ldaptools import normalize_dn
 from iredapi_ldap.embedded.ldaptools import parse_dns
 from iredapi_ldap.embedded.ldaptools import ssha
+from iredapi_ldap.embedded.process import spawn_logged
 from iredapi_ldap.embedded.slapd_conf import render_slapd_conf
 
 __all__ = [
@@ -41,7 +38,6 @@ RDN = r"[A-Za-z][A-Za-z0-9-]*=[A-Za-z0-9._-]+"
 SUFFIX_RE = re.compile(rf"^{RDN}(,{RDN})*$")
 # sun_path is 108 bytes on Linux, including the terminating NUL.
 MAX_SOCKET_PATH = 107
-PR_SET_PDEATHSIG = 1
 
 
 class SlapdStartError(RuntimeError):
@@ -210,17 +206,7 @@ class EmbeddedSlapd:
         # "-d none" keeps slapd in the foreground (so it stays our child) and
         # still prints its fatal errors, which end up in slapd.log.
         command = [slapd, "-d", "none", "-f", str(self.conf_path), "-h", urls]
-        with open(self.log_path, "wb") as log:
-            # A session of its own keeps a terminal ^C away from slapd until
-            # stop() runs; the death signal covers a parent killed hard.
-            self._proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_death_signal_setter(),
-            )
+        self._proc = spawn_logged(command, self.log_path)
         atexit.register(self.stop)
         try:
             self._wait_ready(timeout)
@@ -378,18 +364,3 @@ def _service_record(dn: str, password: str) -> str:
         f"uid: {name}",
         f"userPassword: {ssha(password)}",
     )
-
-
-def _death_signal_setter() -> Callable[[], None] | None:
-    """Return a preexec_fn that makes Linux SIGTERM slapd when its parent dies."""
-    if not sys.platform.startswith("linux"):
-        return None
-    # Linux sends it when the *thread* that forked exits, so call start()
-    # from a thread that lives as long as the server should (the main one).
-    # Loaded before fork: the child must not touch the dynamic loader.
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def set_death_signal() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return set_death_signal

@@ -22,8 +22,6 @@ from .store import JobStore, process_owner
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "iredapi_ldap_jobs"
-# Progress is written (and the heartbeat renewed) at most this often.
-BEAT_SECONDS = 1.0
 # Items handed to one worker thread at a time.
 CHUNK = 100
 
@@ -96,7 +94,7 @@ class JobContext:
 
     def _beat(self, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._last_beat < BEAT_SECONDS:
+        if not force and now - self._last_beat < float(self.config["JOBS_HEARTBEAT_SECONDS"]):
             return
         self._last_beat = now
         if self.on_progress is not None:
@@ -290,6 +288,8 @@ class Runner:
 
 def get_runner(app: Flask) -> Runner:
     """Return the app's runner, created on first use."""
+    # The runner thread outlives the request: keep the app itself, never current_app's proxy.
+    app = app._get_current_object() if hasattr(app, "_get_current_object") else app
     runner = app.extensions.get(EXTENSION_KEY)
     if runner is None:
         runner = app.extensions.setdefault(EXTENSION_KEY, Runner(app))

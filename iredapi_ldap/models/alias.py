@@ -14,7 +14,7 @@ from ..ldap import filters as F
 from ..ldap.dn import rdn
 from . import counters
 from .domain import get_domain_entry
-from .maillist_members import drop_external_entries
+from .maillist_members import forget_group_account
 from .members import PUBLIC
 from .members import Problems
 from .members import alias_domains_of
@@ -28,8 +28,7 @@ from .members import no_members_warning
 from .members import policy_of
 from .members import shadow_copies
 from .members import value_steps
-from .references import remove_address_references
-from .references import remove_group_references
+from .references import check_rename_target
 from .references import rename_address_references
 
 # iredmail-ldap-model.md 3.4: Postfix's virtual_alias_maps needs mail and deliver.
@@ -222,30 +221,15 @@ def update_alias(directory: Directory, mail: str, values: dict[str, Any]) -> dic
 def delete_alias(directory: Directory, mail: str) -> None:
     """Delete an alias, every reference to its addresses, and count it out of the domain."""
     entry = get_alias_entry(directory, mail, ["mail", "shadowAddress"])
-    for address in [mail, *(a.lower() for a in entry.all("shadowAddress"))]:
-        remove_address_references(
-            directory, address, keep_dn=entry.dn, member_dn=entry.dn if address == mail else None
-        )
-    # Old iRedMail aliases could also gather members by memberOfGroup (and Externals entries).
-    drop_external_entries(directory, mail)
-    remove_group_references(directory, mail)
+    forget_group_account(directory, entry, mail)
     directory.delete_tree(entry.dn)
     counters.release(directory, domain_of(mail), {counters.ALIASES: 1})
 
 
 def change_alias_email(directory: Directory, mail: str, new_mail: str) -> dict[str, Any]:
     """Rename an alias within its domain; every reference to it follows."""
+    check_rename_target(mail, new_mail)
     domain = domain_of(mail)
-    if domain_of(new_mail) != domain:
-        raise errors.ValidationFailed(
-            f"The new address must stay in {domain}.",
-            errors={"new_mail": [f"Must be an address in {domain}."]},
-        )
-    if new_mail == mail:
-        raise errors.ValidationFailed(
-            "The new address is the current one.",
-            errors={"new_mail": ["Same as the current address."]},
-        )
     entry = get_alias_entry(directory, mail, READ_ATTRIBUTES)
     alias_domains = alias_domains_of(get_domain_entry(directory, domain))
     old_shadows, new_shadows = (

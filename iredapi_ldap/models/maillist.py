@@ -22,7 +22,7 @@ from .maillist_members import Membership
 from .maillist_members import added_addresses
 from .maillist_members import apply_members
 from .maillist_members import check_writable
-from .maillist_members import drop_external_entries
+from .maillist_members import forget_group_account
 from .maillist_members import plan_members
 from .maillist_members import read_membership
 from .members import PUBLIC
@@ -38,8 +38,6 @@ from .members import no_members_warning
 from .members import policy_of
 from .members import shadow_copies
 from .members import value_steps
-from .references import remove_address_references
-from .references import remove_group_references
 
 # iredmail-ldap-model.md 3.5b.
 LIST_SERVICES = ("mail", "deliver", "displayedInGlobalAddressBook")
@@ -226,11 +224,6 @@ def update_list(
 def delete_list(directory: Directory, mail: str) -> None:
     """Delete a list, its memberships and Externals entry, references to it; count it out."""
     entry = get_list_entry(directory, mail, ["mail", "shadowAddress"])
-    for address in [mail, *(a.lower() for a in entry.all("shadowAddress"))]:
-        remove_address_references(
-            directory, address, keep_dn=entry.dn, member_dn=entry.dn if address == mail else None
-        )
-    drop_external_entries(directory, mail)
-    remove_group_references(directory, mail)
+    forget_group_account(directory, entry, mail)
     directory.delete_tree(entry.dn)
     counters.release(directory, domain_of(mail), {counters.LISTS: 1})

@@ -27,6 +27,8 @@ from .members import check_addresses
 from .members import delete_value
 from .members import domain_active
 from .members import find_accounts
+from .references import remove_account_references
+from .references import remove_group_references
 
 EXTERNAL_SERVICES = ("mail", "deliver")
 MEMBER_TRIAD = ("members", "addMember", "removeMember")
@@ -229,3 +231,11 @@ def drop_external_entries(directory: Directory, list_mail: str) -> None:
             directory.delete(holder.dn)
         except errors.NotFound:
             continue
+
+
+def forget_group_account(directory: Directory, entry: Entry, mail: str) -> None:
+    """Before an alias or legacy list is deleted, remove every reference to it and its members."""
+    remove_account_references(directory, entry, mail)
+    # Lists, and old iRedMail aliases too, gather members by memberOfGroup and Externals entries.
+    drop_external_entries(directory, mail)
+    remove_group_references(directory, mail)

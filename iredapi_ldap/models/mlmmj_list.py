@@ -30,8 +30,7 @@ from .mlmmj_settings import ldap_roles
 from .mlmmj_settings import parse_size
 from .mlmmj_settings import posting_rules
 from .mlmmj_settings import settings_view
-from .references import remove_address_references
-from .references import remove_group_references
+from .maillist_members import forget_group_account
 from .settings import settings_of
 from .user import addresses_in_use
 from .user import local_part
@@ -319,9 +318,8 @@ def delete_list(directory: Directory, mlmmj: Mlmmj, mail: str, keep_archive: boo
     Returns the directory the list was archived to (None when removed or absent).
     """
     entry = get_list_entry(directory, mail)
-    for address in [mail, *(a.lower() for a in entry.all("shadowAddress"))]:
-        remove_address_references(directory, address, keep_dn=entry.dn)
-    remove_group_references(directory, mail)
+    # Same cleanup as a legacy list: it may itself be a (nested) member of other lists.
+    forget_group_account(directory, entry, mail)
     directory.delete_tree(entry.dn)
     counters.release(directory, domain_of(mail), {counters.LISTS: 1})
     if keep_archive:

@@ -98,6 +98,32 @@ def remove_address_references(
     return changed
 
 
+def remove_account_references(directory: Directory, entry: Entry, mail: str) -> int:
+    """Remove references to an account's address and alias addresses; its DN leaves lists too."""
+    addresses = [mail, *(a.lower() for a in entry.all("shadowAddress"))]
+    return sum(
+        remove_address_references(
+            directory, address, keep_dn=entry.dn, member_dn=entry.dn if address == mail else None
+        )
+        for address in addresses
+    )
+
+
+def check_rename_target(mail: str, new_mail: str) -> None:
+    """Refuse (400, field new_mail) a new address outside the domain or equal to the current one."""
+    domain = domain_of(mail)
+    if domain_of(new_mail) != domain:
+        raise errors.ValidationFailed(
+            f"The new address must stay in {domain}.",
+            errors={"new_mail": [f"Must be an address in {domain}."]},
+        )
+    if new_mail == mail:
+        raise errors.ValidationFailed(
+            "The new address is the current one.",
+            errors={"new_mail": ["Same as the current address."]},
+        )
+
+
 def rename_address_references(
     directory: Directory,
     old: str,

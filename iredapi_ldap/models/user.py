@@ -13,7 +13,7 @@ from ..ldap.dn import rdn
 from . import counters
 from .admin import days_since_epoch
 from .domain import get_domain_entry
-from .references import remove_address_references, rename_address_references
+from .references import check_rename_target, remove_account_references, rename_address_references
 from .settings import settings_of
 from .user_view import USER_READ_ATTRIBUTES, maildir_of, user_from_entry
 
@@ -208,10 +208,7 @@ def record_deleted_mailboxes(entries: list[Entry], admin: str, keep_days: int) -
 def delete_user(directory: Directory, mail: str, admin: str, keep_days: int) -> None:
     """Delete a user: references to its addresses, the entry subtree, counters, mailbox log."""
     entry = get_user_entry(directory, mail, MAILBOX_ATTRIBUTES)
-    for address in [mail, *(a.lower() for a in entry.all("shadowAddress"))]:
-        remove_address_references(
-            directory, address, keep_dn=entry.dn, member_dn=entry.dn if address == mail else None
-        )
+    remove_account_references(directory, entry, mail)
     directory.delete_tree(entry.dn)
     quota = counters.parse_counter(entry.first("mailQuota")) or 0
     counters.release(directory, domain_of(mail), {counters.USERS: 1, counters.QUOTA: quota})
@@ -223,16 +220,8 @@ def delete_user(directory: Directory, mail: str, admin: str, keep_days: int) -> 
 
 def change_email(directory: Directory, mail: str, new_mail: str) -> dict[str, Any]:
     """Rename a user within its domain; the mailbox path stays, references follow."""
+    check_rename_target(mail, new_mail)
     domain = domain_of(mail)
-    if domain_of(new_mail) != domain:
-        raise errors.ValidationFailed(
-            f"The new address must stay in {domain}.",
-            errors={"new_mail": [f"Must be an address in {domain}."]},
-        )
-    if new_mail == mail:
-        raise errors.ValidationFailed(
-            "The new address is the current one.", errors={"new_mail": ["Same as the current address."]}
-        )
     entry = get_user_entry(directory, mail)
     if addresses_in_use(directory, [new_mail], exclude_dn=entry.dn):
         raise errors.AlreadyExists(f"{new_mail} is already used by another account.")

@@ -6,9 +6,12 @@ from typing import Any
 
 from .. import errors
 from ..ldap import Directory, Entry, StaleValue, domain_of
+from ..ldap import attrs as A
+from ..ldap import filters as F
 from . import counters
 from .admin import days_since_epoch
 from .domain import get_domain_entry
+from .members import merge_triad, value_steps
 from .units import MB
 from .user import (
     ADMIN_SERVICE,
@@ -53,18 +56,11 @@ SERVICE_FOR = {
 
 
 def _merge(current: list[str], values: dict[str, Any], triad: str) -> list[str] | None:
-    """Apply X / addX / removeX to a set (case-insensitive); None when none was given."""
+    """Apply one of the user's triads (merge_triad; X itself loses case-insensitive repeats)."""
     replace, add, remove = TRIADS[triad][:3]
-    if not ({replace, add, remove} & values.keys()):
-        return None
-    result = _unique(values[replace]) if replace in values else list(current)
-    lowered = {v.lower() for v in result}
-    for value in values.get(add, []):
-        if value.lower() not in lowered:
-            result.append(value)
-            lowered.add(value.lower())
-    dropped = {v.lower() for v in values.get(remove, [])}
-    return [v for v in result if v.lower() not in dropped]
+    if replace in values:
+        values = {**values, replace: _unique(values[replace])}
+    return merge_triad(current, values, replace, add, remove)
 
 
 def _unique(items: list[str], key=str.lower) -> list[str]:
@@ -81,20 +77,6 @@ def _unique(items: list[str], key=str.lower) -> list[str]:
 def _phone_key(number: str) -> str:
     # telephoneNumberMatch ignores spaces and hyphens.
     return number.replace(" ", "").replace("-", "").lower()
-
-
-def _steps(current: list[str], wanted: list[str]) -> list[tuple[str, list[str]]]:
-    """Return delete/add steps turning current into wanted (exact stored values deleted)."""
-    wanted_lower = {v.lower() for v in wanted}
-    current_lower = {v.lower() for v in current}
-    steps: list[tuple[str, list[str]]] = []
-    gone = [v for v in current if v.lower() not in wanted_lower]
-    new = [v for v in wanted if v.lower() not in current_lower]
-    if gone:
-        steps.append(("delete", gone))
-    if new:
-        steps.append(("add", new))
-    return steps
 
 
 def _check_forwarding(directory: Directory, mail: str, addresses: list[str], field: str) -> None:
@@ -130,6 +112,17 @@ def _check_aliases(
         )
 
 
+def _administers_a_domain(directory: Directory, mail: str) -> bool:
+    """Tell whether any domain lists the address in domainAdmin."""
+    found = directory.search_one(
+        directory.dn.domains,
+        F.and_(F.object_class(A.OC_DOMAIN), F.eq("domainAdmin", mail)),
+        ["1.1"],
+        scope="one",
+    )
+    return found is not None
+
+
 def _set_changes(directory: Directory, entry: Entry, mail: str, values: dict) -> dict[str, Any]:
     """Return changes of the multi-valued sets, the services they need included."""
     changes: dict[str, Any] = {}
@@ -149,7 +142,9 @@ def _set_changes(directory: Directory, entry: Entry, mail: str, values: dict) ->
             _check_forwarding(directory, mail, added, field)
         else:
             _check_aliases(directory, entry, mail, added, field)
-        changes[attribute] = ("replace", merged) if replace in values else _steps(current, merged)
+        changes[attribute] = (
+            ("replace", merged) if replace in values else value_steps(current, merged)
+        )
         if merged:
             services = _ensure(services, SERVICE_FOR[attribute])
     for field in ("senderBcc", "recipientBcc"):
@@ -160,12 +155,14 @@ def _set_changes(directory: Directory, entry: Entry, mail: str, values: dict) ->
             services = _ensure(services, ADMIN_SERVICE)
             changes["domainGlobalAdmin"] = ("replace", "yes")
         else:
-            services = [s for s in services if s.lower() != ADMIN_SERVICE]
+            # A user still named in some domain's domainAdmin stays a (domain) admin.
+            if not _administers_a_domain(directory, mail):
+                services = [s for s in services if s.lower() != ADMIN_SERVICE]
             changes["domainGlobalAdmin"] = ("replace", [])
     if "services" in values:
         changes["enabledService"] = ("replace", services)
-    elif _steps(entry.all("enabledService"), services):
-        changes["enabledService"] = _steps(entry.all("enabledService"), services)
+    elif value_steps(entry.all("enabledService"), services):
+        changes["enabledService"] = value_steps(entry.all("enabledService"), services)
     return changes
 
 

@@ -19,6 +19,7 @@ from .fields import AccountStatus
 from .fields import Email
 from .fields import MultiValue
 from .fields import YesNo
+from .fields import string_list
 
 NAME = validate.Length(max=255)
 # iRedAPD still honours the old name of moderatorsonly.
@@ -84,24 +85,25 @@ class AliasListArgsSchema(PageArgsSchema):
     disabled_only = YesNo(load_default=False)
 
 
-def _strings(description: str) -> fields.List:
-    return fields.List(fields.String(), metadata={"description": description})
-
-
-class AliasSchema(Schema):
-    """A mail alias as returned by GET."""
+class GroupViewSchema(Schema):
+    """The leading fields of an alias or legacy list as returned by GET."""
 
     mail = fields.String()
     name = fields.String()
     accountStatus = fields.String()
     domainDisabled = fields.Boolean(metadata={"description": "domainStatus=disabled"})
     accessPolicy = fields.String(metadata={"description": "public when unset"})
-    members = _strings("mailForwardingAddress")
-    moderators = _strings("listModerator")
-    aliases = _strings("Alias-domain copies of the address (shadowAddress)")
-    memberOfGroup = _strings("Legacy lists the alias belongs to")
+
+
+class AliasSchema(GroupViewSchema):
+    """A mail alias as returned by GET."""
+
+    members = string_list("mailForwardingAddress")
+    moderators = string_list("listModerator")
+    aliases = string_list("Alias-domain copies of the address (shadowAddress)")
+    memberOfGroup = string_list("Legacy lists the alias belongs to")
     hasMembers = fields.Boolean()
-    warnings = _strings("E.g. that mail to an alias without members is rejected")
+    warnings = string_list("E.g. that mail to an alias without members is rejected")
 
 
 class AliasEnvelopeSchema(EnvelopeSchema):

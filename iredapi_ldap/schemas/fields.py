@@ -164,6 +164,11 @@ class MultiValue(fields.Field):
         return None if value is None else list(value)
 
 
+def string_list(description: str) -> fields.List:
+    """Return an output list of strings with its OpenAPI description."""
+    return fields.List(fields.String(), metadata={"description": description})
+
+
 def choice_of(choices: tuple[str, ...]) -> fields.String:
     """Return a lower-casing string field limited to the choices."""
     return _Choice(validate=validate.OneOf(choices))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import Schema
 from marshmallow import fields
 
 from .alias import NAME
+from .alias import GroupViewSchema
 from .alias import access_policy
 from .alias import addresses
 from .base import BaseSchema
@@ -20,6 +20,7 @@ from .fields import MultiValue
 from .fields import YesNo
 from .fields import normalise_domain
 from .fields import normalise_email
+from .fields import string_list
 
 WILDCARD = re.compile(r"^\*@(.+)$")
 
@@ -91,27 +92,18 @@ class MaillistListArgsSchema(PageArgsSchema):
     email_only = YesNo(load_default=False, metadata={"description": "Return addresses only"})
 
 
-def _strings(description: str) -> fields.List:
-    return fields.List(fields.String(), metadata={"description": description})
-
-
-class MaillistSchema(Schema):
+class MaillistSchema(GroupViewSchema):
     """A legacy mailing list as returned by GET."""
 
-    mail = fields.String()
-    name = fields.String()
-    accountStatus = fields.String()
-    domainDisabled = fields.Boolean(metadata={"description": "domainStatus=disabled"})
-    accessPolicy = fields.String(metadata={"description": "public when unset"})
-    members = _strings("Every member: internal (memberOfGroup) and external")
-    externalMembers = _strings("Members kept in the list's ou=Externals entry")
-    moderators = _strings("listModerator")
-    owners = _strings("listOwner")
-    allowedSenders = _strings("listAllowedUser")
-    aliases = _strings("Alias-domain copies of the address (shadowAddress)")
-    memberOfGroup = _strings("Lists this list belongs to")
+    members = string_list("Every member: internal (memberOfGroup) and external")
+    externalMembers = string_list("Members kept in the list's ou=Externals entry")
+    moderators = string_list("listModerator")
+    owners = string_list("listOwner")
+    allowedSenders = string_list("listAllowedUser")
+    aliases = string_list("Alias-domain copies of the address (shadowAddress)")
+    memberOfGroup = string_list("Lists this list belongs to")
     hasMembers = fields.Boolean()
-    warnings = _strings("E.g. that mail to a list without members is rejected")
+    warnings = string_list("E.g. that mail to a list without members is rejected")
 
 
 class MaillistEnvelopeSchema(EnvelopeSchema):

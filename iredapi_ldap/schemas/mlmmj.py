@@ -23,6 +23,7 @@ from .fields import Email
 from .fields import MultiValue
 from .fields import YesNo
 from .fields import choice_of
+from .fields import string_list
 
 # The policies an mlmmj list can carry (iRedAdmin-Pro's list for /api/ml).
 ACCESS_POLICIES = ("public", "domain", "subdomain", "membersonly", "moderatorsonly")
@@ -194,10 +195,6 @@ class SubscriberSchema(Schema):
     subscription = fields.String(metadata={"description": "normal, digest or nomail"})
 
 
-def _strings(description: str) -> fields.List:
-    return fields.List(fields.String(), metadata={"description": description})
-
-
 class _ListViewFields(Schema):
     mail = fields.String()
     name = fields.String()
@@ -206,18 +203,18 @@ class _ListViewFields(Schema):
     accessPolicy = fields.String()
     mailingListID = fields.String()
     transport = fields.String(metadata={"description": "mtaTransport, mlmmj:<domain>/<listname>"})
-    services = _strings("enabledService")
-    aliases = _strings("shadowAddress: the list's address in each alias domain")
+    services = string_list("enabledService")
+    aliases = string_list("shadowAddress: the list's address in each alias domain")
     maxMailSize = fields.Integer(metadata={"description": "maxMessageSize in bytes; 0 = none"})
     max_message_size = fields.Integer(metadata={"description": "control/maxmailsize; 0 = none"})
     newsletter_description = fields.String(allow_none=True)
-    owner = _strings("control/owner")
-    moderators = _strings("control/moderators")
-    subscription_moderators = _strings("control/submod")
-    extra_addresses = _strings("control/listaddress without the list's own address")
+    owner = string_list("control/owner")
+    moderators = string_list("control/moderators")
+    subscription_moderators = string_list("control/submod")
+    extra_addresses = string_list("control/listaddress without the list's own address")
     subject_prefix = fields.String()
-    custom_headers = _strings("control/customheaders")
-    remove_headers = _strings("control/delheaders")
+    custom_headers = string_list("control/customheaders")
+    remove_headers = string_list("control/delheaders")
     footer_text = fields.String()
     footer_html = fields.String()
     spool_exists = fields.Boolean(metadata={"description": "The list directory is on the host"})

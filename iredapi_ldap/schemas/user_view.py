@@ -7,10 +7,7 @@ from marshmallow import fields
 
 from .base import EnvelopeSchema
 from .base import PageEnvelopeSchema
-
-
-def _strings(description: str) -> fields.List:
-    return fields.List(fields.String(), metadata={"description": description})
+from .fields import string_list
 
 
 class UserSchema(Schema):
@@ -34,18 +31,18 @@ class UserSchema(Schema):
     employeeid = fields.String(allow_none=True, metadata={"description": "employeeNumber"})
     isGlobalAdmin = fields.Boolean()
     isDomainAdmin = fields.Boolean(metadata={"description": "enabledService=domainadmin"})
-    forwarding = _strings("mailForwardingAddress")
-    aliases = _strings("Per-user alias addresses (shadowAddress)")
-    services = _strings("enabledService")
+    forwarding = string_list("mailForwardingAddress")
+    aliases = string_list("Per-user alias addresses (shadowAddress)")
+    services = string_list("enabledService")
     senderBcc = fields.String(allow_none=True)
     recipientBcc = fields.String(allow_none=True)
-    telephoneNumber = _strings("Telephone numbers")
-    mobile = _strings("Mobile numbers")
-    memberOfGroup = _strings("Legacy mailing lists the user belongs to")
+    telephoneNumber = string_list("Telephone numbers")
+    mobile = string_list("Mobile numbers")
+    memberOfGroup = string_list("Legacy mailing lists the user belongs to")
     lastPasswordChange = fields.String(
         allow_none=True, metadata={"description": "YYYY-MM-DD (shadowLastChange)"}
     )
-    allowNets = _strings("Networks the user may log in from; empty = anywhere")
+    allowNets = string_list("Networks the user may log in from; empty = anywhere")
     outboundRelay = fields.String(allow_none=True, metadata={"description": "senderRelayHost"})
 
 

@@ -33,8 +33,10 @@ def add_domain(raw, domain, admins=(), **settings):
         assert raw.conn.add(dn, attributes={"objectClass": ["organizationalUnit"], "ou": ou})
 
 
-def add_admin(raw, mail, password=PASSWORD, is_global=False, settings=(), **extra):
-    """Add a standalone mailAdmin entry with accountSetting values (`key:value` strings)."""
+def add_admin(
+    raw, mail, password=PASSWORD, is_global=False, settings=(), shadow_last_change="19000", **extra
+):
+    """Add a standalone mailAdmin with accountSetting values (`key:value` strings); return its DN."""
     local = mail.split("@")[0]
     attributes = {
         "objectClass": ["mailAdmin"],
@@ -44,14 +46,16 @@ def add_admin(raw, mail, password=PASSWORD, is_global=False, settings=(), **extr
         "givenName": local,
         "userPassword": hash_password(password)[0],
         "accountStatus": "active",
-        "shadowLastChange": "19000",
-        **extra,
     }
+    if shadow_last_change:
+        attributes["shadowLastChange"] = shadow_last_change
+    attributes.update(extra)
     if is_global:
         attributes["domainGlobalAdmin"] = "yes"
     if settings:
         attributes["accountSetting"] = list(settings)
     assert raw.conn.add(admin_dn(raw, mail), attributes=attributes), raw.conn.result
+    return admin_dn(raw, mail)
 
 
 def add_user(raw, mail, password=PASSWORD, admin=False, is_global=False, **extra):

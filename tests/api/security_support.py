@@ -9,9 +9,9 @@ from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
 from iredapi_ldap.ldap.connection import get_pool
 from iredapi_ldap.passwords import hash_password
+from tests.api import admin_support
 
 PASSWORD = "Other-Pass-456"
-OUS = ("Users", "Groups", "Aliases", "Externals")
 USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
 
 
@@ -26,46 +26,11 @@ def app_with(app_config, **overrides):
         sqlstore.dispose(application)
 
 
-def admin_dn(raw, mail):
-    """Return the DN of a standalone admin."""
-    return f"mail={mail},o=domainAdmins,{raw.suffix}"
-
-
 def add_admin(raw, mail, password=PASSWORD, is_global=False, settings=()):
-    """Add a standalone mailAdmin the way iRedAdmin writes it."""
-    local = mail.split("@")[0]
-    attributes = {
-        "objectClass": ["mailAdmin"],
-        "mail": mail,
-        "cn": local,
-        "sn": local,
-        "givenName": local,
-        "userPassword": hash_password(password)[0],
-        "accountStatus": "active",
-    }
-    if is_global:
-        attributes["domainGlobalAdmin"] = "yes"
-    if settings:
-        attributes["accountSetting"] = list(settings)
-    assert raw.conn.add(admin_dn(raw, mail), attributes=attributes), raw.conn.result
-    return admin_dn(raw, mail)
-
-
-def add_domain(raw, domain, admins=()):
-    """Add a mailDomain with its containers; `admins` become domainAdmin values."""
-    attributes = {
-        "objectClass": ["mailDomain"],
-        "domainName": domain,
-        "accountStatus": "active",
-        "mtaTransport": "dovecot",
-        "enabledService": ["mail"],
-    }
-    if admins:
-        attributes["domainAdmin"] = list(admins)
-    assert raw.conn.add(raw.domain_dn(domain), attributes=attributes), raw.conn.result
-    for ou in OUS:
-        dn = f"ou={ou},{raw.domain_dn(domain)}"
-        assert raw.conn.add(dn, attributes={"objectClass": ["organizationalUnit"], "ou": ou})
+    """Add a standalone mailAdmin the way iRedAdmin writes it (no shadowLastChange); return its DN."""
+    return admin_support.add_admin(
+        raw, mail, password, is_global, settings, shadow_last_change=None
+    )
 
 
 def add_user_admin(raw, mail, password=PASSWORD):

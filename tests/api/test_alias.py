@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.test_user_limits import live_url  # noqa: F401
-from tests.api.test_user_limits import logged_in_sessions  # noqa: F401
-from tests.api.test_user_limits import run_at_once  # noqa: F401
+from tests.helpers import alias_dn
+from tests.helpers import assert_error
+from tests.helpers import list_dn
+from tests.helpers import logged_in_sessions
+from tests.helpers import make_domain
+from tests.helpers import make_example_accounts
+from tests.helpers import run_at_once
 
 DOMAIN = "example.com"
-OTHER = "other.test"
 ALIAS = "team@example.com"
-PASSWORD = "Secret-Pass-123"
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
-
-
-def make_user(api, mail):
-    response = api.post(f"/api/user/{mail}", data={"password": PASSWORD})
-    assert response.status_code == 201, response.json
 
 
 def create(api, mail=ALIAS, **params):
     return api.post(f"/api/alias/{mail}", data=params)
-
-
-def alias_dn(raw, mail):
-    local, domain = mail.split("@")
-    return f"mail={mail},ou=Aliases,{raw.domain_dn(domain)}"
-
-
-def list_dn(raw, mail):
-    return f"mail={mail},ou=Groups,{raw.domain_dn(mail.split('@')[1])}"
 
 
 def counter(raw, domain=DOMAIN):
@@ -45,23 +28,10 @@ def alias_count(raw, domain=DOMAIN):
     return raw.count(f"ou=Aliases,{raw.domain_dn(domain)}", "(objectClass=mailAlias)")
 
 
-def assert_error(response, status, code, field=None, names=()):
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code
-    if field:
-        assert field in response.json["errors"], response.json
-        text = " ".join(response.json["errors"][field])
-        for name in names:
-            assert name in text, response.json
-
-
 @pytest.fixture
 def world(api):
     """example.com with john and jane, and a second hosted domain other.test with bob."""
-    make_domain(api)
-    make_domain(api, OTHER)
-    for mail in ("john@example.com", "jane@example.com", "bob@other.test"):
-        make_user(api, mail)
+    make_example_accounts(api)
     return api
 
 
@@ -393,7 +363,7 @@ def test_missing_alias_counter_is_initialised_from_a_real_count(api, raw):
     assert counter(raw) == "2"
 
 
-def test_parallel_creates_never_exceed_number_of_aliases(api, raw, live_url):  # noqa: F811
+def test_parallel_creates_never_exceed_number_of_aliases(api, raw, live_url):
     """15 concurrent creates under numberOfAliases=3 leave exactly 3 aliases and the counter at 3."""
     make_domain(api, numberOfAliases="3")
     sessions = logged_in_sessions(live_url, 15)

@@ -4,46 +4,25 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import alias_dn
+from tests.helpers import assert_error
+from tests.helpers import list_dn
+from tests.helpers import make_alias
+from tests.helpers import make_domain
+from tests.helpers import make_list
+from tests.helpers import make_user
+
 DOMAIN = "example.com"
 ALIAS_DOMAIN = "alias.test"
-PASSWORD = "Secret-Pass-123"
 USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
-
-
-def make_user(api, mail):
-    response = api.post(f"/api/user/{mail}", data={"password": PASSWORD})
-    assert response.status_code == 201, response.json
 
 
 def put(api, domain=DOMAIN, **params):
     return api.put(f"/api/domain/{domain}", data=params)
 
 
-def alias_dn(raw, mail):
-    return f"mail={mail},ou=Aliases,{raw.domain_dn(mail.split('@')[1])}"
-
-
-def list_dn(raw, mail):
-    return f"mail={mail},ou=Groups,{raw.domain_dn(mail.split('@')[1])}"
-
-
 def shadows(raw, dn):
     return sorted((raw.entry(dn) or {}).get("shadowaddress", []))
-
-
-def assert_error(response, status, code, field=None, names=()):
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code
-    if field:
-        assert field in response.json["errors"], response.json
-        text = " ".join(response.json["errors"][field])
-        for name in names:
-            assert name in text, response.json
 
 
 @pytest.fixture
@@ -52,14 +31,8 @@ def world(api):
     make_domain(api)
     make_domain(api, "other.test")
     make_user(api, "john@example.com")
-    assert (
-        api.post("/api/alias/team@example.com", data={"members": "john@example.com"}).status_code
-        == 201
-    )
-    assert (
-        api.post("/api/maillist/list@example.com", data={"members": "john@example.com"}).status_code
-        == 201
-    )
+    make_alias(api, "team@example.com", members="john@example.com")
+    make_list(api, "list@example.com", members="john@example.com")
     assert put(api, catchall="john@example.com").status_code == 200
     return api
 
@@ -117,14 +90,8 @@ def test_accounts_created_later_get_the_alias_addresses(api, raw):
     make_domain(api)
     assert put(api, aliasDomains=ALIAS_DOMAIN).status_code == 200
     make_user(api, "john@example.com")
-    assert (
-        api.post("/api/alias/team@example.com", data={"members": "john@example.com"}).status_code
-        == 201
-    )
-    assert (
-        api.post("/api/maillist/list@example.com", data={"members": "john@example.com"}).status_code
-        == 201
-    )
+    make_alias(api, "team@example.com", members="john@example.com")
+    make_list(api, "list@example.com", members="john@example.com")
     assert put(api, catchall="john@example.com").status_code == 200
     assert shadows(raw, raw.user_dn("john@example.com")) == ["john@alias.test"]
     assert shadows(raw, alias_dn(raw, "team@example.com")) == ["team@alias.test"]

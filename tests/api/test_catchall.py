@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import assert_error
+from tests.helpers import make_domain
+from tests.helpers import make_user
+
 DOMAIN = "example.com"
-PASSWORD = "Secret-Pass-123"
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
-
-
-def make_user(api, mail):
-    response = api.post(f"/api/user/{mail}", data={"password": PASSWORD})
-    assert response.status_code == 201, response.json
 
 
 def set_catchall(api, value, domain=DOMAIN, **extra):
@@ -24,16 +17,6 @@ def set_catchall(api, value, domain=DOMAIN, **extra):
 
 def catchall(raw, domain=DOMAIN):
     return raw.entry(raw.user_dn(f"@{domain}"))
-
-
-def assert_error(response, status, code, field=None, names=()):
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code
-    if field:
-        assert field in response.json["errors"], response.json
-        text = " ".join(response.json["errors"][field])
-        for name in names:
-            assert name in text, response.json
 
 
 @pytest.fixture

@@ -7,20 +7,12 @@ import pytest
 from tests.api.admin_support import add_admin
 from tests.api.admin_support import admin_dn
 from tests.api.admin_support import new_client
+from tests.helpers import assert_error
+from tests.helpers import make_example_accounts
 
 DOMAIN = "example.com"
 PASSWORD = "Secret-Pass-123"
 STANDALONE = "boss@partner.test"
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
-
-
-def make_user(api, mail):
-    response = api.post(f"/api/user/{mail}", data={"password": PASSWORD})
-    assert response.status_code == 201, response.json
 
 
 def put(api, domain=DOMAIN, **params):
@@ -35,23 +27,10 @@ def services(raw, mail):
     return raw.entry(raw.user_dn(mail))["enabledservice"]
 
 
-def assert_error(response, status, code, field=None, names=()):
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code
-    if field:
-        assert field in response.json["errors"], response.json
-        text = " ".join(response.json["errors"][field])
-        for name in names:
-            assert name in text, response.json
-
-
 @pytest.fixture
 def world(api, raw):
     """example.com with john and jane, other.test with bob, and a standalone admin."""
-    make_domain(api)
-    make_domain(api, "other.test")
-    for mail in ("john@example.com", "jane@example.com", "bob@other.test"):
-        make_user(api, mail)
+    make_example_accounts(api)
     add_admin(raw, STANDALONE, password=PASSWORD)
     return api
 

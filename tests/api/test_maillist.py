@@ -6,36 +6,22 @@ import pytest
 
 from tests.api.admin_support import add_admin
 from tests.api.admin_support import new_client
-from tests.api.test_user_limits import live_url  # noqa: F401
-from tests.api.test_user_limits import logged_in_sessions  # noqa: F401
-from tests.api.test_user_limits import run_at_once  # noqa: F401
+from tests.helpers import alias_dn
+from tests.helpers import assert_error
+from tests.helpers import list_dn
+from tests.helpers import logged_in_sessions
+from tests.helpers import make_alias
+from tests.helpers import make_domain
+from tests.helpers import make_example_accounts
+from tests.helpers import run_at_once
 
 DOMAIN = "example.com"
 OTHER = "other.test"
 LIST = "list@example.com"
-PASSWORD = "Secret-Pass-123"
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
-
-
-def make_user(api, mail):
-    response = api.post(f"/api/user/{mail}", data={"password": PASSWORD})
-    assert response.status_code == 201, response.json
 
 
 def create(api, mail=LIST, **params):
     return api.post(f"/api/maillist/{mail}", data=params)
-
-
-def list_dn(raw, mail=LIST):
-    return f"mail={mail},ou=Groups,{raw.domain_dn(mail.split('@')[1])}"
-
-
-def alias_dn(raw, mail):
-    return f"mail={mail},ou=Aliases,{raw.domain_dn(mail.split('@')[1])}"
 
 
 def holder_dn(raw, mail=LIST):
@@ -58,27 +44,11 @@ def list_count(raw, domain=DOMAIN):
     return raw.count(f"ou=Groups,{raw.domain_dn(domain)}", "(objectClass=mailList)")
 
 
-def assert_error(response, status, code, field=None, names=()):
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code
-    if field:
-        assert field in response.json["errors"], response.json
-        text = " ".join(response.json["errors"][field])
-        for name in names:
-            assert name in text, response.json
-
-
 @pytest.fixture
 def world(api):
     """example.com with john, jane and the alias team@; other.test with bob."""
-    make_domain(api)
-    make_domain(api, OTHER)
-    for mail in ("john@example.com", "jane@example.com", "bob@other.test"):
-        make_user(api, mail)
-    assert (
-        api.post("/api/alias/team@example.com", data={"members": "jane@example.com"}).status_code
-        == 201
-    )
+    make_example_accounts(api)
+    make_alias(api, "team@example.com", members="jane@example.com")
     return api
 
 
@@ -98,7 +68,7 @@ def test_create_stores_members_the_iredmail_way(world, raw):
     assert data["externalMembers"] == ["ext1@elsewhere.test", "ext2@elsewhere.test"]
     assert data["hasMembers"] is True and data["accessPolicy"] == "membersonly"
 
-    entry = raw.entry(list_dn(raw))
+    entry = raw.entry(list_dn(raw, LIST))
     assert entry["objectclass"] == ["mailList"] and entry["cn"] == ["Everyone"]
     assert sorted(entry["enabledservice"]) == ["deliver", "displayedInGlobalAddressBook", "mail"]
     assert entry["accountstatus"] == ["active"] and entry["accesspolicy"] == ["membersonly"]
@@ -127,7 +97,7 @@ def test_empty_list_is_accepted_and_get_says_so(world, raw):
         and data["hasMembers"] is False
         and "no members" in data["warnings"][0]
     )
-    assert raw.entry(holder_dn(raw)) is None and "member" not in raw.entry(list_dn(raw))
+    assert raw.entry(holder_dn(raw)) is None and "member" not in raw.entry(list_dn(raw, LIST))
 
 
 def test_bad_members_are_named_and_nothing_is_written(world, raw):
@@ -160,7 +130,7 @@ def test_roles_are_stored_on_the_list(world, raw):
     response = create(world, moderators="jane@example.com", owners="boss@elsewhere.test",
                       allowedSenders="john@example.com,*@partner.test", accessPolicy="moderatorsonly")  # fmt: skip
     assert response.status_code == 201, response.json
-    entry = raw.entry(list_dn(raw))
+    entry = raw.entry(list_dn(raw, LIST))
     assert entry["listmoderator"] == ["jane@example.com"] and entry["listowner"] == [
         "boss@elsewhere.test"
     ]
@@ -168,7 +138,7 @@ def test_roles_are_stored_on_the_list(world, raw):
     response = world.put(f"/api/maillist/{LIST}", data={
         "removeAllowedSender": "*@partner.test", "addOwner": "jane@example.com", "moderators": ""})  # fmt: skip
     assert response.status_code == 200, response.json
-    entry = raw.entry(list_dn(raw))
+    entry = raw.entry(list_dn(raw, LIST))
     assert entry["listalloweduser"] == ["john@example.com"] and "listmoderator" not in entry
     assert sorted(entry["listowner"]) == ["boss@elsewhere.test", "jane@example.com"]
     assert response.json["_data"]["owners"] == ["boss@elsewhere.test", "jane@example.com"]
@@ -185,7 +155,7 @@ def test_roles_are_stored_on_the_list(world, raw):
 def test_every_access_policy_is_accepted(world, raw, policy):
     """Each iRedAPD policy is stored lower-case."""
     assert create(world, accessPolicy=policy.upper()).status_code == 201
-    assert raw.entry(list_dn(raw))["accesspolicy"] == [policy]
+    assert raw.entry(list_dn(raw, LIST))["accesspolicy"] == [policy]
 
 
 def test_domain_policy_refuses_members_of_other_domains(world, raw):
@@ -196,7 +166,7 @@ def test_domain_policy_refuses_members_of_other_domains(world, raw):
     assert_error(
         response, 400, "INVALID_PARAMETERS", "members", ["bob@other.test", "x@elsewhere.test"]
     )
-    assert raw.entry(list_dn(raw)) is None
+    assert raw.entry(list_dn(raw, LIST)) is None
     assert groups_of(raw, raw.user_dn("john@example.com")) == []
     assert create(world, accessPolicy="domain", members="john@example.com").status_code == 201
     assert_error(world.put(f"/api/maillist/{LIST}", data={"addMember": "bob@other.test"}), 400,
@@ -232,7 +202,7 @@ def test_members_triad(world, raw):
     response = world.put(f"/api/maillist/{LIST}", data={"members": ""})
     assert response.status_code == 200 and response.json["_data"]["hasMembers"] is False
     assert groups_of(raw, raw.user_dn("bob@other.test")) == [] and "member" not in raw.entry(
-        list_dn(raw)
+        list_dn(raw, LIST)
     )
     assert "mail" not in raw.entry(holder_dn(raw))
 
@@ -267,10 +237,10 @@ def test_name_and_policy_update(world, raw):
     """name and accessPolicy are replaced; empty values remove them."""
     assert create(world, name="Old", accessPolicy="domain").status_code == 201
     assert world.put(f"/api/maillist/{LIST}", data={"name": "New"}).status_code == 200
-    assert raw.entry(list_dn(raw))["cn"] == ["New"]
+    assert raw.entry(list_dn(raw, LIST))["cn"] == ["New"]
     response = world.put(f"/api/maillist/{LIST}", data={"name": "", "accessPolicy": ""})
     assert response.status_code == 200 and response.json["_data"]["accessPolicy"] == "public"
-    entry = raw.entry(list_dn(raw))
+    entry = raw.entry(list_dn(raw, LIST))
     assert "cn" not in entry and "accesspolicy" not in entry
 
 
@@ -291,7 +261,7 @@ def test_delete_removes_memberships_externals_and_references(world, raw):
 
     response = world.delete(f"/api/maillist/{LIST}?archive=yes")
     assert response.status_code == 200, response.json
-    assert raw.entry(list_dn(raw)) is None and raw.entry(holder_dn(raw)) is None
+    assert raw.entry(list_dn(raw, LIST)) is None and raw.entry(holder_dn(raw)) is None
     assert groups_of(raw, raw.user_dn("john@example.com")) == []
     assert member_dns(raw, "outer@example.com") == [raw.user_dn("jane@example.com").lower()]
     assert raw.entry(alias_dn(raw, "team@example.com"))["mailforwardingaddress"] == [
@@ -370,7 +340,7 @@ def test_domain_admin_cannot_enrol_accounts_of_other_domains(world, raw, app):
         f"/api/maillist/{LIST}", data={"members": "john@example.com,bob@other.test"}
     )
     assert_error(response, 403, "PERMISSION_DENIED", "members", ["bob@other.test"])
-    assert raw.entry(list_dn(raw)) is None
+    assert raw.entry(list_dn(raw, LIST)) is None
     response = helper.post(
         f"/api/maillist/{LIST}", data={"members": "john@example.com,x@elsewhere.test"}
     )
@@ -396,7 +366,7 @@ def test_number_of_lists_is_enforced(api, raw):
     assert list_count(raw, OTHER) == 0
 
 
-def test_parallel_creates_never_exceed_number_of_lists(api, raw, live_url):  # noqa: F811
+def test_parallel_creates_never_exceed_number_of_lists(api, raw, live_url):
     """15 concurrent creates under numberOfLists=3 leave exactly 3 lists and the counter at 3."""
     make_domain(api, numberOfLists="3")
     sessions = logged_in_sessions(live_url, 15)
@@ -418,7 +388,7 @@ def test_parallel_creates_never_exceed_number_of_lists(api, raw, live_url):  # n
 
 def test_lists_written_by_older_tools_are_read_and_cleaned(world, raw):
     """A list whose externals sit in per-address mailExternalUser entries is read, edited and deleted."""
-    assert raw.conn.add(list_dn(raw), ["mailList"], {
+    assert raw.conn.add(list_dn(raw, LIST), ["mailList"], {
         "mail": LIST, "accountStatus": "active", "enabledService": ["mail", "deliver"]})  # fmt: skip
     old_holder = f"mail=old@elsewhere.test,ou=Externals,{raw.domain_dn(DOMAIN)}"
     assert raw.conn.add(old_holder, ["mailExternalUser"], {
@@ -433,5 +403,5 @@ def test_lists_written_by_older_tools_are_read_and_cleaned(world, raw):
     response = world.put(f"/api/maillist/{LIST}", data={"removeMember": "old@elsewhere.test"})
     assert response.status_code == 200 and response.json["_data"]["members"] == ["john@example.com"]
     assert world.delete(f"/api/maillist/{LIST}").status_code == 200
-    assert raw.entry(old_holder) is None and raw.entry(list_dn(raw)) is None
+    assert raw.entry(old_holder) is None and raw.entry(list_dn(raw, LIST)) is None
     assert groups_of(raw, raw.user_dn("john@example.com")) == []

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
-from werkzeug.serving import make_server
 
-from tests.conftest import ADMIN_EMAIL
-from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import assert_error
+from tests.helpers import list_dn
+from tests.helpers import logged_in_sessions
+from tests.helpers import make_domain
+from tests.helpers import run_at_once
 
 DOMAIN = "example.com"
 LIST = f"team@{DOMAIN}"
@@ -54,11 +53,6 @@ def spool(mlmmj_spool):
 # -- helpers -------------------------------------------------------------------------------
 
 
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
-
-
 def create(api, mail=LIST, **params):
     return api.post(f"/api/ml/{mail}", data=params)
 
@@ -67,10 +61,6 @@ def created(api, mail=LIST, **params):
     response = create(api, mail, **params)
     assert response.status_code == 201, response.json
     return response.json["_data"]
-
-
-def list_dn(raw, mail=LIST):
-    return f"mail={mail},ou=Groups,{raw.domain_dn(mail.split('@')[1])}"
 
 
 def list_dir(spool, mail=LIST):
@@ -98,13 +88,6 @@ def add_alias_domain(raw, alias, domain=DOMAIN):
     assert raw.conn.modify(raw.domain_dn(domain), {"domainAliasName": [("MODIFY_ADD", [alias])]})
 
 
-def assert_error(response, status, code, field=None):
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code, response.json
-    if field:
-        assert field in response.json["errors"], response.json
-
-
 def spool_state(spool):
     """Every file below the spool with its content, for "nothing changed" checks."""
     return {str(p.relative_to(spool)): (p.read_bytes() if p.is_file() else None)
@@ -118,7 +101,7 @@ def test_create_writes_the_entry_mlmmjadmin_writes(api, raw, spool):
     make_domain(api)
     add_alias_domain(raw, "alias.test")
     data = created(api, name="Team")
-    entry = raw.attrs(list_dn(raw))
+    entry = raw.attrs(list_dn(raw, LIST))
     mlid = entry.pop("mailinglistid")
     assert len(mlid) == 1 and UUID.match(mlid[0])
     assert entry == {
@@ -209,7 +192,7 @@ def test_create_every_profile_parameter(api, raw, spool):
         "noget": "", "subonlyget": "",
         "footer_html": "<p>bye</p>\n", "footer_text": "\n",
     }  # fmt: skip
-    entry = raw.attrs(list_dn(raw))
+    entry = raw.attrs(list_dn(raw, LIST))
     assert entry["accesspolicy"] == ["moderatorsonly"]
     assert entry["maxmessagesize"] == ["1048576"]
     assert entry["description"] == ["News for customers"]
@@ -225,7 +208,7 @@ def test_create_every_profile_parameter(api, raw, spool):
 def test_create_disabled_in_a_disabled_domain(api, raw, spool):
     make_domain(api, accountStatus="disabled")
     created(api, accountStatus="disabled", accessPolicy="domain")
-    entry = raw.attrs(list_dn(raw))
+    entry = raw.attrs(list_dn(raw, LIST))
     assert entry["accountstatus"] == ["disabled"] and entry["domainstatus"] == ["disabled"]
     assert entry["accesspolicy"] == ["domain"]
     assert "subonlypost" not in controls(spool) and "modonlypost" not in controls(spool)
@@ -283,13 +266,13 @@ def test_existing_list_directory_is_409_and_kept(api, raw, spool):
     (leftover / "owner").write_text("old@example.com\n")
     assert_error(create(api), 409, "ALREADY_EXISTS", "mail")
     assert (leftover / "owner").read_text() == "old@example.com\n"
-    assert raw.entry(list_dn(raw)) is None and list_counter(raw) == "0"
+    assert raw.entry(list_dn(raw, LIST)) is None and list_counter(raw) == "0"
 
 
 def test_failed_ldap_add_removes_the_directory_and_releases_the_counter(api, raw, spool):
     make_domain(api)
     # An entry at the list's DN that is no account: the address looks free, the add fails.
-    assert raw.conn.add(list_dn(raw), attributes={
+    assert raw.conn.add(list_dn(raw, LIST), attributes={
         "objectClass": ["inetOrgPerson"], "mail": LIST, "cn": "x", "sn": "x",
     }), raw.conn.result  # fmt: skip
     response = create(api, subscribers="a@example.org", require_confirm="no")
@@ -325,7 +308,7 @@ def test_missing_spool_is_503(api, raw, app, tmp_path):
     make_domain(api)
     app.config["MLMMJ_SPOOL_DIR"] = str(tmp_path / "no-spool")
     assert_error(create(api), 503, "MAILHOST_UNAVAILABLE")
-    assert raw.entry(list_dn(raw)) is None and not (tmp_path / "no-spool").exists()
+    assert raw.entry(list_dn(raw, LIST)) is None and not (tmp_path / "no-spool").exists()
 
 
 def test_missing_domain_is_404(api, spool):
@@ -365,46 +348,11 @@ def test_legacy_lists_count_towards_number_of_lists(api, raw):
     assert list_counter(raw) == "1"
 
 
-@pytest.fixture
-def live_url(app, admin):
-    """Serve the app from a real threaded HTTP server; yield its /api URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/api"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-
-
-def run_at_once(url, count, request):
-    """Call request(session, index) from `count` logged-in sessions released together."""
-    sessions = []
-    for _ in range(count):
-        session = requests.Session()
-        login = session.post(
-            f"{url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-        )
-        assert login.status_code == 200, login.text
-        sessions.append(session)
-    barrier = threading.Barrier(count)
-
-    def call(index):
-        barrier.wait()
-        response = request(sessions[index], index)
-        return response.status_code, response.json()
-
-    try:
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            return list(pool.map(call, range(count)))
-    finally:
-        for session in sessions:
-            session.close()
-
-
 def test_parallel_creates_never_exceed_number_of_lists(api, raw, spool, live_url):
     make_domain(api, numberOfLists="3")
-    results = run_at_once(live_url, 10, lambda s, i: s.post(f"{live_url}/ml/list{i}@{DOMAIN}"))
+    results = run_at_once(
+        logged_in_sessions(live_url, 10), lambda s, i: s.post(f"{live_url}/ml/list{i}@{DOMAIN}")
+    )
     statuses = sorted(status for status, _body in results)
     assert statuses == [201] * 3 + [403] * 7, results
     assert raw.count(f"ou=Groups,{raw.domain_dn(DOMAIN)}", "(objectClass=mailList)") == 3
@@ -414,7 +362,9 @@ def test_parallel_creates_never_exceed_number_of_lists(api, raw, spool, live_url
 
 def test_parallel_creates_of_one_address_make_one_list(api, raw, spool, live_url):
     make_domain(api)
-    results = run_at_once(live_url, 6, lambda s, i: s.post(f"{live_url}/ml/{LIST}"))
+    results = run_at_once(
+        logged_in_sessions(live_url, 6), lambda s, i: s.post(f"{live_url}/ml/{LIST}")
+    )
     statuses = sorted(status for status, _body in results)
     assert statuses == [201] + [409] * 5, results
     assert [p.name for p in (spool / DOMAIN).iterdir()] == ["team"]
@@ -447,7 +397,7 @@ def test_get_with_subscribers_of_every_version(api, spool):
 def test_get_unknown_and_old_style_lists_are_404(api, raw):
     make_domain(api)
     assert_error(api.get(f"/api/ml/{LIST}"), 404, "NO_SUCH_ACCOUNT")
-    assert raw.conn.add(list_dn(raw), attributes={
+    assert raw.conn.add(list_dn(raw, LIST), attributes={
         "objectClass": ["mailList"], "mail": LIST, "accountStatus": "active",
         "enabledService": ["mail", "deliver"],
     })  # fmt: skip
@@ -560,7 +510,7 @@ def test_update_settings_and_entry(api, raw, spool):
         files["moderators"] == "m1@example.com\nm2@example.com\n"
         and files["owner"] == "o@example.com\n"
     )
-    entry = raw.attrs(list_dn(raw))
+    entry = raw.attrs(list_dn(raw, LIST))
     assert entry["cn"] == ["Team 2"] and entry["accountstatus"] == ["disabled"]
     assert entry["maxmessagesize"] == ["2048"] and entry["description"] == ["Weekly"]
     assert entry["listmoderator"] == ["m1@example.com", "m2@example.com"]
@@ -577,7 +527,7 @@ def test_update_settings_and_entry(api, raw, spool):
     files = controls(spool)
     assert "prefix" not in files and "maxmailsize" not in files and "moderators" not in files
     assert "name" not in files and files["owner"] == "postmaster@example.com\n"
-    entry = raw.attrs(list_dn(raw))
+    entry = raw.attrs(list_dn(raw, LIST))
     for gone in ("cn", "maxmessagesize", "description", "listmoderator"):
         assert gone not in entry, gone
     assert entry["listowner"] == entry["listalloweduser"] == ["postmaster@example.com"]
@@ -597,7 +547,7 @@ def test_access_policy_and_posting_flags_stay_in_step(
     created(api)
     response = api.put(f"/api/ml/{LIST}", data=params)
     assert response.status_code == 200, response.json
-    assert raw.attrs(list_dn(raw))["accesspolicy"] == [policy]
+    assert raw.attrs(list_dn(raw, LIST))["accesspolicy"] == [policy]
     files = set(controls(spool))
     assert present <= files and not (absent & files)
     assert response.json["_data"]["accessPolicy"] == policy
@@ -608,7 +558,7 @@ def test_posting_flag_back_to_members_only(api, raw, spool):
     created(api, accessPolicy="moderatorsonly")
     response = api.put(f"/api/ml/{LIST}", data={"only_subscriber_can_post": "yes"})
     assert response.status_code == 200, response.json
-    assert raw.attrs(list_dn(raw))["accesspolicy"] == ["membersonly"]
+    assert raw.attrs(list_dn(raw, LIST))["accesspolicy"] == ["membersonly"]
     assert "subonlypost" in controls(spool) and "modonlypost" not in controls(spool)
 
 
@@ -616,10 +566,10 @@ def test_update_leaves_a_missing_access_policy_alone(api, raw, spool):
     make_domain(api)
     created(api)
     # mlmmjadmin writes no accessPolicy by default; a plain update must not invent one.
-    assert raw.conn.modify(list_dn(raw), {"accessPolicy": [("MODIFY_DELETE", [])]})
+    assert raw.conn.modify(list_dn(raw, LIST), {"accessPolicy": [("MODIFY_DELETE", [])]})
     response = api.put(f"/api/ml/{LIST}", data={"name": "Renamed", "close_list": "yes"})
     assert response.status_code == 200, response.json
-    entry = raw.attrs(list_dn(raw))
+    entry = raw.attrs(list_dn(raw, LIST))
     assert "accesspolicy" not in entry and entry["cn"] == ["Renamed"]
     assert "subonlypost" in controls(spool)
 
@@ -660,7 +610,7 @@ def test_delete_archives_by_default_and_removes_references(api, raw, spool, mlmm
     response = api.delete(f"/api/ml/{LIST}")
     assert response.status_code == 200, response.json
     archived = response.json["_data"]["archived_to"]
-    assert raw.entry(list_dn(raw)) is None
+    assert raw.entry(list_dn(raw, LIST)) is None
     assert list_counter(raw) == "0"
     assert not list_dir(spool).exists()
     archive_dir = mlmmj_spool[1] / DOMAIN
@@ -688,7 +638,7 @@ def test_delete_without_archive_removes_the_directory(api, raw, spool, mlmmj_spo
     assert response.status_code == 200, response.json
     assert response.json["_data"] == {"archived_to": None}
     assert not list_dir(spool).exists() and not mlmmj_spool[1].exists()
-    assert raw.entry(list_dn(raw)) is None
+    assert raw.entry(list_dn(raw, LIST)) is None
 
 
 def test_delete_with_contradicting_keep_archive_is_400(api, raw, spool):
@@ -696,7 +646,7 @@ def test_delete_with_contradicting_keep_archive_is_400(api, raw, spool):
     created(api)
     response = api.delete(f"/api/ml/{LIST}?keep_archive=no", data={"keep_archive": "yes"})
     assert_error(response, 400, "INVALID_PARAMETERS", "keep_archive")
-    assert raw.entry(list_dn(raw)) is not None and list_dir(spool).exists()
+    assert raw.entry(list_dn(raw, LIST)) is not None and list_dir(spool).exists()
 
 
 def test_delete_unknown_list_is_404(api):

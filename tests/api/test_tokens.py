@@ -9,11 +9,11 @@ from datetime import datetime
 from datetime import timedelta
 
 from iredapi_ldap.ldap import filters as F
+from tests.api.admin_support import add_domain
+from tests.api.admin_support import admin_dn
 from tests.api.security_support import PASSWORD
 from tests.api.security_support import add_admin
-from tests.api.security_support import add_domain
 from tests.api.security_support import add_user_admin
-from tests.api.security_support import admin_dn
 from tests.api.security_support import app_with
 from tests.api.security_support import basic
 from tests.api.security_support import bearer

@@ -11,6 +11,8 @@ import pytest
 from iredapi_ldap.models.user import NORMAL_USER_SERVICES
 from iredapi_ldap.passwords import hash_password, verify_password
 
+from tests.helpers import make_domain
+
 DOMAIN = "example.com"
 PASSWORD = "Secret-Pass-123"
 USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
@@ -18,11 +20,6 @@ HOME = re.compile(
     r"^/var/vmail/vmail1/example\.com/j/o/h/john-\d{4}\.\d\d\.\d\d\.\d\d\.\d\d\.\d\d/$"
 )
 MB = 1024 * 1024
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
 
 
 def create(api, mail="john@example.com", **params):

@@ -9,34 +9,18 @@ import pytest
 
 from iredapi_ldap.sqlstore import get_store
 from tests.conftest import ADMIN_EMAIL
+from tests.helpers import assert_error
+from tests.helpers import make_domain
+from tests.helpers import make_user
 
 DOMAIN = "example.com"
 MAIL = "john@example.com"
-PASSWORD = "Secret-Pass-123"
 MB = 1024 * 1024
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
-
-
-def create(api, mail=MAIL, **params):
-    params.setdefault("password", PASSWORD)
-    response = api.post(f"/api/user/{mail}", data=params)
-    assert response.status_code == 201, response.json
 
 
 def deleted_rows(app, **where):
     with app.app_context():
         return get_store().deleted_mailboxes(**where)
-
-
-def assert_error(response, status, code, field=None):
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code
-    if field:
-        assert field in response.json["errors"], response.json
 
 
 def add_entry(raw, dn, **attributes):
@@ -46,7 +30,7 @@ def add_entry(raw, dn, **attributes):
 
 def test_delete_removes_the_entry_and_logs_the_mailbox(api, app, raw):
     make_domain(api)
-    create(api, quota="10")
+    make_user(api, MAIL, quota="10")
     home = raw.entry(raw.user_dn(MAIL))["homedirectory"][0]
     response = api.delete(f"/api/user/{MAIL}")
     assert response.status_code == 200, response.json
@@ -66,7 +50,7 @@ def test_delete_removes_the_entry_and_logs_the_mailbox(api, app, raw):
 
 def test_keep_mailbox_days(api, app, raw):
     make_domain(api)
-    create(api)
+    make_user(api, MAIL)
     response = api.delete(f"/api/user/{MAIL}/keep_mailbox_days/30")
     assert response.status_code == 200, response.json
     row = deleted_rows(app, username=MAIL)[0]
@@ -76,7 +60,7 @@ def test_keep_mailbox_days(api, app, raw):
 @pytest.mark.parametrize("days", [1096, 5000])
 def test_keep_mailbox_days_out_of_range_is_400(api, app, raw, days):
     make_domain(api)
-    create(api)
+    make_user(api, MAIL)
     assert_error(api.delete(f"/api/user/{MAIL}/keep_mailbox_days/{days}"), 400,
                  "INVALID_PARAMETERS", "keep_mailbox_days")  # fmt: skip
     assert raw.entry(raw.user_dn(MAIL)) is not None
@@ -92,8 +76,8 @@ def test_delete_unknown_user_is_404(api, app):
 
 def test_delete_removes_every_reference(api, raw):
     make_domain(api)
-    create(api)
-    create(api, "jane@example.com")
+    make_user(api, MAIL)
+    make_user(api, "jane@example.com")
     assert api.put(f"/api/user/{MAIL}", data={"addAlias": "js@example.com"}).status_code == 200
     assert api.put("/api/user/jane@example.com",
                    data={"forwarding": f"{MAIL},js@example.com,ext@other.net"}).status_code == 200  # fmt: skip
@@ -119,7 +103,7 @@ def test_delete_removes_every_reference(api, raw):
 
 def test_delete_removes_children_and_old_layout_paths(api, app, raw):
     make_domain(api)
-    create(api)
+    make_user(api, MAIL)
     dn = raw.user_dn(MAIL)
     raw.conn.modify(dn, {"homeDirectory": [("MODIFY_DELETE", [])],
                          "storageBaseDirectory": [("MODIFY_ADD", ["/var/vmail"])],
@@ -132,8 +116,8 @@ def test_delete_removes_children_and_old_layout_paths(api, app, raw):
 
 def test_domain_delete_logs_every_mailbox(api, app, raw):
     make_domain(api)
-    create(api)
-    create(api, "jane@example.com")
+    make_user(api, MAIL)
+    make_user(api, "jane@example.com")
     homes = {m: raw.entry(raw.user_dn(m))["homedirectory"][0] for m in (MAIL, "jane@example.com")}
     add_entry(raw, raw.user_dn("@example.com"), objectClass=["inetOrgPerson", "mailUser"],
               mail="@example.com", cn="catch-all", sn="catch-all", uid="catch-all")  # fmt: skip
@@ -149,7 +133,7 @@ def test_domain_delete_logs_every_mailbox(api, app, raw):
 
 def test_domain_delete_keeps_forever_by_default(api, app):
     make_domain(api)
-    create(api)
+    make_user(api, MAIL)
     assert api.delete(f"/api/domain/{DOMAIN}").status_code == 200
     rows = deleted_rows(app)
     assert [(r["username"], r["delete_date"]) for r in rows] == [(MAIL, None)]
@@ -157,9 +141,9 @@ def test_domain_delete_keeps_forever_by_default(api, app):
 
 def test_recreated_user_gets_a_fresh_mailbox_path(api, raw):
     make_domain(api)
-    create(api)
+    make_user(api, MAIL)
     first = raw.entry(raw.user_dn(MAIL))["homedirectory"][0]
     assert api.delete(f"/api/user/{MAIL}").status_code == 200
     time.sleep(1.05)
-    create(api)
+    make_user(api, MAIL)
     assert raw.entry(raw.user_dn(MAIL))["homedirectory"][0] != first

@@ -7,24 +7,15 @@ in the directory with the rootdn.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
-import pytest
-import requests
-from werkzeug.serving import make_server
-
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.helpers import assert_error
+from tests.helpers import logged_in_sessions
+from tests.helpers import make_domain
+from tests.helpers import run_at_once
 
 DOMAIN = "example.com"
 PASSWORD = "Secret-Pass-123"
 MB = 1024 * 1024
 USERS_FILTER = f"(&(objectClass=mailUser)(!(mail=@{DOMAIN})))"
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
 
 
 def create(api, mail, **params):
@@ -42,13 +33,6 @@ def counters(raw, domain=DOMAIN):
 
 def user_count(raw, domain=DOMAIN):
     return raw.count(f"ou=Users,{raw.domain_dn(domain)}", USERS_FILTER)
-
-
-def assert_error(response, status, code, field=None):
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code
-    if field:
-        assert field in response.json["errors"], response.json
 
 
 def raw_user(raw, mail, quota=None):
@@ -201,45 +185,6 @@ def test_quota_counter_without_domain_quota_still_tracks_the_sum(api, raw):
 
 
 # -- concurrency ----------------------------------------------------------------
-
-
-@pytest.fixture
-def live_url(app, admin):
-    """Serve the app from a real threaded HTTP server on 127.0.0.1; yield its /api URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/api"
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-
-
-def logged_in_sessions(url, count):
-    sessions = []
-    for _ in range(count):
-        session = requests.Session()
-        response = session.post(f"{url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
-        assert response.status_code == 200, response.text
-        sessions.append(session)
-    return sessions
-
-
-def run_at_once(sessions, request):
-    """Call request(session, index) from one thread per session, all released together."""
-    barrier = threading.Barrier(len(sessions))
-
-    def call(index):
-        barrier.wait()
-        response = request(sessions[index], index)
-        return response.status_code, response.json()
-
-    try:
-        with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
-            return list(pool.map(call, range(len(sessions))))
-    finally:
-        for session in sessions:
-            session.close()
 
 
 def test_parallel_creates_never_exceed_number_of_users(api, raw, live_url):

@@ -9,6 +9,9 @@ import pytest
 
 from iredapi_ldap.passwords import hash_password, verify_password
 
+from tests.helpers import make_domain
+from tests.helpers import make_user
+
 DOMAIN = "example.com"
 MAIL = "john@example.com"
 PASSWORD = "Secret-Pass-123"
@@ -16,23 +19,11 @@ NEW_PASSWORD = "Other-Pass-456"
 MB = 1024 * 1024
 
 
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
-
-
-def create(api, mail=MAIL, **params):
-    params.setdefault("password", PASSWORD)
-    response = api.post(f"/api/user/{mail}", data=params)
-    assert response.status_code == 201, response.json
-    return response
-
-
 @pytest.fixture
 def user(api, raw):
     """example.com with john@example.com; returns a reader of john's raw entry."""
     make_domain(api)
-    create(api)
+    make_user(api, MAIL)
     return lambda mail=MAIL: raw.entry(raw.user_dn(mail))
 
 
@@ -248,7 +239,7 @@ def test_services_triad(api, user):
 
 
 def test_forwarding_triad(api, raw, user):
-    create(api, "jane@example.com")
+    make_user(api, "jane@example.com")
     add_alias(raw, "sales@example.com")
     response = put(api, {"forwarding": "Jane@Example.com,ext@other.net,sales@example.com,ext@other.net"})
     assert response.status_code == 200, response.json
@@ -302,7 +293,7 @@ def test_alias_outside_the_domain_or_own_address_is_400(api, user):
 
 
 def test_alias_used_by_another_account_is_409(api, raw, user):
-    create(api, "jane@example.com")
+    make_user(api, "jane@example.com")
     add_alias(raw, "sales@example.com")
     put(api, {"addAlias": "jj@example.com"}, mail="jane@example.com")
     for value in ("jane@example.com", "sales@example.com", "jj@example.com"):
@@ -370,7 +361,7 @@ def test_change_email_renames_and_keeps_the_mailbox(api, raw, user):
 
 
 def test_change_email_refusals(api, raw, user):
-    create(api, "jane@example.com")
+    make_user(api, "jane@example.com")
     add_alias(raw, "sales@example.com")
     make_domain(api, "other.com")
     assert_error(api.post(f"/api/user/{MAIL}/change_email/john@other.com"), 400,
@@ -410,3 +401,16 @@ def test_values_the_directory_treats_as_equal_are_stored_once(api, user):
     entry = user()
     assert entry["enabledservice"] == ["mail", "imap"]
     assert entry["telephonenumber"] == ["+1 555-0100"]
+
+
+def test_dropping_global_admin_keeps_a_domain_admin_role(api, raw):
+    """isGlobalAdmin=no keeps enabledService domainadmin while a domain still lists the user."""
+    assert api.post("/api/domain/ga.test", data={"cn": "G"}).status_code == 201
+    mail = "boss@ga.test"
+    assert api.post(f"/api/user/{mail}", data={"password": "Secret-Pass-123"}).status_code == 201
+    assert api.put("/api/domain/admins/ga.test", data={"addAdmin": mail}).status_code == 200
+    assert api.put(f"/api/user/{mail}", data={"isGlobalAdmin": "yes"}).status_code == 200
+    assert api.put(f"/api/user/{mail}", data={"isGlobalAdmin": "no"}).status_code == 200
+    entry = raw.entry(raw.user_dn(mail))
+    assert "domainadmin" in [s.lower() for s in entry["enabledservice"]]
+    assert "domainglobaladmin" not in entry

@@ -7,14 +7,10 @@ import json
 import pytest
 
 from iredapi_ldap.passwords import hash_password
+from tests.helpers import make_domain
 
 DOMAIN = "example.com"
 USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
-
-
-def make_domain(api, domain=DOMAIN, **params):
-    response = api.post(f"/api/domain/{domain}", data=params)
-    assert response.status_code == 201, response.json
 
 
 def add_user(raw, mail, **extra):

@@ -10,17 +10,15 @@ The LDAP searches reproduce iRedMail's samples (`samples/dovecot/dovecot-ldap.co
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from iredapi_ldap.embedded.process import spawn_logged
 from iredapi_ldap.embedded.slapd import DirectoryCredentials
 from tests.mailstack.ldap_tables import ACCOUNT_FILTER
 from tests.mailstack.ldap_tables import MAPS
@@ -49,7 +47,6 @@ LONGEST_SOCKET = "replication-notify-fifo"
 EX_NOUSER = 67
 EX_NOPERM = 77
 PROBE_USER = "mailstack-probe@harness.invalid"
-PR_SET_PDEATHSIG = 1
 
 # Fixed names speed postmap up: without them Postfix resolves the host name (seconds).
 POSTFIX_MAIN_CF = """\
@@ -215,15 +212,7 @@ class Dovecot:
         require_mail_stack()
         self.write_config()
         command = [_tool("dovecot") or "dovecot", "-F", "-c", str(self.conf_path)]
-        with open(self.output_path, "wb") as output:
-            self._proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_death_signal_setter(),
-            )
+        self._proc = spawn_logged(command, self.output_path)
         atexit.register(self.stop)
         try:
             self._wait_ready(timeout)
@@ -349,18 +338,6 @@ def _signal_group(group: int, signum: int) -> None:
         os.killpg(group, signum)
     except ProcessLookupError:
         pass
-
-
-def _death_signal_setter() -> Callable[[], None] | None:
-    """Return a preexec_fn that makes Linux SIGTERM the child when this thread dies."""
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork, not in the child
-
-    def set_death_signal() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return set_death_signal
 
 
 # ---------------------------------------------------------------------------- Postfix

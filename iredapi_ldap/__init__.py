@@ -17,7 +17,13 @@ def create_app(
     given_by: str = "--config",
 ) -> Flask:
     """Build the WSGI app: config, LDAP, auth, error rendering, blueprints."""
-    from . import audit, auth, config, errors, ldap, security, sqlstore
+    from . import audit
+    from . import auth
+    from . import config
+    from . import errors
+    from . import ldap
+    from . import security
+    from . import sqlstore
     from .api import register_api
 
     app = Flask(__name__)

@@ -13,11 +13,15 @@ import re
 import secrets
 import string
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import bcrypt
-from passlib.hash import md5_crypt, nthash, sha256_crypt, sha512_crypt
+from passlib.hash import md5_crypt
+from passlib.hash import nthash
+from passlib.hash import sha256_crypt
+from passlib.hash import sha512_crypt
 
 __all__ = [
     "DEFAULT_SCHEME",
@@ -54,7 +58,7 @@ _Checker = Callable[[str], bool]
 def _salted_digest(algo: str, label: str, pw: str) -> str:
     salt = secrets.token_bytes(_SALT_BYTES)
     digest = hashlib.new(algo, pw.encode() + salt).digest()
-    return "{%s}%s" % (label, base64.b64encode(digest + salt).decode())
+    return "{" + label + "}" + base64.b64encode(digest + salt).decode()
 
 
 def _md5_compress(state: tuple[int, ...], block: bytes) -> tuple[int, ...]:
@@ -74,7 +78,7 @@ def _md5_compress(state: tuple[int, ...], block: bytes) -> tuple[int, ...]:
         s = _MD5_S[i]
         a, d, c = d, c, b
         b = (b + ((f << s) | (f >> (32 - s)))) & 0xFFFFFFFF
-    return tuple((u + v) & 0xFFFFFFFF for u, v in zip(state, (a, b, c, d)))
+    return tuple((u + v) & 0xFFFFFFFF for u, v in zip(state, (a, b, c, d), strict=True))
 
 
 _MD5_S = [7, 12, 17, 22] * 4 + [5, 9, 14, 20] * 4 + [4, 11, 16, 23] * 4 + [6, 10, 15, 21] * 4

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from apispec import BasePlugin
 from flask import Flask
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api
+from flask_smorest import Blueprint
 
 from .. import __version__
 from ..schemas.base import ErrorEnvelopeSchema
@@ -47,9 +48,11 @@ def _declared_locations(view) -> set[str]:
 
 def reject_undeclared_input() -> None:
     """Refuse query strings and body types a route does not read, instead of ignoring them."""
-    from flask import current_app, request
+    from flask import current_app
+    from flask import request
 
-    from ..errors import UnsupportedMediaType, ValidationFailed
+    from ..errors import UnsupportedMediaType
+    from ..errors import ValidationFailed
 
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not (request.path == "/api" or request.path.startswith("/api/")):
@@ -82,7 +85,19 @@ class EnvelopeApi(Api):
 
 def register_api(app: Flask) -> EnvelopeApi:
     """Create the Api and register every resource blueprint under /api."""
-    from . import admin, alias, domain, domain_admins, health, jobs, log, login, maillist, ml, token, user, users
+    from . import admin
+    from . import alias
+    from . import domain
+    from . import domain_admins
+    from . import health
+    from . import jobs
+    from . import log
+    from . import login
+    from . import maillist
+    from . import ml
+    from . import token
+    from . import user
+    from . import users
 
     app.config.setdefault("API_TITLE", "iredapi-ldap")
     app.config.setdefault("API_VERSION", __version__)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..auth import PUBLIC, requires
+from ..auth import PUBLIC
+from ..auth import requires
 from ..ldap import get_directory
 from ..schemas.base import EnvelopeSchema
 from . import ApiBlueprint

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from marshmallow import fields
+from marshmallow import validate
 
-from ..auth import PUBLIC, log_in, log_out, requires
-from ..schemas.base import BaseSchema, EnvelopeSchema
+from ..auth import PUBLIC
+from ..auth import log_in
+from ..auth import log_out
+from ..auth import requires
+from ..schemas.base import BaseSchema
+from ..schemas.base import EnvelopeSchema
 from . import ApiBlueprint
 from .envelope import ok
 

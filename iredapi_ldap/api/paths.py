@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import ValidationError
 
 from ..errors import ValidationFailed
-from ..schemas.fields import normalise_domain, normalise_email
+from ..schemas.fields import normalise_domain
+from ..schemas.fields import normalise_email
 
 
 def path_domain(value: str) -> str:

@@ -5,19 +5,24 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
-from ..auth import CREATE_USER, DOMAIN_READ, DOMAIN_WRITE, GLOBAL_ADMIN, UPDATE_USER, requires
-from ..errors import InvalidCredentials, ValidationFailed
+from ..auth import CREATE_USER
+from ..auth import DOMAIN_READ
+from ..auth import DOMAIN_WRITE
+from ..auth import GLOBAL_ADMIN
+from ..auth import UPDATE_USER
+from ..auth import requires
+from ..errors import InvalidCredentials
+from ..errors import ValidationFailed
 from ..ldap import get_directory
 from ..models import user as users
 from ..models.user_create import create_user
 from ..models.user_update import update_user
-from ..schemas.base import EnvelopeSchema, ErrorEnvelopeSchema
-from ..schemas.user import (
-    UserCreateSchema,
-    UserPasswordSchema,
-    UserUpdateSchema,
-    VerifyPasswordSchema,
-)
+from ..schemas.base import EnvelopeSchema
+from ..schemas.base import ErrorEnvelopeSchema
+from ..schemas.user import UserCreateSchema
+from ..schemas.user import UserPasswordSchema
+from ..schemas.user import UserUpdateSchema
+from ..schemas.user import VerifyPasswordSchema
 from ..schemas.user_view import UserEnvelopeSchema
 from . import ApiBlueprint
 from .envelope import ok

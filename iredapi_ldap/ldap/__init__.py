@@ -1,8 +1,12 @@
 """The only package that imports ldap3: connections, DNs, filters, entries, errors."""
 
-from .connection import get_directory, get_pool, init_app
-from .directory import Directory, Entry
-from .dn import DNs, domain_of
+from .connection import get_directory
+from .connection import get_pool
+from .connection import init_app
+from .directory import Directory
+from .directory import Entry
+from .dn import DNs
+from .dn import domain_of
 from .errors import StaleValue
 
 __all__ = [

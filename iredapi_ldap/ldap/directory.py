@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import TypeVar
 
-from ldap3 import (
-    BASE,
-    LEVEL,
-    MODIFY_ADD,
-    MODIFY_DELETE,
-    MODIFY_INCREMENT,
-    MODIFY_REPLACE,
-    SUBTREE,
-    Connection,
-)
+from ldap3 import BASE
+from ldap3 import LEVEL
+from ldap3 import MODIFY_ADD
+from ldap3 import MODIFY_DELETE
+from ldap3 import MODIFY_INCREMENT
+from ldap3 import MODIFY_REPLACE
+from ldap3 import SUBTREE
+from ldap3 import Connection
 from ldap3.core import exceptions as lx
 from ldap3.utils.dn import parse_dn
 
 from .. import errors
 from . import filters
 from .dn import DNs
-from .errors import TRANSPORT_ERRORS, translate_errors
+from .errors import TRANSPORT_ERRORS
+from .errors import translate_errors
 from .txn import Transaction
 
 T = TypeVar("T")

@@ -32,10 +32,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import errors
-from ..ldap import DNs, Directory, Entry, StaleValue
-from ..ldap.txn import Transaction
+from ..ldap import Directory
+from ..ldap import DNs
+from ..ldap import Entry
+from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import filters as F
+from ..ldap.txn import Transaction
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors
-from ..ldap import Directory, Entry, StaleValue
+from ..ldap import Directory
+from ..ldap import Entry
+from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import filters as F
-from .settings import setting_changes, settings_of
+from .settings import setting_changes
+from .settings import settings_of
 from .units import parse_unit_quota
 
 # API field -> accountSetting key (integers, MB or counts).
@@ -223,8 +226,11 @@ def update_domain(
     directory: Directory, domain: str, values: dict[str, Any], config: dict[str, Any]
 ) -> dict[str, Any]:
     """Apply a partial update; retried when another writer changed the entry meanwhile."""
-    from .alias_domain import alias_domain_changes, check_alias_domains, sync_alias_addresses
-    from .catchall import check_catchall, set_catchall
+    from .alias_domain import alias_domain_changes
+    from .alias_domain import check_alias_domains
+    from .alias_domain import sync_alias_addresses
+    from .catchall import check_catchall
+    from .catchall import set_catchall
 
     if "catchall" in values:
         check_catchall(directory, domain, values["catchall"])

@@ -22,6 +22,7 @@ from ..ldap import filters as F
 from ..mailhost import Mlmmj
 from . import counters
 from .domain import get_domain_entry
+from .maillist_members import forget_group_account
 from .mlmmj_settings import CREATE_DEFAULTS
 from .mlmmj_settings import apply_controls
 from .mlmmj_settings import bad
@@ -30,7 +31,6 @@ from .mlmmj_settings import ldap_roles
 from .mlmmj_settings import parse_size
 from .mlmmj_settings import posting_rules
 from .mlmmj_settings import settings_view
-from .maillist_members import forget_group_account
 from .settings import settings_of
 from .user import addresses_in_use
 from .user import local_part

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..ldap.attrs import INTEGER_SETTINGS, MULTI_SETTINGS
+from ..ldap.attrs import INTEGER_SETTINGS
+from ..ldap.attrs import MULTI_SETTINGS
 from ..ldap.directory import Entry
 
 ATTRIBUTE = "accountSetting"

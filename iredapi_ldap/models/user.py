@@ -5,17 +5,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .. import errors, passwords
-from ..ldap import Directory, Entry, domain_of
+from .. import errors
+from .. import passwords
+from ..ldap import Directory
+from ..ldap import Entry
 from ..ldap import attrs as A
+from ..ldap import domain_of
 from ..ldap import filters as F
 from ..ldap.dn import rdn
 from . import counters
 from .admin import days_since_epoch
 from .domain import get_domain_entry
-from .references import check_rename_target, remove_account_references, rename_address_references
+from .references import check_rename_target
+from .references import remove_account_references
+from .references import rename_address_references
 from .settings import settings_of
-from .user_view import USER_READ_ATTRIBUTES, maildir_of, user_from_entry
+from .user_view import USER_READ_ATTRIBUTES
+from .user_view import maildir_of
+from .user_view import user_from_entry
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from .. import errors
 from ..ldap import Entry
 from . import counters
 from .settings import settings_of
-from .units import MB, parse_unit_quota
+from .units import MB
+from .units import parse_unit_quota
 
 ACCOUNT_LIMIT = "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
 DOMAIN_QUOTA = "EXCEEDED_DOMAIN_QUOTA_SIZE"

@@ -5,25 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from .. import errors
-from ..ldap import Directory, Entry, StaleValue, domain_of
+from ..ldap import Directory
+from ..ldap import Entry
+from ..ldap import StaleValue
 from ..ldap import attrs as A
+from ..ldap import domain_of
 from ..ldap import filters as F
 from . import counters
 from .admin import days_since_epoch
 from .domain import get_domain_entry
-from .members import merge_triad, value_steps
+from .members import merge_triad
+from .members import value_steps
 from .units import MB
-from .user import (
-    ADMIN_SERVICE,
-    addresses_in_use,
-    canonical_service,
-    existing_in_domain,
-    get_user,
-    get_user_entry,
-    local_part,
-    password_policy_of,
-    password_values,
-)
+from .user import ADMIN_SERVICE
+from .user import addresses_in_use
+from .user import canonical_service
+from .user import existing_in_domain
+from .user import get_user
+from .user import get_user_entry
+from .user import local_part
+from .user import password_policy_of
+from .user import password_values
 from .user_limits import quota_change_plan
 
 RETRIES = 5

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import RAISE
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import pre_load
+from marshmallow import validate
+from marshmallow import validates_schema
 
 # Parameter names of the 2016 API (and its sample client) -> current names.
 LEGACY_NAMES = {"cn": "name", "mailQuota": "quota", "preferredLanguage": "language"}

@@ -4,29 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import Schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+from marshmallow import validates_schema
 
-from ..ldap.attrs import (
-    DISABLED_DOMAIN_PROFILES,
-    DISABLED_USER_PREFERENCES,
-    DISABLED_USER_PROFILES,
-    DOMAIN_SERVICES,
-)
-from .base import BaseSchema, EnvelopeSchema, PageArgsSchema, PageEnvelopeSchema, TriadMixin
-from .fields import (
-    RELAY_HOST,
-    AccountStatus,
-    DomainName,
-    Email,
-    Language,
-    Limit,
-    MultiValue,
-    OptionalEmail,
-    Quota,
-    Transport,
-    YesNo,
-    choice_of,
-)
+from ..ldap.attrs import DISABLED_DOMAIN_PROFILES
+from ..ldap.attrs import DISABLED_USER_PREFERENCES
+from ..ldap.attrs import DISABLED_USER_PROFILES
+from ..ldap.attrs import DOMAIN_SERVICES
+from .base import BaseSchema
+from .base import EnvelopeSchema
+from .base import PageArgsSchema
+from .base import PageEnvelopeSchema
+from .base import TriadMixin
+from .fields import RELAY_HOST
+from .fields import AccountStatus
+from .fields import DomainName
+from .fields import Email
+from .fields import Language
+from .fields import Limit
+from .fields import MultiValue
+from .fields import OptionalEmail
+from .fields import Quota
+from .fields import Transport
+from .fields import YesNo
+from .fields import choice_of
 
 NAME = fields.String(validate=validate.Length(max=255), metadata={"description": "Description or company name (cn)"})
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
 
 DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
@@ -67,8 +69,8 @@ class OptionalEmail(Email):
 class YesNo(fields.Boolean):
     """A boolean written yes/no on the wire (true/false and 1/0 also accepted)."""
 
-    truthy = {"yes", "Yes", "YES", "y", "true", "True", "1", 1, True, "on"}
-    falsy = {"no", "No", "NO", "n", "false", "False", "0", 0, False, "off"}
+    truthy = {"yes", "Yes", "YES", "y", "true", "True", "1", 1, "on"}
+    falsy = {"no", "No", "NO", "n", "false", "False", "0", 0, "off"}
 
     def __init__(self, **kwargs: Any) -> None:
         default = kwargs.get("load_default")

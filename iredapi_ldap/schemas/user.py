@@ -6,22 +6,24 @@ import posixpath
 import re
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError
+from marshmallow import fields
+from marshmallow import validate
+from marshmallow import validates_schema
 
-from .base import BaseSchema, TriadMixin
-from .fields import (
-    LANGUAGE,
-    TRANSPORT,
-    AccountStatus,
-    Email,
-    Language,
-    MultiValue,
-    OptionalEmail,
-    Quota,
-    Transport,
-    YesNo,
-    choice_of,
-)
+from .base import BaseSchema
+from .base import TriadMixin
+from .fields import LANGUAGE
+from .fields import TRANSPORT
+from .fields import AccountStatus
+from .fields import Email
+from .fields import Language
+from .fields import MultiValue
+from .fields import OptionalEmail
+from .fields import Quota
+from .fields import Transport
+from .fields import YesNo
+from .fields import choice_of
 
 MAILBOX_FORMATS = ("maildir", "mdbox", "sdbox")
 MAILBOX_FOLDER = re.compile(r"^[a-zA-Z0-9]{1,20}$")

@@ -6,14 +6,17 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import requests
-from ldap3 import NONE, Connection, Server
+from ldap3 import NONE
+from ldap3 import Connection
+from ldap3 import Server
 
-from .server import ADMIN_EMAIL, ADMIN_PASSWORD
-
+from .server import ADMIN_EMAIL
+from .server import ADMIN_PASSWORD
 
 FAILED = object()
 

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from iredapi_ldap.config import DEFAULTS
-from iredapi_ldap.ldap import DNs, Entry
+from iredapi_ldap.ldap import DNs
+from iredapi_ldap.ldap import Entry
 from iredapi_ldap.ldap import attrs as A
 from iredapi_ldap.models.user_create import new_user_attributes
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -20,8 +21,10 @@ if __package__ in (None, ""):  # `python bench/run.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     __package__ = "bench"  # noqa: A001
 
-from bench import report, scenarios  # noqa: E402
-from bench.server import REPO, Environment  # noqa: E402
+from bench import report  # noqa: E402
+from bench import scenarios  # noqa: E402
+from bench.server import REPO  # noqa: E402
+from bench.server import Environment  # noqa: E402
 
 SMALL, BIG, BULK, DEL_API, DEL_RAW = "small.bench", "big.bench", "bulk.bench", "del-api.bench", "del-raw.bench"
 
@@ -78,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(scenarios.create_user(bench, "create user, [ldap] transactions = yes", "-txn"))
     finally:
         env.stop()
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
     setup = {
-        "slapd": "embedded, durable commits (no dbnosync), back-mdb",
+        "slapd setup": "embedded, durable commits (no dbnosync), back-mdb",
         "API": f"gunicorn --preload, {args.workers} workers x {args.threads} threads, no access log",
         "Clients": f"{args.clients} threads on each side (requests.Session / own bound ldap3 connection)",
         "Sizes": ", ".join(f"{k} {v:,}" for k, v in vars(sizes).items()),

@@ -17,11 +17,13 @@ import requests
 
 from iredapi_ldap import config as cfg
 from iredapi_ldap.embedded.ldaptools import _search_path
-from iredapi_ldap.embedded.slapd import EmbeddedSlapd, free_port
+from iredapi_ldap.embedded.slapd import EmbeddedSlapd
+from iredapi_ldap.embedded.slapd import free_port
 from iredapi_ldap.ldap import DNs
 from iredapi_ldap.passwords import hash_password
 
-from .ldif import PASSWORD, domain_ldif
+from .ldif import PASSWORD
+from .ldif import domain_ldif
 
 REPO = Path(__file__).resolve().parents[1]
 ADMIN_EMAIL = "bench@admin.bench"
@@ -85,8 +87,10 @@ class Environment:
 
     def create_admin(self) -> None:
         """Create the global admin the clients log in as."""
-        from iredapi_ldap import create_app, sqlstore
-        from iredapi_ldap.ldap import get_directory, get_pool
+        from iredapi_ldap import create_app
+        from iredapi_ldap import sqlstore
+        from iredapi_ldap.ldap import get_directory
+        from iredapi_ldap.ldap import get_pool
         from iredapi_ldap.models.admin import create_global_admin
 
         app = create_app(self.config_values())

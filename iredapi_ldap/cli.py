@@ -223,7 +223,8 @@ def _call(action):
 
 
 def _add_job_commands() -> None:
-    from .jobs.cli import bulk_update_command, jobs_group
+    from .jobs.cli import bulk_update_command
+    from .jobs.cli import jobs_group
 
     main.add_command(bulk_update_command)
     main.add_command(jobs_group)

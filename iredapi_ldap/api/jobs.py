@@ -7,14 +7,23 @@ from typing import Any
 from flask import current_app
 from flask_login import current_user
 
-from ..auth import LOGIN, requires
+from ..auth import LOGIN
+from ..auth import requires
 from ..errors import NotFound
-from ..jobs import DONE, FAILED, JobStore, get_runner, public_view
-from ..schemas.jobs import JobEnvelopeSchema, JobListArgsSchema, JobPageSchema
+from ..jobs import DONE
+from ..jobs import FAILED
+from ..jobs import JobStore
+from ..jobs import get_runner
+from ..jobs import public_view
+from ..schemas.jobs import JobEnvelopeSchema
+from ..schemas.jobs import JobListArgsSchema
+from ..schemas.jobs import JobPageSchema
 from ..sqlstore import get_store
 from . import ApiBlueprint
-from .envelope import ok, render
-from .paging import page_meta, window
+from .envelope import ok
+from .envelope import render
+from .paging import page_meta
+from .paging import window
 
 blp = ApiBlueprint("jobs", __name__, description="Background jobs (bulk updates, domain deletes)")
 

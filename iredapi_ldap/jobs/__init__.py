@@ -10,9 +10,18 @@ idempotent. See docs/performance.md.
 from __future__ import annotations
 
 from . import work
-from .runner import HANDLERS, JobContext, Runner, get_runner
-from .store import JobStore, process_owner, public_view
-from .tables import DONE, FAILED, PENDING, RUNNING, jobs
+from .runner import HANDLERS
+from .runner import JobContext
+from .runner import Runner
+from .runner import get_runner
+from .store import JobStore
+from .store import process_owner
+from .store import public_view
+from .tables import DONE
+from .tables import FAILED
+from .tables import PENDING
+from .tables import RUNNING
+from .tables import jobs
 
 __all__ = [
     "DONE",

@@ -15,7 +15,8 @@ import click
 def _app(config_path: str | None, data_dir: str | None) -> Iterator[Any]:
     """Build the app from the configuration; close its LDAP and SQL connections after."""
     from .. import sqlstore
-    from ..cli import _build_app, _resolve_config
+    from ..cli import _build_app
+    from ..cli import _resolve_config
     from ..ldap import get_pool
 
     path = _resolve_config(config_path, data_dir)
@@ -86,7 +87,8 @@ def bulk_update_command(domain, account_status, language, transport, config_path
     from ..ldap import get_directory
     from ..models import users
     from ..schemas.users import UsersBulkUpdateSchema
-    from . import get_runner, process_owner
+    from . import get_runner
+    from . import process_owner
     from .work import BULK_UPDATE
 
     given = {"accountStatus": account_status, "language": language, "transport": transport}
@@ -120,7 +122,8 @@ def jobs_group() -> None:
 def list_command(state, config_path, data_dir) -> None:
     """List the newest jobs."""
     from ..sqlstore import get_store
-    from . import JobStore, public_view
+    from . import JobStore
+    from . import public_view
 
     with _app(config_path, data_dir) as app:
         rows, total = JobStore(get_store(app).engine).page(0, 50, state=state)
@@ -137,7 +140,9 @@ def list_command(state, config_path, data_dir) -> None:
 def wait_command(job_id, timeout, config_path, data_dir) -> None:
     """Show a progress bar until a job is done (exit 1 if it failed)."""
     from ..sqlstore import get_store
-    from . import DONE, FAILED, JobStore
+    from . import DONE
+    from . import FAILED
+    from . import JobStore
 
     with _app(config_path, data_dir) as app:
         store = JobStore(get_store(app).engine)

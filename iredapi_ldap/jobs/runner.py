@@ -7,17 +7,24 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Callable
+from collections.abc import Iterable
+from concurrent.futures import FIRST_EXCEPTION
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import TypeVar
 
 from flask import Flask
 
 from .. import errors
-from ..ldap import Directory, get_directory
+from ..ldap import Directory
+from ..ldap import get_directory
 from ..sqlstore import get_store
-from .store import JobStore, process_owner
+from .store import JobStore
+from .store import process_owner
 
 log = logging.getLogger(__name__)
 

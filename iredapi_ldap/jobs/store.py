@@ -6,14 +6,21 @@ import json
 import os
 import socket
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..sqlstore import translate_errors
-from .tables import DONE, FAILED, PENDING, RUNNING, UNFINISHED, jobs
+from .tables import DONE
+from .tables import FAILED
+from .tables import PENDING
+from .tables import RUNNING
+from .tables import UNFINISHED
+from .tables import jobs
 
 
 def utc_now() -> datetime:

@@ -11,14 +11,19 @@ import logging
 from typing import Any
 
 from .. import errors
-from ..ldap import Directory, Entry, get_directory
-from ..ldap.directory import NO_ATTRIBUTES, dn_depth
+from ..ldap import Directory
+from ..ldap import Entry
 from ..ldap import attrs as A
 from ..ldap import filters as F
+from ..ldap import get_directory
+from ..ldap.directory import NO_ATTRIBUTES
+from ..ldap.directory import dn_depth
 from ..models import users
 from ..models.domain import get_domain_entry
-from ..models.user import MAILBOX_ATTRIBUTES, record_deleted_mailboxes
-from .runner import JobContext, handler
+from ..models.user import MAILBOX_ATTRIBUTES
+from ..models.user import record_deleted_mailboxes
+from .runner import JobContext
+from .runner import handler
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ from ldap3.core import exceptions as lx
 
 from .directory import Directory
 from .errors import TRANSPORT_ERRORS, translate_errors
+from .selection import ReusingConnection
 
 EXTENSION_KEY = "iredapi_ldap"
 
@@ -65,7 +66,7 @@ class ConnectionPool:
             self.server = self._build_server()
 
     def _open(self) -> Connection:
-        conn = Connection(
+        conn = ReusingConnection(
             self.server,
             user=self.bind_dn,
             password=self.bind_password,

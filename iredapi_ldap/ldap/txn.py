@@ -13,22 +13,26 @@ What slapd 2.5 answers (measured, see docs/performance.md):
   code (e.g. noSuchAttribute for a failed compare-and-swap, entryAlreadyExists)
   and `txnEndRes SEQUENCE { messageID INTEGER OPTIONAL, ... }` naming it; nothing
   of the transaction is applied.
-* slapd 2.5.13 (Debian 12) corrupts its memory on that failure path: repeated
-  failed commits end in a segfault or an assertion. Callers must therefore only
-  commit updates that cannot fail in practice, and only when [ldap] transactions
-  is enabled (off by default).
+* slapd 2.5.13 (Debian 12) is not safe with them: failed commits end in a
+  segfault or an assertion, and so do commits that succeed while other
+  connections search. Transactions are therefore used only when [ldap]
+  transactions is enabled (off by default; `python -m bench.txncheck` tests a
+  server), and only for updates that cannot fail in practice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
 from ldap3 import Connection
 from ldap3.core import exceptions as lx
-from pyasn1.codec.ber import decoder, encoder
+from pyasn1.codec.ber import decoder
+from pyasn1.codec.ber import encoder
 from pyasn1.error import PyAsn1Error
-from pyasn1.type import namedtype, univ
+from pyasn1.type import namedtype
+from pyasn1.type import univ
 
 START_OID = "1.3.6.1.1.21.1"
 SPEC_CONTROL_OID = "1.3.6.1.1.21.2"

@@ -80,17 +80,22 @@ def new_user_attributes(
     }
 
 
+TAKEN_BY_CLASSES = frozenset(oc.lower() for oc in (*ACCOUNT_CLASSES, A.OC_ADMIN))
+
+
 def addresses_taken(directory: Directory, addresses: list[str]) -> list[str]:
-    """Return which addresses a user, alias, list or standalone admin already uses (one search)."""
+    """Return which addresses a user, alias, list or standalone admin already uses (one search).
+
+    One indexed equality search from the suffix covers o=domains and
+    o=domainAdmins; the entry classes are checked here, which keeps the filter
+    simple for slapd (cheaper than an AND/OR of object classes).
+    """
     wanted = sorted({a.lower() for a in addresses})
-    accounts = F.and_(
-        F.or_(*(F.object_class(oc) for oc in ACCOUNT_CLASSES)),
-        F.or_(F.any_of("mail", wanted), F.any_of("shadowAddress", wanted)),
-    )
-    admins = F.and_(F.object_class(A.OC_ADMIN), F.any_of("mail", wanted))
+    search_filter = F.or_(F.any_of("mail", wanted), F.any_of("shadowAddress", wanted))
     used: set[str] = set()
-    # From the suffix: o=domains (accounts) and o=domainAdmins (admins) in one search.
-    for entry in directory.search(directory.dn.suffix, F.or_(accounts, admins), ["mail", "shadowAddress"]):
+    for entry in directory.search(directory.dn.suffix, search_filter, ["objectClass", "mail", "shadowAddress"]):
+        if TAKEN_BY_CLASSES.isdisjoint(oc.lower() for oc in entry.all("objectClass")):
+            continue  # e.g. a legacy list's external member (mailExternalUser)
         used |= {v.lower() for v in entry.all("mail") + entry.all("shadowAddress")} & set(wanted)
     return sorted(used)
 

@@ -188,10 +188,15 @@ def check_bulk_values(
 
 
 def bulk_update_users(
-    directory: Directory, domain: str, values: dict[str, Any], config: dict[str, Any]
+    directory: Directory,
+    domain: str,
+    values: dict[str, Any],
+    config: dict[str, Any],
+    checked: bool = False,
 ) -> int:
     """Apply the same change to every user of a domain (not the catch-all); return the count."""
-    check_bulk_values(directory, domain, values, config)
+    if not checked:
+        check_bulk_values(directory, domain, values, config)
     common = bulk_common_changes(values)
     scheme = config["DEFAULT_PASSWORD_SCHEME"]
     updated = 0

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema
+from marshmallow import fields
+from marshmallow import validate
 
-from .base import EnvelopeSchema, PageArgsSchema, PageEnvelopeSchema
+from .base import EnvelopeSchema
+from .base import PageArgsSchema
+from .base import PageEnvelopeSchema
 
 STATES = ("pending", "running", "done", "failed")
 

@@ -16,14 +16,21 @@ from click.testing import CliRunner
 
 from iredapi_ldap import config as cfg
 from iredapi_ldap.cli import main as cli_main
-from iredapi_ldap.jobs import JobStore, jobs, process_owner
+from iredapi_ldap.jobs import JobStore
+from iredapi_ldap.jobs import jobs
+from iredapi_ldap.jobs import process_owner
 from iredapi_ldap.jobs.store import utc_now
 from iredapi_ldap.jobs.work import BULK_UPDATE
 from iredapi_ldap.passwords import verify_password
 from iredapi_ldap.sqlstore import get_store
 
-from ..conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-from .test_users_list import DOMAIN, add_catchall, add_many, add_user, make_domain
+from ..conftest import ADMIN_EMAIL
+from ..conftest import ADMIN_PASSWORD
+from .test_users_list import DOMAIN
+from .test_users_list import add_catchall
+from .test_users_list import add_many
+from .test_users_list import add_user
+from .test_users_list import make_domain
 
 LIMIT = 50
 NEW_PASSWORD = "Fresh-Pass-2024!"
@@ -119,7 +126,7 @@ def test_domain_delete_above_the_limit_is_a_job(api, raw, app):
     make_domain(api)
     for i in range(55):
         add_user(raw, f"u{i:02d}@{DOMAIN}")
-    assert api.post(f"/api/domain/keep.example").status_code == 201
+    assert api.post("/api/domain/keep.example").status_code == 201
     response = api.delete(f"/api/domain/{DOMAIN}/keep_mailbox_days/30")
     assert response.status_code == 202, response.json
     job = wait_done(api, response.json["_data"]["id"])

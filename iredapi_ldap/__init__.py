@@ -40,6 +40,9 @@ def create_app(
         SESSION_COOKIE_NAME="iRedAdmin-LDAP",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
+        # auth.py re-signs the session at its re-check (every 30 s of activity), which keeps
+        # the idle timeout; re-signing on every request cost 12% of a worker's CPU.
+        SESSION_REFRESH_EACH_REQUEST=False,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False

@@ -20,6 +20,10 @@ from ..ldap import get_directory
 from ..models import admin_roles
 from ..models import domain as domains
 from ..models.settings import settings_of
+from ..mailhost import get_mlmmj
+from ..models.mlmmj_list import archive_lists
+from ..models.mlmmj_list import domain_list_addresses
+from ..models.user import forget_domain_rows
 from ..models.user import record_deleted_mailboxes
 from ..schemas.base import EnvelopeSchema
 from ..schemas.domain import DomainCreateSchema
@@ -166,6 +170,9 @@ def _delete(domain: str, keep_days: int):
         # Too big to delete within a request: a job deletes it and can be followed.
         params = {"domain": domain, "keep_days": keep_days, "admin": current_user.mail}
         return accepted(get_runner(current_app).submit(DELETE_DOMAIN, domain, params, current_user.mail))
+    lists = domain_list_addresses(directory, domain)
     removed_users = domains.delete_domain(directory, domain)
     record_deleted_mailboxes(removed_users, current_user.mail, keep_days)
+    forget_domain_rows(domain)
+    archive_lists(get_mlmmj, lists)
     return ok()

@@ -20,7 +20,11 @@ from ..ldap.directory import NO_ATTRIBUTES
 from ..ldap.directory import dn_depth
 from ..models import users
 from ..models.domain import get_domain_entry
+from ..mailhost import get_mlmmj
+from ..models.mlmmj_list import archive_lists
+from ..models.mlmmj_list import domain_list_addresses
 from ..models.user import MAILBOX_ATTRIBUTES
+from ..models.user import forget_domain_rows
 from ..models.user import record_deleted_mailboxes
 from .runner import JobContext
 from .runner import handler
@@ -86,6 +90,7 @@ def delete_domain(context: JobContext) -> dict[str, Any]:
             )
         }
         dns = [e.dn for e in directory.search(domain_dn, F.everything(), NO_ATTRIBUTES)]
+        lists = domain_list_addresses(directory, domain)
     if context.resumed and context.total is not None:
         context.set_total(max(context.total, len(dns)), done=max(context.total - len(dns), 0))
     else:
@@ -105,6 +110,9 @@ def delete_domain(context: JobContext) -> dict[str, Any]:
         deleted_users = [mailbox_users[dn.lower()] for dn in levels[depth] if dn.lower() in mailbox_users]
         if deleted_users:
             _record(context, deleted_users)
+    with context.app.app_context():
+        forget_domain_rows(domain)
+        archive_lists(get_mlmmj, lists)
     return {"deleted": context.progress}
 
 

@@ -10,6 +10,7 @@ half-made list; a failed add removes the directory and releases the counter.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -34,6 +35,8 @@ from .mlmmj_settings import settings_view
 from .settings import settings_of
 from .user import addresses_in_use
 from .user import local_part
+
+log = logging.getLogger(__name__)
 
 SERVICE = "mlmmj"
 SERVICES = ("mail", "deliver", SERVICE)
@@ -327,3 +330,36 @@ def delete_list(directory: Directory, mlmmj: Mlmmj, mail: str, keep_archive: boo
         return str(archived) if archived else None
     mlmmj.discard(mail)
     return None
+
+
+def domain_list_addresses(directory: Directory, domain: str) -> list[str]:
+    """Return the addresses of a domain's mlmmj lists (before the domain is deleted)."""
+    found = directory.search(
+        directory.dn.groups(domain),
+        F.and_(F.object_class(A.OC_LIST), F.eq("enabledService", "mlmmj")),
+        ["mail"],
+        scope="one",
+    )
+    return [entry.first("mail", "").lower() for entry in found if entry.first("mail")]
+
+
+def archive_lists(mlmmj_factory: Any, addresses: list[str]) -> list[str]:
+    """Archive the directories of deleted lists; failures are logged, never raised."""
+    archived: list[str] = []
+    if not addresses:
+        return archived
+    try:
+        mlmmj = mlmmj_factory()
+    except errors.ApiError as exc:
+        log.error("Cannot archive mlmmj lists %s: %s", addresses, exc.detail)
+        return archived
+    for address in addresses:
+        try:
+            target = mlmmj.archive(address)
+        except errors.ApiError as exc:
+            # The LDAP side is gone already; a leftover directory only blocks re-creation.
+            log.error("Cannot archive mlmmj list %s: %s", address, exc.detail)
+            continue
+        if target:
+            archived.append(str(target))
+    return archived

@@ -195,6 +195,16 @@ def mailbox_records(entries: list[Entry], admin: str, keep_days: int) -> list[di
     return rows
 
 
+def forget_domain_rows(domain: str) -> None:
+    """Drop a deleted domain's quota and last-login rows (Dovecot's SQL tables); never raises."""
+    from ..sqlstore import get_store
+
+    try:
+        get_store().forget_domains([domain])
+    except errors.ApiError as exc:
+        log.error("Could not drop SQL rows of deleted domain %s: %s", domain, exc.detail)
+
+
 def record_deleted_mailboxes(entries: list[Entry], admin: str, keep_days: int) -> None:
     """Log deleted users' mailboxes for the cleanup cron and drop their quota/login rows."""
     from ..sqlstore import get_store

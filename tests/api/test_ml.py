@@ -681,3 +681,18 @@ def test_transport_name_is_configurable(api, raw, app, postfix_maps):
     make_domain(api)
     created(api)
     assert postfix_maps.query("transport_maps_user", LIST) == "mlmmj-test:example.com/team"
+
+
+def test_deleting_the_domain_archives_its_list_directories(api, raw, spool, mlmmj_spool):
+    """DELETE /api/domain archives every mlmmj list directory of the domain, subscribers kept."""
+    make_domain(api)
+    created(api, subscribers="alice@example.org", require_confirm="no")
+    assert list_dir(spool).is_dir()
+    response = api.delete(f"/api/domain/{DOMAIN}")
+    assert response.status_code == 200, response.json
+    assert raw.entry(raw.domain_dn(DOMAIN)) is None
+    assert not list_dir(spool).exists()
+    (archived,) = (mlmmj_spool[1] / DOMAIN).iterdir()
+    assert re.match(r"^team-\d{14}$", archived.name)
+    result = subprocess.run(["/usr/bin/mlmmj-list", "-L", str(archived)], capture_output=True, text=True)
+    assert result.stdout.split() == ["alice@example.org"]

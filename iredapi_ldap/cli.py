@@ -57,7 +57,10 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -
         app = _build_app(explicit, "--config" if config_path else f"${cfg.ENV_VAR}")
         _run_gunicorn(app, listen, workers)
         return
-    from .embedded.slapd import EmbeddedSlapd, SlapdNotInstalled, SlapdStartError, check_installed
+    from .embedded.slapd import EmbeddedSlapd
+    from .embedded.slapd import SlapdNotInstalled
+    from .embedded.slapd import SlapdStartError
+    from .embedded.slapd import check_installed
 
     try:
         check_installed()
@@ -104,7 +107,8 @@ def _ensure_first_admin(app, data: Path, email: str | None, password: str | None
     """Create the first global admin unless one exists; print a generated password once."""
     from .errors import AlreadyExists
     from .ldap import get_directory
-    from .models.admin import any_global_admin, create_admin
+    from .models.admin import any_global_admin
+    from .models.admin import create_admin
     from .passwords import generate_password
 
     with app.app_context():

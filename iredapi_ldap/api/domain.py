@@ -17,12 +17,12 @@ from ..errors import ValidationFailed
 from ..jobs import get_runner
 from ..jobs.work import DELETE_DOMAIN
 from ..ldap import get_directory
+from ..mailhost import get_mlmmj
 from ..models import admin_roles
 from ..models import domain as domains
-from ..models.settings import settings_of
-from ..mailhost import get_mlmmj
 from ..models.mlmmj_list import archive_lists
 from ..models.mlmmj_list import domain_list_addresses
+from ..models.settings import settings_of
 from ..models.user import forget_domain_rows
 from ..models.user import record_deleted_mailboxes
 from ..schemas.base import EnvelopeSchema

@@ -18,9 +18,9 @@ from ..ldap import filters as F
 from ..ldap import get_directory
 from ..ldap.directory import NO_ATTRIBUTES
 from ..ldap.directory import dn_depth
+from ..mailhost import get_mlmmj
 from ..models import users
 from ..models.domain import get_domain_entry
-from ..mailhost import get_mlmmj
 from ..models.mlmmj_list import archive_lists
 from ..models.mlmmj_list import domain_list_addresses
 from ..models.user import MAILBOX_ATTRIBUTES

@@ -7,12 +7,21 @@ import ssl
 import threading
 from typing import Any
 
-from flask import Flask, current_app, g
-from ldap3 import FIRST, NONE, SYNC, Connection, Server, ServerPool, Tls
+from flask import Flask
+from flask import current_app
+from flask import g
+from ldap3 import FIRST
+from ldap3 import NONE
+from ldap3 import SYNC
+from ldap3 import Connection
+from ldap3 import Server
+from ldap3 import ServerPool
+from ldap3 import Tls
 from ldap3.core import exceptions as lx
 
 from .directory import Directory
-from .errors import TRANSPORT_ERRORS, translate_errors
+from .errors import TRANSPORT_ERRORS
+from .errors import translate_errors
 from .selection import ReusingConnection
 
 EXTENSION_KEY = "iredapi_ldap"

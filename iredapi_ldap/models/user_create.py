@@ -6,8 +6,10 @@ import posixpath
 from typing import Any
 
 from .. import errors
-from ..ldap import Directory, Entry, domain_of
+from ..ldap import Directory
+from ..ldap import Entry
 from ..ldap import attrs as A
+from ..ldap import domain_of
 from ..ldap import filters as F
 from ..ldap.txn import Transaction
 from . import counters
@@ -15,15 +17,14 @@ from .admin import days_since_epoch
 from .domain import get_domain_entry
 from .maildir import home_directory
 from .settings import settings_of
-from .user import (
-    ACCOUNT_CLASSES,
-    NORMAL_USER_SERVICES,
-    canonical_service,
-    local_part,
-    password_policy_of,
-    password_values,
-)
-from .user_limits import creation_plan, unchecked_counters
+from .user import ACCOUNT_CLASSES
+from .user import NORMAL_USER_SERVICES
+from .user import canonical_service
+from .user import local_part
+from .user import password_policy_of
+from .user import password_values
+from .user_limits import creation_plan
+from .user_limits import unchecked_counters
 from .user_view import user_from_entry
 
 

@@ -8,6 +8,7 @@ from .directory import Entry
 from .dn import DNs
 from .dn import domain_of
 from .errors import StaleValue
+from .errors import retry_on_stale
 
 __all__ = [
     "DNs",
@@ -17,5 +18,6 @@ __all__ = [
     "domain_of",
     "get_directory",
     "get_pool",
+    "retry_on_stale",
     "init_app",
 ]

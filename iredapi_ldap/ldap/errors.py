@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from ldap3.core import exceptions as lx
 
@@ -30,6 +32,25 @@ TRANSPORT_ERRORS = (
 
 class StaleValue(errors.Conflict):
     """An atomic delete-old/add-new modify found another value: someone else won."""
+
+
+T = TypeVar("T")
+
+
+def retry_on_stale(
+    attempt: Callable[[], T], retries: int, also: tuple[type[Exception], ...] = ()
+) -> T:
+    """Run a read-decide-write step again while another writer changed the entry first.
+
+    `attempt` must re-read what it decides on; the last StaleValue (or `also`) is raised.
+    """
+    for remaining in range(retries - 1, -1, -1):
+        try:
+            return attempt()
+        except (StaleValue, *also):
+            if not remaining:
+                raise
+    raise ValueError("retries must be at least 1")
 
 
 @contextmanager

@@ -8,9 +8,9 @@ from .. import errors
 from .. import passwords
 from ..ldap import Directory
 from ..ldap import Entry
-from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import filters as F
+from ..ldap import retry_on_stale
 from . import admin_roles
 from .admin import CREATE_NEW_DOMAINS
 from .admin import LOCKED
@@ -268,7 +268,8 @@ def update_admin(
 ) -> dict[str, Any]:
     """Apply a partial update (retried when the entry changed meanwhile); return the profile."""
     _check_domains(directory, values)
-    for attempt in range(RETRIES):
+
+    def attempt() -> None:
         entry = get_admin_entry(directory, mail)
         if entry.has("objectClass", A.OC_USER):
             given = [field for field in MAILBOX_FIELDS if field in values]
@@ -287,12 +288,9 @@ def update_admin(
         if "password" in values and by_self:
             check_old_password(entry, values)
         _guard_last_super(directory, entry, _stays_super(entry, values))
-        try:
-            directory.modify(entry.dn, _changes(entry, values, config))
-            break
-        except StaleValue:
-            if attempt == RETRIES - 1:
-                raise
+        directory.modify(entry.dn, _changes(entry, values, config))
+
+    retry_on_stale(attempt, RETRIES)
     if {"domains", "addDomain", "removeDomain"} & values.keys():
         admin_roles.set_managed_domains(directory, mail, values)
     return get_admin(directory, mail)

@@ -7,10 +7,10 @@ from typing import Any
 from .. import errors
 from ..ldap import Directory
 from ..ldap import Entry
-from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import domain_of
 from ..ldap import filters as F
+from ..ldap import retry_on_stale
 from ..ldap.dn import rdn
 from . import counters
 from .domain import get_domain_entry
@@ -203,15 +203,12 @@ def _update_changes(
 def update_alias(directory: Directory, mail: str, values: dict[str, Any]) -> dict[str, Any]:
     """Apply a partial update atomically; re-read and retry when the entry changed meanwhile."""
     domain_entry = get_domain_entry(directory, domain_of(mail))
-    for attempt in range(RETRIES):
+
+    def attempt() -> None:
         entry = get_alias_entry(directory, mail, READ_ATTRIBUTES)
-        changes = _update_changes(directory, mail, entry, domain_entry, values)
-        try:
-            directory.modify(entry.dn, changes)
-            break
-        except StaleValue:
-            if attempt == RETRIES - 1:
-                raise
+        directory.modify(entry.dn, _update_changes(directory, mail, entry, domain_entry, values))
+
+    retry_on_stale(attempt, RETRIES)
     return get_alias(directory, mail)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from .. import errors
 from ..ldap import Directory
 from ..ldap import Entry
-from ..ldap import StaleValue
 from ..ldap import attrs as A
+from ..ldap import retry_on_stale
 from .domain import get_domain_entry
 from .members import Problems
 from .members import alias_domains_of
@@ -59,18 +59,17 @@ def set_catchall(directory: Directory, domain: str, targets: list[str]) -> None:
         except errors.NotFound:
             pass
         return
-    for attempt in range(RETRIES):
+
+    def attempt() -> None:
         entry = get_catchall_entry(directory, domain)
-        try:
-            if entry is None:
-                directory.add(dn, _new_attributes(directory, domain, targets))
-            else:
-                steps = value_steps(entry.all("mailForwardingAddress"), targets)
-                directory.modify(dn, {"mailForwardingAddress": steps} if steps else {})
-            return
-        except (errors.AlreadyExists, StaleValue):
-            if attempt == RETRIES - 1:
-                raise
+        if entry is None:
+            directory.add(dn, _new_attributes(directory, domain, targets))
+        else:
+            steps = value_steps(entry.all("mailForwardingAddress"), targets)
+            directory.modify(dn, {"mailForwardingAddress": steps} if steps else {})
+
+    # A parallel request may create the catch-all first: then update it instead.
+    retry_on_stale(attempt, RETRIES, also=(errors.AlreadyExists,))
 
 
 def _new_attributes(directory: Directory, domain: str, targets: list[str]) -> dict:

@@ -7,9 +7,9 @@ from typing import Any
 from .. import errors
 from ..ldap import Directory
 from ..ldap import Entry
-from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import filters as F
+from ..ldap import retry_on_stale
 from .settings import setting_changes
 from .settings import settings_of
 from .units import parse_unit_quota
@@ -235,16 +235,15 @@ def update_domain(
     if "catchall" in values:
         check_catchall(directory, domain, values["catchall"])
     check_alias_domains(directory, domain, values)
-    for attempt in range(RETRIES):
+
+    def attempt() -> Entry:
         entry = get_domain_entry(directory, domain)
         changes = _update_changes(entry, values, config, domain)
         changes.update(alias_domain_changes(entry, values, changes))
-        try:
-            directory.modify(entry.dn, changes)
-            break
-        except StaleValue:
-            if attempt == RETRIES - 1:
-                raise
+        directory.modify(entry.dn, changes)
+        return entry
+
+    entry = retry_on_stale(attempt, RETRIES)
     if "accountStatus" in values:
         set_accounts_domain_status(directory, domain, values["accountStatus"])
     sync_alias_addresses(directory, domain, entry.all("domainAliasName"))

@@ -10,10 +10,10 @@ from typing import Any
 from .. import errors
 from ..ldap import Directory
 from ..ldap import Entry
-from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import domain_of
 from ..ldap import filters as F
+from ..ldap import retry_on_stale
 from . import counters
 from .domain import get_domain_entry
 from .maillist_members import MEMBER_TRIAD
@@ -189,7 +189,8 @@ def update_list(
     domain_entry = get_domain_entry(directory, domain)
     alias_domains = alias_domains_of(domain_entry)
     own = [mail, *shadow_copies(mail, alias_domains)]
-    for attempt in range(RETRIES):
+
+    def attempt() -> tuple[Entry, Any]:
         entry = get_list_entry(directory, mail, READ_ATTRIBUTES)
         problems = Problems()
         plan = plan_members(directory, mail, entry.dn, read_membership(directory, mail), values,
@@ -211,12 +212,10 @@ def update_list(
             changes["cn"] = ("replace", values["name"] or [])
         problems.raise_if_any()
         check_writable(plan, may_write, next((f for f in MEMBER_TRIAD if f in values), "members"))
-        try:
-            directory.modify(entry.dn, changes)
-            break
-        except StaleValue:
-            if attempt == RETRIES - 1:
-                raise
+        directory.modify(entry.dn, changes)
+        return entry, plan
+
+    entry, plan = retry_on_stale(attempt, RETRIES)
     apply_members(directory, mail, entry.dn, plan, domain_entry)
     return get_list(directory, mail)
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from ldap3 import BASE, Connection, Server
+from ldap3 import BASE
+from ldap3 import Connection
+from ldap3 import Server
 
-from iredapi_ldap import create_app, sqlstore
-from iredapi_ldap.embedded.slapd import EmbeddedSlapd, check_installed
+from iredapi_ldap import create_app
+from iredapi_ldap import sqlstore
+from iredapi_ldap.embedded.slapd import EmbeddedSlapd
+from iredapi_ldap.embedded.slapd import check_installed
 from iredapi_ldap.ldap.connection import get_pool
 
 ADMIN_EMAIL = "postmaster@admin.test"
@@ -111,7 +115,8 @@ def private_slapd(tmp_path):
 @pytest.fixture(scope="session")
 def pg_server():
     """Start one real PostgreSQL per run; fail (never skip) if it is not installed."""
-    from tests.pgserver import PostgresNotInstalled, PostgresServer
+    from tests.pgserver import PostgresNotInstalled
+    from tests.pgserver import PostgresServer
 
     try:
         server = PostgresServer().start()
@@ -268,7 +273,8 @@ def live_url(app, admin):
 def mlmmj_spool(tmp_path):
     """Return (spool, archive) directories for mlmmj lists; fail (never skip) without mlmmj."""
     from iredapi_ldap.config import DEFAULTS
-    from iredapi_ldap.mailhost import MailHostUnavailable, require_mlmmj
+    from iredapi_ldap.mailhost import MailHostUnavailable
+    from iredapi_ldap.mailhost import require_mlmmj
 
     try:
         require_mlmmj(DEFAULTS["MLMMJ_BIN_DIR"], DEFAULTS["MLMMJ_SKEL_DIR"])
@@ -282,7 +288,8 @@ def mlmmj_spool(tmp_path):
 @pytest.fixture(scope="session")
 def dovecot(slapd_server, tmp_path_factory):
     """Start one private Dovecot (iRedMail's LDAP passdb/userdb) for the run; fail if missing."""
-    from tests.mailstack.harness import Dovecot, require_mail_stack
+    from tests.mailstack.harness import Dovecot
+    from tests.mailstack.harness import require_mail_stack
 
     require_mail_stack()
     server = Dovecot(tmp_path_factory.mktemp("dovecot"), slapd_server.credentials)
@@ -294,7 +301,8 @@ def dovecot(slapd_server, tmp_path_factory):
 @pytest.fixture(scope="session")
 def postfix_maps(slapd_server, tmp_path_factory):
     """Write iRedMail's Postfix LDAP tables once per run; fail (never skip) without postfix-ldap."""
-    from tests.mailstack.harness import PostfixMaps, require_mail_stack
+    from tests.mailstack.harness import PostfixMaps
+    from tests.mailstack.harness import require_mail_stack
 
     require_mail_stack()
     return PostfixMaps(tmp_path_factory.mktemp("postfix"), slapd_server.credentials)

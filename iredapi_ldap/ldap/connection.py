@@ -22,7 +22,7 @@ from ldap3.core import exceptions as lx
 from .directory import Directory
 from .errors import TRANSPORT_ERRORS
 from .errors import translate_errors
-from .selection import ReusingConnection
+from .fastpath import FastConnection
 
 EXTENSION_KEY = "iredapi_ldap"
 
@@ -75,7 +75,7 @@ class ConnectionPool:
             self.server = self._build_server()
 
     def _open(self) -> Connection:
-        conn = ReusingConnection(
+        conn = FastConnection(
             self.server,
             user=self.bind_dn,
             password=self.bind_password,

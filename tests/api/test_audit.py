@@ -262,10 +262,10 @@ def test_a_domain_admin_sees_only_its_domains_and_itself(api, app, raw):
 
 def test_checks_and_renames_get_their_own_action(app, api, raw):
     """verify_password is logged as a check and change_email as a rename, not as creates."""
-    from iredapi_ldap.sqlstore import get_store
     from sqlalchemy import select
 
     from iredapi_ldap.audit import audit_log
+    from iredapi_ldap.sqlstore import get_store
 
     assert api.post("/api/domain/act.test", data={"cn": "A"}).status_code == 201
     assert api.post("/api/user/u@act.test", data={"password": "Secret-Pass-123"}).status_code == 201

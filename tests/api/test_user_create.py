@@ -9,8 +9,8 @@ import re
 import pytest
 
 from iredapi_ldap.models.user import NORMAL_USER_SERVICES
-from iredapi_ldap.passwords import hash_password, verify_password
-
+from iredapi_ldap.passwords import hash_password
+from iredapi_ldap.passwords import verify_password
 from tests.helpers import make_domain
 
 DOMAIN = "example.com"

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from iredapi_ldap.passwords import hash_password, verify_password
-
+from iredapi_ldap.passwords import hash_password
+from iredapi_ldap.passwords import verify_password
 from tests.helpers import make_domain
 from tests.helpers import make_user
 

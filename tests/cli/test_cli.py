@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -11,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import requests
-from ldap3 import Connection, Server
+from ldap3 import Connection
+from ldap3 import Server
 
 from iredapi_ldap import config as cfg
 

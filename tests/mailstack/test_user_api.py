@@ -22,7 +22,8 @@ def stack_client(ldap_tree, app_config, request):
     client = app.test_client()
     from iredapi_ldap.ldap import get_directory
     from iredapi_ldap.models.admin import create_global_admin
-    from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
+    from tests.conftest import ADMIN_EMAIL
+    from tests.conftest import ADMIN_PASSWORD
 
     with app.app_context():
         create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)

@@ -15,17 +15,15 @@ import subprocess
 import pytest
 
 from iredapi_ldap import passwords as pw_mod
-from iredapi_ldap.passwords import (
-    DEFAULT_SCHEME,
-    SCHEMES,
-    PasswordPolicy,
-    check_password,
-    describe_password_errors,
-    generate_password,
-    hash_password,
-    is_supported_hash,
-    verify_password,
-)
+from iredapi_ldap.passwords import DEFAULT_SCHEME
+from iredapi_ldap.passwords import SCHEMES
+from iredapi_ldap.passwords import PasswordPolicy
+from iredapi_ldap.passwords import check_password
+from iredapi_ldap.passwords import describe_password_errors
+from iredapi_ldap.passwords import generate_password
+from iredapi_ldap.passwords import hash_password
+from iredapi_ldap.passwords import is_supported_hash
+from iredapi_ldap.passwords import verify_password
 
 PW = "Secret#123"
 
@@ -142,7 +140,7 @@ def test_scheme_name_is_case_insensitive() -> None:
 def test_plus_combinations(combo: str, prefixes: list[str]) -> None:
     values = hash_password(PW, combo)
     assert len(values) == len(prefixes)
-    for value, prefix in zip(values, prefixes):
+    for value, prefix in zip(values, prefixes, strict=True):
         assert value.startswith(prefix)
         assert verify_password(PW, value)
 

@@ -1,0 +1,129 @@
+"""The LDAP requests the API repeats, encoded to BER directly (RFC 4511), without pyasn1.
+
+ldap3 builds every request as a tree of pyasn1 objects and encodes it generically;
+for a user read that was 40% of the worker's CPU, more than the rest of the request
+(docs/performance.md). The five requests below are plain tag-length-value nesting;
+tests/ldap/test_ber.py checks them byte for byte against ldap3's own encoding.
+Filters are parsed by ldap3 (same syntax and escaping rules) and their encoding cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from ldap3.operation.search import compile_filter
+from ldap3.operation.search import parse_filter
+from pyasn1.codec.ber import encoder
+
+SCOPE_CODES = {"BASE": 0, "LEVEL": 1, "SUBTREE": 2}
+DEREF_ALWAYS = 3
+MODIFY_CODES = {"MODIFY_ADD": 0, "MODIFY_DELETE": 1, "MODIFY_REPLACE": 2, "MODIFY_INCREMENT": 3}
+PAGED_RESULTS_OID = b"1.2.840.113556.1.4.319"
+
+SEQUENCE = 0x30
+SET = 0x31
+INTEGER = 0x02
+OCTET_STRING = 0x04
+ENUMERATED = 0x0A
+BOOLEAN = 0x01
+SEARCH_REQUEST = 0x63  # [APPLICATION 3], constructed
+MODIFY_REQUEST = 0x66  # [APPLICATION 6], constructed
+ADD_REQUEST = 0x68  # [APPLICATION 8], constructed
+DEL_REQUEST = 0x4A  # [APPLICATION 10], primitive
+CONTROLS = 0xA0  # [0], constructed
+
+
+def tlv(tag: int, content: bytes) -> bytes:
+    """Return one BER element: tag, definite length, content."""
+    size = len(content)
+    if size < 0x80:
+        return bytes((tag, size)) + content
+    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes((tag, 0x80 | len(length))) + length + content
+
+
+def integer(value: int, tag: int = INTEGER) -> bytes:
+    """Return a (non-negative) INTEGER or ENUMERATED in the fewest octets."""
+    return tlv(tag, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+def octets(value: str | bytes) -> bytes:
+    """Return an OCTET STRING (text is sent as UTF-8)."""
+    return tlv(OCTET_STRING, value if isinstance(value, bytes) else value.encode("utf-8"))
+
+
+def boolean(value: bool) -> bytes:
+    """Return a BOOLEAN."""
+    return tlv(BOOLEAN, b"\xff" if value else b"\x00")
+
+
+def message(message_id: int, operation: bytes, controls: bytes = b"") -> bytes:
+    """Return an LDAPMessage: its id, one encoded operation, and optional encoded controls."""
+    return tlv(SEQUENCE, integer(message_id) + operation + controls)
+
+
+@lru_cache(maxsize=2048)
+def search_filter(text: str) -> bytes:
+    """Return the encoded Filter for a filter string, parsed as ldap3 parses it."""
+    node = parse_filter(text, None, True, True, None, True)
+    return encoder.encode(compile_filter(node.elements[0]))
+
+
+@lru_cache(maxsize=256)
+def attribute_selection(attributes: tuple[str, ...]) -> bytes:
+    """Return the encoded AttributeSelection (the API asks for the same few lists)."""
+    return tlv(SEQUENCE, b"".join(octets(name) for name in attributes))
+
+
+def search_request(base: str, scope: str, filter_text: str, attributes: Iterable[str]) -> bytes:
+    """Return a SearchRequest: no size or time limit, aliases always dereferenced (as ldap3)."""
+    return tlv(
+        SEARCH_REQUEST,
+        octets(base)
+        + integer(SCOPE_CODES[scope], ENUMERATED)
+        + integer(DEREF_ALWAYS, ENUMERATED)
+        + integer(0)
+        + integer(0)
+        + boolean(False)
+        + search_filter(filter_text)
+        + attribute_selection(tuple(attributes)),
+    )
+
+
+def paged_results_control(size: int, cookie: bytes | None) -> bytes:
+    """Return the Controls element holding one non-critical RFC 2696 paged-results control."""
+    value = tlv(SEQUENCE, integer(size) + octets(cookie or b""))
+    # criticality is DEFAULT FALSE, so it is left out, as pyasn1 does.
+    control = tlv(SEQUENCE, octets(PAGED_RESULTS_OID) + octets(value))
+    return tlv(CONTROLS, control)
+
+
+def _value(value: Any) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("utf-8")
+
+
+def _attribute(name: str, values: Iterable[Any]) -> bytes:
+    return tlv(SEQUENCE, octets(name) + tlv(SET, b"".join(octets(_value(v)) for v in values)))
+
+
+def add_request(dn: str, attributes: dict[str, list[Any]]) -> bytes:
+    """Return an AddRequest for an entry whose attributes are {name: [values]}."""
+    body = b"".join(_attribute(name, values) for name, values in attributes.items())
+    return tlv(ADD_REQUEST, octets(dn) + tlv(SEQUENCE, body))
+
+
+def modify_request(dn: str, changes: dict[str, list[tuple[str, list[Any]]]]) -> bytes:
+    """Return a ModifyRequest for {name: [(operation, values), ...]} (ldap3's MODIFY_* names)."""
+    items = b"".join(
+        tlv(SEQUENCE, integer(MODIFY_CODES[operation], ENUMERATED) + _attribute(name, values))
+        for name, steps in changes.items()
+        for operation, values in steps
+    )
+    return tlv(MODIFY_REQUEST, octets(dn) + tlv(SEQUENCE, items))
+
+
+def delete_request(dn: str) -> bytes:
+    """Return a DelRequest."""
+    return tlv(DEL_REQUEST, dn.encode("utf-8"))

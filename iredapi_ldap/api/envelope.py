@@ -17,6 +17,7 @@ JSON = "application/json"
 XML_TYPES = ("application/xml", "text/xml")
 # Order matters: on equal quality (and for */*) the first one, JSON, wins.
 OFFERED = (JSON, *XML_TYPES)
+PLAIN_ACCEPT = frozenset({"*/*", JSON, "application/*"})
 XML_ROOT = "response"
 # ASCII XML names only, and not the reserved xml* prefix; other keys become <entry key="...">.
 XML_NAME = re.compile(r"^(?![Xx][Mm][Ll])[A-Za-z_][A-Za-z0-9._-]*$")
@@ -53,6 +54,9 @@ def negotiated_type() -> str:
     """Return JSON, or the XML type the client prefers by its Accept q-values."""
     if not has_request_context():
         return JSON
+    accept = request.headers.get("Accept")
+    if not accept or accept in PLAIN_ACCEPT:
+        return JSON  # what curl, requests and most clients send; no q-value parsing needed
     return request.accept_mimetypes.best_match(OFFERED, default=JSON)
 
 

@@ -127,3 +127,45 @@ def modify_request(dn: str, changes: dict[str, list[tuple[str, list[Any]]]]) -> 
 def delete_request(dn: str) -> bytes:
     """Return a DelRequest."""
     return tlv(DEL_REQUEST, dn.encode("utf-8"))
+
+
+# -- responses ---------------------------------------------------------------------------
+
+SEARCH_RESULT_ENTRY = 0x64  # [APPLICATION 4], constructed
+
+
+def _element(data: bytes, start: int) -> tuple[int, int, int]:
+    """Return (tag, first content octet, end) of the element at `start` (definite lengths)."""
+    tag, length = data[start], data[start + 1]
+    start += 2
+    if length & 0x80:
+        octets_used = length & 0x7F
+        length = int.from_bytes(data[start : start + octets_used], "big")
+        start += octets_used
+    return tag, start, start + length
+
+
+def search_entry(message: bytes) -> tuple[int, bytes, dict[str, list[bytes]]] | None:
+    """Decode a SearchResultEntry without controls: (message id, DN, {name: [values]}).
+
+    Any other message (results, references, entries carrying controls) gives None and
+    is left to ldap3's decoder.
+    """
+    _, start, end = _element(message, 0)
+    _, id_start, id_end = _element(message, start)
+    tag, start, operation_end = _element(message, id_end)
+    if tag != SEARCH_RESULT_ENTRY or operation_end != end:
+        return None
+    _, dn_start, dn_end = _element(message, start)
+    _, start, attributes_end = _element(message, dn_end)
+    attributes: dict[str, list[bytes]] = {}
+    while start < attributes_end:
+        _, name_start, name_end = _element(message, _element(message, start)[1])
+        _, value, values_end = _element(message, name_end)
+        values = []
+        while value < values_end:
+            _, value_start, value = _element(message, value)
+            values.append(message[value_start:value])
+        attributes[message[name_start:name_end].decode("utf-8")] = values
+        start = values_end
+    return int.from_bytes(message[id_start:id_end], "big"), message[dn_start:dn_end], attributes

@@ -2,10 +2,10 @@
 
 ldap3 stays in charge of the socket, binds, TLS, message ids, receiving, result codes
 and exceptions; this class only replaces how the API's four common requests are built
-(ber.py, not pyasn1) and how entries are decoded (bytes by attribute name, the form
-Directory uses, instead of ldap3's formatted and case-insensitive copies). Anything
-unusual (controls, a closed or SASL-signed socket, usage statistics) takes ldap3's
-own path unchanged.
+(ber.py, not pyasn1) and how entries are decoded: by ber.py, straight to bytes by
+attribute name (the form Directory uses), instead of ldap3's generic decoder and its
+formatted, case-insensitive copies. Anything unusual (controls, a closed or SASL-signed
+socket, usage statistics) takes ldap3's own path unchanged.
 """
 
 from __future__ import annotations
@@ -15,39 +15,68 @@ from typing import Any
 from ldap3 import NO_ATTRIBUTES
 from ldap3 import SUBTREE
 from ldap3 import Connection
+from ldap3.core.exceptions import LDAPExtensionError
+from ldap3.core.exceptions import LDAPSocketReceiveError
 from ldap3.core.exceptions import LDAPSocketSendError
 from ldap3.core.exceptions import communication_exception_factory
 from ldap3.core.results import RESULT_SUCCESS
+from ldap3.strategy.base import RESPONSE_COMPLETE
+from ldap3.strategy.base import SESSION_TERMINATED_BY_SERVER
+from ldap3.strategy.base import TRANSACTION_ERROR
 from ldap3.strategy.sync import SyncStrategy
+from ldap3.utils.asn1 import decode_message_fast
 from ldap3.utils.conv import to_unicode
 
 from . import ber
 
-SEARCH_RESULT_ENTRY = 4
+CONTINUING = ("searchResEntry", "searchResRef", "intermediateResponse")
+NOTICE_OF_DISCONNECTION = "1.3.6.1.4.1.1466.20036"
+NOVELL_TRANSACTION_ERROR = "2.16.840.1.113719.1.27.103.4"
 
 
 class RawEntryStrategy(SyncStrategy):
-    """ldap3's synchronous strategy, decoding each entry to {name: [bytes]} once."""
+    """ldap3's synchronous strategy, with entries decoded once, to {name: [bytes]}, by ber.py."""
 
-    def decode_response_fast(self, ldap_message: dict) -> dict:
-        """Decode a response as ldap3 does, except entries: raw values only, plain dict."""
-        if ldap_message["protocolOp"] != SEARCH_RESULT_ENTRY:
-            return super().decode_response_fast(ldap_message)
-        dn_part, attribute_list = ldap_message["payload"]
-        attributes = {
-            attribute[3][0][3].decode("utf-8"): [bytes(value[3]) for value in attribute[3][1][3]]
-            for attribute in attribute_list[3]
-        }
-        result = {
-            "type": "searchResEntry",
-            "dn": to_unicode(dn_part[3], from_server=True),
-            "raw_attributes": attributes,
-        }
-        if ldap_message["controls"]:
-            result["controls"] = dict(
-                self.decode_control_fast(control[3]) for control in ldap_message["controls"]
-            )
-        return result
+    def _get_response(self, message_id: int, timeout: Any) -> Any:
+        """Collect the responses to one request as ldap3's SyncStrategy does."""
+        if self.connection.usage or not self.connection.fast_decoder:
+            return super()._get_response(message_id, timeout)
+        responses: list[Any] = []
+        while True:
+            messages = self.receiving()
+            if not messages:
+                return SESSION_TERMINATED_BY_SERVER
+            for message in messages:
+                response, received_id = self._decode(message)
+                if received_id == message_id:
+                    responses.append(response)
+                    if response["type"] not in CONTINUING:
+                        responses.append(RESPONSE_COMPLETE)
+                        return responses
+                elif received_id == 0:  # unsolicited notification (RFC 4511, 4.4)
+                    if response.get("responseName") == NOTICE_OF_DISCONNECTION:
+                        return SESSION_TERMINATED_BY_SERVER
+                    if response.get("responseName") == NOVELL_TRANSACTION_ERROR:
+                        return TRANSACTION_ERROR
+                    self.connection.last_error = "unknown unsolicited notification from server"
+                    raise LDAPSocketReceiveError(self.connection.last_error)
+                elif response["type"] == "extendedResp":
+                    self.connection.last_error = (
+                        "multiple extended responses to a single extended request"
+                    )
+                    raise LDAPExtensionError(self.connection.last_error)
+                else:
+                    self.connection.last_error = "invalid messageId received"
+                    raise LDAPSocketReceiveError(self.connection.last_error)
+
+    def _decode(self, message: bytes) -> tuple[dict, int]:
+        entry = ber.search_entry(message)
+        if entry is not None:
+            received_id, dn, attributes = entry
+            return {"type": "searchResEntry", "dn": to_unicode(dn, from_server=True),
+                    "raw_attributes": attributes}, received_id  # fmt: skip
+        decoded = decode_message_fast(message)
+        return self.decode_response_fast(decoded), int(decoded["messageID"])
 
 
 class FastConnection(Connection):

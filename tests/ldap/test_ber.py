@@ -238,3 +238,60 @@ def test_the_pool_sends_through_the_fast_path(app, ldap_tree):
         after = ber.attribute_selection.cache_info()
         assert after.hits + after.misses == before.hits + before.misses + 1
     get_pool(app).close_all()
+
+
+def test_entries_decode_as_ldap3_decodes_them(fast, slapd_server):
+    from ldap3 import Connection
+    from ldap3 import Server
+
+    creds = slapd_server.credentials
+    stock = Connection(Server(creds.uri), creds.root_dn, creds.root_password, auto_bind=True,
+                       return_empty_attributes=False)  # fmt: skip
+    entries = {
+        f"cn=small,{base(slapd_server)}": {
+            "objectClass": ["inetOrgPerson"],
+            "cn": ["small"],
+            "sn": ["s"],
+        },
+        f"cn=Ünïcode Näme,{base(slapd_server)}": {
+            "objectClass": ["inetOrgPerson"],
+            "cn": ["Ünïcode Näme"],
+            "sn": ["ü" * 200],
+            "title": [f"Tïtle {i}" for i in range(300)],
+        },  # fmt: skip
+        f"cn=big,{base(slapd_server)}": {
+            "objectClass": ["inetOrgPerson"],
+            "cn": ["big"],
+            "sn": ["b"],
+            "description": ["d" * 70000],
+            "jpegPhoto": [bytes(range(256)) * 400],
+        },  # fmt: skip
+    }
+    for dn, attributes in entries.items():
+        assert fast.add(dn, attributes=attributes)
+    for attributes in (["*"], ["cn", "sn", "title", "description", "jpegPhoto"], ["1.1"]):
+        fast.search(base(slapd_server), F.present("cn"), SUBTREE, attributes=attributes)
+        stock.search(base(slapd_server), F.present("cn"), SUBTREE, attributes=attributes)
+        ours = {e["dn"]: e["raw_attributes"] for e in fast.response}
+        theirs = {
+            e["dn"]: dict(e["raw_attributes"])
+            for e in stock.response
+            if e["type"] == "searchResEntry"
+        }
+        assert ours == theirs and len(ours) == 3
+    assert ours[f"cn=big,{base(slapd_server)}"] == {}
+    stock.unbind()
+
+
+def test_search_entry_leaves_other_messages_to_ldap3():
+    # A SearchResultDone (0x65) and an entry followed by controls are not decoded here.
+    done = ber.tlv(
+        0x30, ber.integer(5) + ber.tlv(0x65, ber.integer(0, 0x0A) + ber.octets("") + ber.octets(""))
+    )
+    assert ber.search_entry(done) is None
+    entry = ber.tlv(0x64, ber.octets("cn=x") + ber.tlv(0x30, b""))
+    assert ber.search_entry(ber.tlv(0x30, ber.integer(5) + entry)) == (5, b"cn=x", {})
+    assert (
+        ber.search_entry(ber.tlv(0x30, ber.integer(5) + entry + ber.paged_results_control(1, b"")))
+        is None
+    )

@@ -240,9 +240,10 @@ def check_policy(
     """Raise Unauthorized/Forbidden unless the current admin may call a route with this policy."""
     if not policy.login:
         return
-    if not current_user.is_authenticated:
+    # One proxy lookup: each attribute read through current_user costs a LocalProxy resolution.
+    admin = current_user._get_current_object()
+    if not admin.is_authenticated:
         raise Unauthorized()
-    admin = current_user
     if admin.restricted_ips and not address_allowed(client_address(), admin.restricted_ips):
         raise Forbidden("This admin may not work from this address.", code="IP_NOT_ALLOWED")
     if admin.password_expired:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from apispec import BasePlugin
 from flask import Flask
+from flask import current_app
+from flask import request
 from flask_smorest import Api
 from flask_smorest import Blueprint
 
 from .. import __version__
+from ..errors import UnsupportedMediaType
+from ..errors import ValidationFailed
 from ..schemas.base import ErrorEnvelopeSchema
 from .args import parser
 
@@ -40,20 +46,15 @@ BODY_LOCATIONS = {"json", "form", "json_or_form", "files"}
 BODY_TYPES = {"application/json", "application/x-www-form-urlencoded", "multipart/form-data"}
 
 
-def _declared_locations(view) -> set[str]:
+@lru_cache(maxsize=512)
+def _declared_locations(view) -> frozenset[str]:
     """Return where a view's declared arguments come from (query, json_or_form, ...)."""
     params = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-    return {p["in"] for p in params if isinstance(p, dict) and "in" in p}
+    return frozenset(p["in"] for p in params if isinstance(p, dict) and "in" in p)
 
 
 def reject_undeclared_input() -> None:
     """Refuse query strings and body types a route does not read, instead of ignoring them."""
-    from flask import current_app
-    from flask import request
-
-    from ..errors import UnsupportedMediaType
-    from ..errors import ValidationFailed
-
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not (request.path == "/api" or request.path.startswith("/api/")):
         return

@@ -4,7 +4,7 @@ ldap3 builds every request as a tree of pyasn1 objects and encodes it genericall
 for a user read that was 40% of the worker's CPU, more than the rest of the request
 (docs/performance.md). The five requests below are plain tag-length-value nesting;
 tests/ldap/test_ber.py checks them byte for byte against ldap3's own encoding.
-Filters are parsed by ldap3 (same syntax and escaping rules) and their encoding cached.
+Filters are encoded by filter_ber.py (ldap3's parser for the forms it does not cover).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 from ldap3.operation.search import compile_filter
 from ldap3.operation.search import parse_filter
 from pyasn1.codec.ber import encoder
+
+from . import filter_ber
 
 SCOPE_CODES = {"BASE": 0, "LEVEL": 1, "SUBTREE": 2}
 DEREF_ALWAYS = 3
@@ -66,9 +68,12 @@ def message(message_id: int, operation: bytes, controls: bytes = b"") -> bytes:
 
 @lru_cache(maxsize=2048)
 def search_filter(text: str) -> bytes:
-    """Return the encoded Filter for a filter string, parsed as ldap3 parses it."""
-    node = parse_filter(text, None, True, True, None, True)
-    return encoder.encode(compile_filter(node.elements[0]))
+    """Return the encoded Filter for a filter string (filter_ber.py, else ldap3's parser)."""
+    try:
+        return filter_ber.encode(text)
+    except filter_ber.Unsupported:
+        node = parse_filter(text, None, True, True, None, True)
+        return encoder.encode(compile_filter(node.elements[0]))
 
 
 @lru_cache(maxsize=256)

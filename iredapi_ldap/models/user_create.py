@@ -32,9 +32,11 @@ def user_services(config: dict[str, Any]) -> list[str]:
     """Return a normal user's enabledService values plus the configured extra ones."""
     extra = config["ADDITIONAL_ENABLED_USER_SERVICES"].replace(",", " ").split()
     services: list[str] = []
+    seen: set[str] = set()
     for name in (*NORMAL_USER_SERVICES, *extra):
         name = canonical_service(name)
-        if name.lower() not in {s.lower() for s in services}:
+        if name.lower() not in seen:
+            seen.add(name.lower())
             services.append(name)
     return services
 

@@ -35,5 +35,6 @@ def init_app(app: Flask) -> None:
 def _forget_previous_request() -> None:
     # Under an enclosing app context (tests, scripts) `g` outlives a request; every request
     # must authenticate itself and never inherit the previous one's user, token or address.
+    state = g._get_current_object().__dict__
     for name in REQUEST_STATE:
-        g.pop(name, None)
+        state.pop(name, None)

@@ -37,6 +37,18 @@ FILTERS = [
     *[F.eq("mail", value) for value in HOSTILE],
     *[F.contains("cn", value) for value in HOSTILE],
     F.any_of("mail", [f"user{i}@example.com" for i in range(40)]),
+    F.eq("description", "x" * 300),
+    "(mailQuota>=1024)",
+    "(shadowLastChange<=20000)",
+    "(cn~=smith)",
+    "(cn;lang-de=Ä)",
+    "(!(&(|(a=1)(b=2))(!(c=*))))",
+    "(cn=a**b)",
+    "(cn=*a*b*c*)",
+    "(cn=\\2a\\28\\29\\5c\\00)".replace("\\\\", "\\"),
+    "(cn=caf\\c3\\a9)".replace("\\\\", "\\"),
+    "(cn:dn:=x)",
+    "(cn:caseExactMatch:=X)",
 ]
 USER_ATTRIBUTES = ["mail", "cn", "givenName", "sn", "uid", "accountStatus", "mailQuota",
                    "enabledService", "shadowAddress", "memberOfGroup", "employeeNumber"]  # fmt: skip
@@ -295,3 +307,26 @@ def test_search_entry_leaves_other_messages_to_ldap3():
         ber.search_entry(ber.tlv(0x30, ber.integer(5) + entry + ber.paged_results_control(1, b"")))
         is None
     )
+
+
+def test_filter_encoder_covers_what_filters_py_writes_and_defers_the_rest():
+    from iredapi_ldap.ldap import filter_ber
+
+    for text in FILTERS:
+        if ":" in text.split("=")[0]:
+            with pytest.raises(filter_ber.Unsupported):
+                filter_ber.encode(text)
+        else:
+            assert filter_ber.encode(text) == ber.search_filter(text)
+    for bad in ["", "cn=x", "(cn=x", "(cn=x))", "(&)", "(!(a=1)(b=2))", "(=x)", "(cn=\\zz)", "(cn=\\4)"]:
+        with pytest.raises(filter_ber.Unsupported):
+            filter_ber.encode(bad)
+
+
+@pytest.mark.parametrize("bad", ["(cn=x", "(&)", "cn=x)", "(cn=x)(cn=y)"])
+def test_malformed_filters_fail_as_ldap3_fails(bad):
+    from ldap3.core.exceptions import LDAPInvalidFilterError
+
+    ber.search_filter.cache_clear()
+    with pytest.raises(LDAPInvalidFilterError):
+        ber.search_filter(bad)

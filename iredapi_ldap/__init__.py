@@ -25,8 +25,10 @@ def create_app(
     from . import security
     from . import sqlstore
     from .api import register_api
+    from .sessions import ReusedSerializerSessionInterface
 
     app = Flask(__name__)
+    app.session_interface = ReusedSerializerSessionInterface()
     app.config.from_mapping(config.DEFAULTS)
     path = config_file or config.config_path_from_env()
     if path:

@@ -62,6 +62,9 @@ audit_log = sa.Table(
     sa.Index("idx_audit_log_domain", "domain"),
     sa.Index("idx_audit_log_action", "action"),
 )
+# Built once: a new insert construct per request cost more than the row it wrote.
+INSERT = sa.insert(audit_log)
+LIMITS = {column.name: getattr(column.type, "length", None) for column in audit_log.columns}
 
 
 def init_app(app: Flask) -> None:
@@ -88,7 +91,7 @@ def _record_write(response: Response) -> Response:
     row = describe_request(response.status_code)
     try:
         with translate_errors(), get_store().engine.begin() as conn:
-            conn.execute(sa.insert(audit_log), [row])
+            conn.execute(INSERT, [row])
     except ApiError:
         # The write itself is done; failing the answer now would make clients retry it.
         log.error("Audit log not written: %s %s by %s", row["method"], row["path"], row["admin"])
@@ -125,9 +128,8 @@ def describe_request(status: int) -> dict[str, Any]:
         "result": g.get("_iredapi_result_code") or ("SUCCESS" if status < 400 else ""),
         **{key: str(value).lower() for key, value in described.items()},
     }
-    limits = {column.name: getattr(column.type, "length", None) for column in audit_log.columns}
     return {
-        key: value[: limits[key]] if isinstance(value, str) and limits.get(key) else value
+        key: value[: LIMITS[key]] if isinstance(value, str) and LIMITS.get(key) else value
         for key, value in row.items()
     }
 

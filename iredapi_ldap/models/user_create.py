@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from functools import lru_cache
 from typing import Any
 
 from .. import errors
@@ -30,7 +31,12 @@ from .user_view import user_from_entry
 
 def user_services(config: dict[str, Any]) -> list[str]:
     """Return a normal user's enabledService values plus the configured extra ones."""
-    extra = config["ADDITIONAL_ENABLED_USER_SERVICES"].replace(",", " ").split()
+    return list(_services(config["ADDITIONAL_ENABLED_USER_SERVICES"]))
+
+
+@lru_cache(maxsize=8)
+def _services(additional: str) -> tuple[str, ...]:
+    extra = additional.replace(",", " ").split()
     services: list[str] = []
     seen: set[str] = set()
     for name in (*NORMAL_USER_SERVICES, *extra):
@@ -38,7 +44,7 @@ def user_services(config: dict[str, Any]) -> list[str]:
         if name.lower() not in seen:
             seen.add(name.lower())
             services.append(name)
-    return services
+    return tuple(services)
 
 
 def _storage_base(domain_entry: Entry) -> str | None:

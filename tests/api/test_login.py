@@ -247,3 +247,23 @@ def test_session_lifetime_comes_from_config(make_app):
     app = make_app(SESSION_TIMEOUT_MINUTES=3)
     assert app.permanent_session_lifetime == timedelta(minutes=3)
     assert app.config["SESSION_COOKIE_NAME"] == COOKIE
+
+
+def test_a_changed_secret_key_ends_sessions_even_with_the_reused_serializer(client, auth, app):
+    """The session serializer is built once per key set; a new key (or fallback) counts at once."""
+    auth.login()
+    assert client.get("/api/domains").status_code == 200
+    old_cookie = client.get_cookie(COOKIE).value
+    first = app.session_interface.get_signing_serializer(app)
+    assert app.session_interface.get_signing_serializer(app) is first
+    old_key = app.secret_key
+    app.secret_key = "a-rotated-secret-key-of-enough-length"
+    try:
+        assert app.session_interface.get_signing_serializer(app) is not first
+        failure(client.get("/api/domains"), 401, "LOGIN_REQUIRED")
+        app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+        client.set_cookie(COOKIE, old_cookie)
+        assert client.get("/api/domains").status_code == 200
+    finally:
+        app.secret_key = old_key
+        app.config["SECRET_KEY_FALLBACKS"] = []

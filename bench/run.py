@@ -32,8 +32,8 @@ SMALL, BIG, BULK, DEL_API, DEL_RAW = "small.bench", "big.bench", "bulk.bench", "
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute); no report file")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=2, help="threads per worker (gthread; 1 = sync worker)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (default 1)")
     parser.add_argument("--clients", type=int, default=4, help="client threads, on both sides (default 4)")
     parser.add_argument("--report", type=Path, default=None,
                         help="write the table into this file (default: docs/performance.md on a full run)")
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     setup = {
         "slapd setup": "embedded, durable commits (no dbnosync), back-mdb",
-        "API": f"gunicorn --preload, {args.workers} workers x {args.threads} threads, no access log",
+        "API": f"gunicorn --preload, gthread, {args.workers} workers x {args.threads} threads, no access log",
         "Clients": f"{args.clients} threads on each side (requests.Session / own bound ldap3 connection)",
         "Sizes": ", ".join(f"{k} {v:,}" for k, v in vars(sizes).items()),
         "Load": f"slapadd -q of {sum(domains.values()):,} users: {loaded:.1f} s",

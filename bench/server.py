@@ -107,7 +107,8 @@ class Environment:
         command = [
             sys.executable, "-m", "gunicorn", "--preload",
             "--workers", str(self.workers), "--threads", str(self.threads),
-            "--worker-class", "gthread" if self.threads > 1 else "sync",
+            # gthread even with one thread: it keeps connections alive, as clients expect.
+            "--worker-class", "gthread",
             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
             "--timeout", "600", "--graceful-timeout", "5", "wsgi:app",
         ]  # fmt: skip

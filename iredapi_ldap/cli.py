@@ -145,6 +145,9 @@ def _run_gunicorn(app, listen: str, workers: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", listen)
             self.cfg.set("workers", workers)
+            # One thread per process (no GIL contention) that still keeps connections alive.
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 1)
             self.cfg.set("accesslog", "-")
             self.cfg.set("proc_name", "iredapi-ldap")
             # gunicorn >= 25 opens a control socket in ~/.gunicorn shared by every instance

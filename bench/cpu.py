@@ -78,10 +78,10 @@ def ldap_work(env: Environment, count: int) -> None:
     attributes = sorted({*USER_READ_ATTRIBUTES, "objectClass"})
 
     def api_get(session: requests.Session, i: int) -> None:
-        expect(session.get(f"{url}/user/{user_mail('cpu.bench', picks[i])}"), 200)
+        expect(session.get(f"{url}/user/{user_mail('cpu.bench', picks[i % count])}"), 200)
 
     def raw_get(conn: Any, i: int) -> None:
-        conn.search(dn.user(user_mail("cpu.bench", picks[i])), "(objectClass=*)", BASE, attributes=attributes)
+        conn.search(dn.user(user_mail("cpu.bench", picks[i % count])), "(objectClass=*)", BASE, attributes=attributes)
 
     run_parallel(1000, CLIENTS, lambda: api_session(url), api_get)  # warm every pooled connection
     # Only now: gunicorn answers /api/health as soon as the first worker is up.

@@ -24,6 +24,7 @@ from ldap3.utils.dn import parse_dn
 
 from .. import errors
 from . import filters
+from .ber import PAGED_RESULTS_OID
 from .dn import DNs
 from .errors import TRANSPORT_ERRORS
 from .errors import translate_errors
@@ -38,7 +39,6 @@ OPERATIONS = {
     "replace": MODIFY_REPLACE,
     "increment": MODIFY_INCREMENT,
 }
-PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
 NO_ATTRIBUTES = ["1.1"]
 # Beyond this offset a window reads DNs only up to it, then the window's entries by DN.
 DEEP_OFFSET = 1000

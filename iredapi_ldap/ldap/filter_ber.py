@@ -9,6 +9,9 @@ covers and, or, not, equality, substrings, >=, <=, ~= and presence; anything els
 
 from __future__ import annotations
 
+# The module, not its names: ber.py imports this one while it is still loading.
+from . import ber
+
 AND, OR, NOT = 0xA0, 0xA1, 0xA2
 EQUALITY, SUBSTRINGS, GREATER_OR_EQUAL, LESS_OR_EQUAL = 0xA3, 0xA4, 0xA5, 0xA6
 PRESENT, APPROX = 0x87, 0xA8
@@ -19,18 +22,6 @@ OPERATORS = {"~": APPROX, ">": GREATER_OR_EQUAL, "<": LESS_OR_EQUAL}
 
 class Unsupported(ValueError):
     """The filter uses a form this encoder leaves to ldap3 (or is malformed)."""
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    size = len(content)
-    if size < 0x80:
-        return bytes((tag, size)) + content
-    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(length))) + length + content
-
-
-def _octets(content: bytes) -> bytes:
-    return _tlv(0x04, content)
 
 
 def unescape(value: str) -> bytes:
@@ -70,12 +61,12 @@ def _filter(text: str, start: int) -> tuple[bytes, int]:
             parts.append(part)
         if not parts or text[index : index + 1] != ")":
             raise Unsupported("bad and/or")
-        return _tlv(AND if kind == "&" else OR, b"".join(parts)), index + 1
+        return ber.tlv(AND if kind == "&" else OR, b"".join(parts)), index + 1
     if kind == "!":
         inner, index = _filter(text, start + 2)
         if text[index : index + 1] != ")":
             raise Unsupported("bad not")
-        return _tlv(NOT, inner), index + 1
+        return ber.tlv(NOT, inner), index + 1
     end = text.find(")", start)
     if end < 0:
         raise Unsupported("unclosed item")
@@ -93,14 +84,14 @@ def _item(item: str) -> bytes:
         raise Unsupported("extensible match or odd attribute")
     name = attribute.encode("ascii")
     if tag != EQUALITY or "*" not in value:
-        return _tlv(tag, _octets(name) + _octets(unescape(value)))
+        return ber.tlv(tag, ber.octets(name) + ber.octets(unescape(value)))
     if value == "*":
-        return _tlv(PRESENT, name)
+        return ber.tlv(PRESENT, name)
     pieces = value.split("*")
     parts = []
     if pieces[0]:
-        parts.append(_tlv(INITIAL, unescape(pieces[0])))
-    parts += [_tlv(ANY, unescape(piece)) for piece in pieces[1:-1] if piece]
+        parts.append(ber.tlv(INITIAL, unescape(pieces[0])))
+    parts += [ber.tlv(ANY, unescape(piece)) for piece in pieces[1:-1] if piece]
     if pieces[-1]:
-        parts.append(_tlv(FINAL, unescape(pieces[-1])))
-    return _tlv(SUBSTRINGS, _octets(name) + _tlv(0x30, b"".join(parts)))
+        parts.append(ber.tlv(FINAL, unescape(pieces[-1])))
+    return ber.tlv(SUBSTRINGS, ber.octets(name) + ber.tlv(ber.SEQUENCE, b"".join(parts)))

@@ -17,7 +17,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from bench.ldif import user_attributes  # noqa: E402
 from bench.ldif import user_mail  # noqa: E402
 from bench.server import Environment  # noqa: E402
 from bench.server import children_of  # noqa: E402
+from bench.server import wait_for_http  # noqa: E402
 from iredapi_ldap.embedded.slapd import free_port  # noqa: E402
 from iredapi_ldap.ldap import DNs  # noqa: E402
 from iredapi_ldap.models.user_view import USER_READ_ATTRIBUTES  # noqa: E402
@@ -122,15 +122,7 @@ def http_ceiling(workdir: Path, count: int) -> None:
     server = subprocess.Popen(command, cwd=workdir, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(url, timeout=1)
-                break
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        wait_for_http(url, server)
 
         def get(session: requests.Session, i: int) -> None:
             expect(session.get(url), 200)

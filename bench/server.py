@@ -115,17 +115,8 @@ class Environment:
         env = {**os.environ, cfg.ENV_VAR: str(ini)}
         self.gunicorn = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
         url = f"http://127.0.0.1:{self.port}/api"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.gunicorn.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.gunicorn.returncode}")
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    return url
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("the API did not answer /api/health in 60 s")
+        wait_for_http(f"{url}/health", self.gunicorn)
+        return url
 
     def stop_api(self) -> None:
         """Stop gunicorn."""
@@ -149,6 +140,21 @@ class Environment:
         """Stop everything."""
         self.stop_api()
         self.slapd.stop()
+
+
+def wait_for_http(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Wait until `url` answers 200; fail if the server process exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer in {seconds:.0f} s")
 
 
 def children_of(parent: int) -> list[int]:

@@ -55,6 +55,7 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("ldap", "start_tls"): ("LDAP_START_TLS", _bool, False),
     ("ldap", "ca_file"): ("LDAP_CA_FILE", _str, ""),
     ("ldap", "transactions"): ("LDAP_TRANSACTIONS", _bool, False),
+    ("ldap", "counter_flush_seconds"): ("LDAP_COUNTER_FLUSH_SECONDS", _float, 1.0),
     ("general", "secret_key"): ("SECRET_KEY", _raw, ""),
     ("general", "session_timeout"): ("SESSION_TIMEOUT_MINUTES", _int, 30),
     ("general", "session_cookie_secure"): ("SESSION_COOKIE_SECURE", _bool, False),

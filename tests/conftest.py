@@ -52,6 +52,9 @@ def build_config(slapd_server, tmp_path):
         "LDAP_SUFFIX": creds.suffix,
         "SECRET_KEY": "test-secret",
         "LDAP_PAGE_SIZE": 100,
+        # Counters written with each request, so tests can compare the tree at once;
+        # tests/api/test_counter_queue.py covers writing them behind.
+        "LDAP_COUNTER_FLUSH_SECONDS": 0,
     }
 
 

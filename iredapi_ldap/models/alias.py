@@ -12,6 +12,7 @@ from ..ldap import domain_of
 from ..ldap import filters as F
 from ..ldap import retry_on_stale
 from ..ldap.dn import rdn
+from . import counter_queue
 from . import counters
 from .domain import get_domain_entry
 from .maillist_members import forget_group_account
@@ -160,7 +161,7 @@ def create_alias(directory: Directory, mail: str, values: dict[str, Any]) -> dic
     try:
         directory.add(directory.dn.alias(mail), attributes)
     except BaseException:
-        counters.release(directory, domain, reserved)
+        counters.release_now(directory, domain, reserved)
         raise
     return get_alias(directory, mail)
 
@@ -220,7 +221,7 @@ def delete_alias(directory: Directory, mail: str) -> None:
     entry = get_alias_entry(directory, mail, ["mail", "shadowAddress"])
     forget_group_account(directory, entry, mail)
     directory.delete_tree(entry.dn)
-    counters.release(directory, domain_of(mail), {counters.ALIASES: 1})
+    counter_queue.release(directory, domain_of(mail), {counters.ALIASES: 1})
 
 
 def change_alias_email(directory: Directory, mail: str, new_mail: str) -> dict[str, Any]:

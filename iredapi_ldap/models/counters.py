@@ -104,6 +104,22 @@ def _initialise(directory: Directory, entry: Entry, domain: str, counter: str) -
     directory.modify(entry.dn, {counter: steps})
 
 
+def recount(directory: Directory, domain: str, names: tuple[str, ...]) -> None:
+    """Set counters from a real count (a limit starts to depend on them)."""
+    dn = directory.dn.domain(domain)
+    for attempt in range(ATTEMPTS):
+        entry = directory.get(dn, list(names))
+        if entry is None:
+            raise errors.NoSuchDomain(f"No such domain: {domain}.")
+        try:
+            for name in names:
+                _initialise(directory, entry, domain, name)
+            return
+        except StaleValue:
+            _pause(attempt)
+    raise errors.Conflict(f"The counters of {domain} are too busy; try again.")
+
+
 def _pause(attempt: int) -> None:
     time.sleep(random.uniform(0, BACKOFF_SECONDS * min(attempt + 1, 10)))
 
@@ -173,7 +189,7 @@ def adjust(
             try:
                 then(None)
             except BaseException:
-                release(directory, domain, deltas)
+                release_now(directory, domain, deltas)
                 raise
         return deltas
     raise errors.Conflict(f"The counters of {domain} are too busy; try again.")
@@ -183,8 +199,8 @@ def _increments_only(changes: dict[str, Any]) -> bool:
     return all(isinstance(change, tuple) and change[0] == "increment" for change in changes.values())
 
 
-def release(directory: Directory, domain: str, deltas: dict[str, int]) -> None:
-    """Undo a reservation (or count a deletion): subtract deltas; never raises."""
+def release_now(directory: Directory, domain: str, deltas: dict[str, int]) -> None:
+    """Undo a reservation at once: subtract deltas; never raises (counter_queue.release defers)."""
     if not deltas:
         return
     try:
@@ -200,3 +216,33 @@ def release(directory: Directory, domain: str, deltas: dict[str, int]) -> None:
     except errors.ApiError as exc:
         # The counter then runs ahead of the truth: limits stay safe, listing can re-count.
         log.warning("Could not release counters of %s (%s): %s", domain, deltas, exc.code)
+
+
+def apply_deltas(directory: Directory, domain: str, deltas: dict[str, int]) -> None:
+    """Add deltas, for work already done in the tree, to a domain's counters now.
+
+    Integer counters are incremented atomically, the quota text by compare-and-swap.
+    A counter that is missing, unreadable or would fall below zero is set from a
+    real count instead, which already includes the work the deltas stand for.
+    """
+    dn = directory.dn.domain(domain)
+    for attempt in range(ATTEMPTS):
+        entry = directory.get(dn, list(deltas))
+        if entry is None:
+            return  # the domain is gone, and its counters with it
+        changes: dict[str, Any] = {}
+        for name, delta in deltas.items():
+            stored, value = entry.all(name), parse_counter(entry.first(name))
+            if value is None or value + delta < 0 or len(stored) > 1:
+                steps: list[tuple[str, Any]] = [("delete", stored)] if stored else []
+                changes[name] = [*steps, ("add", str(real_value(directory, domain, name)))]
+            elif name in INTEGER_COUNTERS:
+                changes[name] = ("increment", delta)
+            else:
+                changes[name] = [("delete", stored[0]), ("add", str(value + delta))]
+        try:
+            directory.modify(dn, changes)
+            return
+        except StaleValue:
+            _pause(attempt)
+    raise errors.Conflict(f"The counters of {domain} are too busy; try again.")

@@ -10,6 +10,8 @@ from ..ldap import Entry
 from ..ldap import attrs as A
 from ..ldap import filters as F
 from ..ldap import retry_on_stale
+from . import counters
+from .counter_queue import flush_pending
 from .settings import setting_changes
 from .settings import settings_of
 from .units import parse_unit_quota
@@ -30,6 +32,13 @@ PROFILE_TOGGLES = {
     ("disableUserProfile", "enableUserProfile"): "disabledUserProfile",
     ("disableUserPreference", "enableUserPreference"): "disabledUserPreference",
 }
+# API field, accountSetting key, and the counter that limit guards.
+LIMITED_COUNTERS = (
+    ("numberOfUsers", "numberOfUsers", counters.USERS),
+    ("quota", "domainQuota", counters.QUOTA),
+    ("numberOfAliases", "numberOfAliases", counters.ALIASES),
+    ("numberOfLists", "numberOfLists", counters.LISTS),
+)
 DOMAIN_FILTER = F.object_class(A.OC_DOMAIN)
 RETRIES = 3
 
@@ -88,6 +97,7 @@ def get_domain(directory: Directory, domain: str) -> dict[str, Any]:
     """Return one domain's profile, with its catch-all targets."""
     from .catchall import get_catchall
 
+    flush_pending(directory, [domain])
     profile = domain_from_entry(get_domain_entry(directory, domain))
     profile["catchall"] = get_catchall(directory, domain)
     return profile
@@ -105,6 +115,8 @@ def list_domains(
     if disabled_only:
         parts.append(F.eq("accountStatus", A.STATUS_DISABLED))
     attributes = ["domainName"] if name_only else None
+    if not name_only:
+        flush_pending(directory)
     entries, total = directory.window(
         directory.dn.domains, F.and_(*parts), attributes, "one", offset, limit
     )
@@ -244,12 +256,27 @@ def update_domain(
         return entry
 
     entry = retry_on_stale(attempt, RETRIES)
+    _recount_newly_limited(directory, domain, entry, values)
     if "accountStatus" in values:
         set_accounts_domain_status(directory, domain, values["accountStatus"])
     sync_alias_addresses(directory, domain, entry.all("domainAliasName"))
     if "catchall" in values:
         set_catchall(directory, domain, values["catchall"])
     return get_domain(directory, domain)
+
+
+def _recount_newly_limited(directory: Directory, domain: str, old: Entry, values: dict[str, Any]) -> None:
+    """Re-count the counters a limit set by this update starts to guard."""
+    # Unlimited, they were caches written behind, and may have drifted (a killed worker).
+    settings = settings_of(old)
+    names = tuple(
+        counter
+        for field, key, counter in LIMITED_COUNTERS
+        if values.get(field) and not settings.get(key)
+    )
+    if names:
+        flush_pending(directory, [domain])
+        counters.recount(directory, domain, names)
 
 
 def _update_changes(

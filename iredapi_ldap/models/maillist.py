@@ -14,6 +14,7 @@ from ..ldap import attrs as A
 from ..ldap import domain_of
 from ..ldap import filters as F
 from ..ldap import retry_on_stale
+from . import counter_queue
 from . import counters
 from .domain import get_domain_entry
 from .maillist_members import MEMBER_TRIAD
@@ -171,7 +172,7 @@ def create_list(
     try:
         directory.add(list_dn, attributes)
     except BaseException:
-        counters.release(directory, domain, reserved)
+        counters.release_now(directory, domain, reserved)
         raise
     try:
         apply_members(directory, mail, list_dn, plan, domain_entry)
@@ -225,4 +226,4 @@ def delete_list(directory: Directory, mail: str) -> None:
     entry = get_list_entry(directory, mail, ["mail", "shadowAddress"])
     forget_group_account(directory, entry, mail)
     directory.delete_tree(entry.dn)
-    counters.release(directory, domain_of(mail), {counters.LISTS: 1})
+    counter_queue.release(directory, domain_of(mail), {counters.LISTS: 1})

@@ -21,6 +21,7 @@ from ..ldap import attrs as A
 from ..ldap import domain_of
 from ..ldap import filters as F
 from ..mailhost import Mlmmj
+from . import counter_queue
 from . import counters
 from .domain import get_domain_entry
 from .maillist_members import forget_group_account
@@ -235,7 +236,7 @@ def create_list(
     except BaseException:
         if created:
             mlmmj.discard(mail)
-        counters.release(directory, domain, reserved)
+        counters.release_now(directory, domain, reserved)
         raise
     return get_list(directory, mlmmj, mail, "subscribers" in values)
 
@@ -324,7 +325,7 @@ def delete_list(directory: Directory, mlmmj: Mlmmj, mail: str, keep_archive: boo
     # Same cleanup as a legacy list: it may itself be a (nested) member of other lists.
     forget_group_account(directory, entry, mail)
     directory.delete_tree(entry.dn)
-    counters.release(directory, domain_of(mail), {counters.LISTS: 1})
+    counter_queue.release(directory, domain_of(mail), {counters.LISTS: 1})
     if keep_archive:
         archived = mlmmj.archive(mail)
         return str(archived) if archived else None

@@ -13,6 +13,7 @@ from ..ldap import attrs as A
 from ..ldap import domain_of
 from ..ldap import filters as F
 from ..ldap.dn import rdn
+from . import counter_queue
 from . import counters
 from .admin import days_since_epoch
 from .domain import get_domain_entry
@@ -228,7 +229,7 @@ def delete_user(directory: Directory, mail: str, admin: str, keep_days: int) -> 
     remove_account_references(directory, entry, mail)
     directory.delete_tree(entry.dn)
     quota = counters.parse_counter(entry.first("mailQuota")) or 0
-    counters.release(directory, domain_of(mail), {counters.USERS: 1, counters.QUOTA: quota})
+    counter_queue.release(directory, domain_of(mail), {counters.USERS: 1, counters.QUOTA: quota})
     record_deleted_mailboxes([entry], admin, keep_days)
 
 

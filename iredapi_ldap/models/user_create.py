@@ -15,6 +15,8 @@ from ..ldap import filters as F
 from ..ldap.txn import Transaction
 from . import counters
 from .admin import days_since_epoch
+from .counter_queue import flush_pending
+from .counter_queue import get_counter_queue
 from .domain import get_domain_entry
 from .maildir import home_directory
 from .settings import settings_of
@@ -114,9 +116,11 @@ def create_user(
 ) -> dict[str, Any]:
     """Create a user after reserving its place and quota in the domain's counters.
 
-    LDAP work: read the domain, one search for address clashes, the counter
-    change and the add (one transaction with [ldap] transactions and no user
-    limit); the answer is built from what was written, not read back.
+    LDAP work: read the domain, one search for address clashes, and the add.
+    When no limit guards the domain's counters their change is written behind
+    (counter_queue); otherwise it is a reservation made before the add (one
+    transaction with [ldap] transactions). The answer is built from what was
+    written, not read back.
     """
     domain = domain_of(mail)
     domain_entry = get_domain_entry(directory, domain)
@@ -129,17 +133,27 @@ def create_user(
         )
     outcome: dict[str, int] = {}
     dn = directory.dn.user(mail)
+    plan = creation_plan(values.get("quota") or 0, outcome)
 
     def add(txn: Transaction | None) -> None:
         attributes["mailQuota"] = outcome["quota"] or None
         directory.add(dn, attributes, txn=txn)
 
+    queue = get_counter_queue()
+    if queue.deferring and unchecked_counters(domain_entry).issuperset(counters.COUNTERS):
+        # No limit guards the counters: add first, count behind (as iRedAdmin orders it).
+        stored = {name: counters.parse_counter(domain_entry.first(name)) or 0 for name in counters.COUNTERS}
+        deltas = plan(domain_entry, stored)
+        add(None)
+        queue.defer(directory, domain, deltas)
+        return user_from_entry(written_entry(dn, attributes))
+    wrote = flush_pending(directory, [domain])
     counters.adjust(
         directory,
         domain,
         counters.COUNTERS,
-        creation_plan(values.get("quota") or 0, outcome),
-        entry=domain_entry,
+        plan,
+        entry=None if wrote else domain_entry,
         unchecked=unchecked_counters,
         then=add,
         transactions=config["LDAP_TRANSACTIONS"],

@@ -130,4 +130,10 @@ def quota_change_plan(new_mb: int, old_bytes: int) -> counters.Plan:
 
 def unchecked_counters(entry: Entry) -> set[str]:
     """Return the counters no limit of this domain depends on (plain caches, safe to increment)."""
-    return {counters.USERS} if Limits.of(entry).users == 0 else set()
+    limits = Limits.of(entry)
+    free = set()
+    if limits.users == 0:
+        free.add(counters.USERS)
+    if not limits.domain_quota:
+        free.add(counters.QUOTA)
+    return free

@@ -225,7 +225,7 @@ def update_user(
             directory.modify(entry.dn, changes)
             break
         except BaseException as exc:
-            counters.release(directory, domain, reserved)
+            counters.release_now(directory, domain, reserved)
             if not isinstance(exc, StaleValue) or attempt == RETRIES - 1:
                 raise
     return get_user(directory, mail)

@@ -13,6 +13,7 @@ from ..ldap import filters as F
 from ..ldap.directory import DEEP_OFFSET
 from . import counters
 from .admin import days_since_epoch
+from .counter_queue import flush_pending
 from .domain import get_domain_entry
 from .user import check_policy
 from .user import password_policy_of
@@ -32,16 +33,6 @@ def users_filter(domain: str, disabled_only: bool = False, search: str | None = 
     if search:
         parts.append(F.or_(F.contains("mail", search), F.contains("cn", search)))
     return F.and_(*parts)
-
-
-def _cached_total(domain_entry: Entry) -> int | None:
-    """Return the domain's maintained user counter, or None when absent or unreadable."""
-    text = domain_entry.first(counters.USERS)
-    try:
-        value = int((text or "").strip())
-    except ValueError:
-        return None
-    return value if value >= 0 else None
 
 
 def _window_dns(
@@ -87,11 +78,12 @@ def list_users(
     (one DN-only pass). A shallow window is read in one paged search that stops
     at offset+limit; a deep one (offset > DEEP_OFFSET) walks DNs to the offset.
     """
+    flush_pending(directory, [domain])
     domain_entry = get_domain_entry(directory, domain)
     base = directory.dn.users(domain)
     search_filter = users_filter(domain, disabled_only, search)
     filtered = disabled_only or bool(search)
-    total = None if (exact_total or filtered) else _cached_total(domain_entry)
+    total = None if (exact_total or filtered) else counters.parse_counter(domain_entry.first(counters.USERS))
     attributes = NO_ATTRIBUTES if email_only else USER_READ_ATTRIBUTES
     if offset <= DEEP_OFFSET:
         entries = directory.first(base, search_filter, attributes, "one", offset + limit)[offset:]

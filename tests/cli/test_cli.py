@@ -115,6 +115,31 @@ def test_serve_generates_admin_password_once(tmp_path):
         server.stop()
 
 
+def test_counts_written_behind_survive_a_graceful_stop(tmp_path):
+    """Counters pending in a gunicorn worker are written when it stops (SIGTERM), not lost."""
+    data = tmp_path / "var"
+    Served(data, "--admin-email", ADMIN, "--admin-password", PASSWORD).stop()
+    values = cfg.load_ini(data / "config.ini")
+    cfg.write_ini(data / "config.ini", {**values, "LDAP_COUNTER_FLUSH_SECONDS": 600})  # no timer: exit only
+    server = Served(data)
+    try:
+        session = requests.Session()
+        assert session.post(server.base + "/login", data={"username": ADMIN, "password": PASSWORD}).ok
+        assert session.post(server.base + "/domain/count.test").status_code == 201
+        for name in ("a", "b", "c"):
+            created = session.post(f"{server.base}/user/{name}@count.test", data={"password": "Secret-Pass-123"})
+            assert created.status_code == 201, created.text
+    finally:
+        server.stop()
+    again = Served(data)
+    try:
+        session = requests.Session()
+        assert session.post(again.base + "/login", data={"username": ADMIN, "password": PASSWORD}).ok
+        assert session.get(again.base + "/domain/count.test").json()["_data"]["currentUsers"] == 3
+    finally:
+        again.stop()
+
+
 def test_serve_without_slapd_says_what_to_install(tmp_path):
     """With no slapd on PATH, serve exits non-zero naming the Debian packages."""
     bin_dir = tmp_path / "bin"

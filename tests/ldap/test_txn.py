@@ -112,7 +112,7 @@ def txn_client(private_slapd, tmp_path):
         "SQL_URL": f"sqlite:///{tmp_path / 'txn.sqlite'}", "TESTING": True, "SECRET_KEY": "test",
         "LDAP_URI": creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
         "LDAP_BIND_PASSWORD": creds.vmailadmin_password, "LDAP_SUFFIX": creds.suffix,
-        "LDAP_TRANSACTIONS": True,
+        "LDAP_TRANSACTIONS": True, "LDAP_COUNTER_FLUSH_SECONDS": 0,  # transactions need it
     })  # fmt: skip
     from iredapi_ldap.ldap import get_directory
 

@@ -6,6 +6,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -28,6 +29,13 @@ class Timing:
     count: int
     elapsed: float
     latencies: list[float] = field(default_factory=list)
+
+    @classmethod
+    def combine(cls, timings: Iterable[Timing]) -> Timing:
+        """Return one Timing of several: counts and elapsed times summed, latencies concatenated."""
+        parts = list(timings)
+        return cls(sum(part.count for part in parts), sum(part.elapsed for part in parts),
+                   [latency for part in parts for latency in part.latencies])  # fmt: skip
 
     @property
     def rate(self) -> float:

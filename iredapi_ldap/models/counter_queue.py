@@ -10,7 +10,7 @@ reads the counters itself.
 
 What may be deferred: any decrement (a late one leaves the counter ahead of the
 truth, so limits still hold), and increments of counters that no limit of the
-domain guards (see `deferrable_increments`). Reservations against a limit stay
+domain guards (user_create.create_user, add_counted for aliases and lists). Reservations against a limit stay
 synchronous compare-and-swap (counters.adjust). A process killed with SIGKILL
 loses what it had pending; setting a limit on the domain re-counts its counters.
 """
@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from collections.abc import Iterable
 
 from flask import Flask
@@ -29,8 +30,10 @@ from flask import current_app
 
 from .. import errors
 from ..ldap import Directory
+from ..ldap import Entry
 from ..ldap import get_directory
 from . import counters
+from .settings import settings_of
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +156,30 @@ def get_counter_queue(app: Flask | None = None) -> CounterQueue:
     if queue is None:
         queue = app.extensions.setdefault(EXTENSION_KEY, CounterQueue(app))
     return queue
+
+
+def add_counted(
+    directory: Directory,
+    domain: str,
+    domain_entry: Entry,
+    counter: str,
+    setting: str,
+    plan: counters.Plan,
+    add: Callable[[], None],
+) -> None:
+    """Add one alias or list: counted behind when `setting` sets no limit, else reserved first."""
+    queue = get_counter_queue()
+    if queue.deferring and not settings_of(domain_entry).get(setting, 0):
+        add()
+        queue.defer(directory, domain, {counter: 1})
+        return
+    wrote = flush_pending(directory, [domain])
+    reserved = counters.adjust(directory, domain, (counter,), plan, entry=None if wrote else domain_entry)
+    try:
+        add()
+    except BaseException:
+        counters.release_now(directory, domain, reserved)
+        raise
 
 
 def release(directory: Directory, domain: str, deltas: dict[str, int]) -> None:

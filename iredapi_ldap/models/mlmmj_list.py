@@ -223,21 +223,24 @@ def create_list(
         mailing_list_id(directory),
         config["MLMMJ_TRANSPORT_NAME"],
     )
-    reserved = counters.adjust(directory, domain, (counters.LISTS,), list_count_plan)
-    created = False
-    try:
-        mlmmj.create(mail)
-        created = True
-        apply_controls(mlmmj, mail, writes, values)
-        if values.get("subscribers"):
-            version, confirm = _subscription(values)
-            mlmmj.subscribe(mail, values["subscribers"], version, confirm)
-        directory.add(directory.dn.maillist(mail), attributes)
-    except BaseException:
-        if created:
-            mlmmj.discard(mail)
-        counters.release_now(directory, domain, reserved)
-        raise
+
+    def create_both() -> None:
+        created = False
+        try:
+            mlmmj.create(mail)
+            created = True
+            apply_controls(mlmmj, mail, writes, values)
+            if values.get("subscribers"):
+                version, confirm = _subscription(values)
+                mlmmj.subscribe(mail, values["subscribers"], version, confirm)
+            directory.add(directory.dn.maillist(mail), attributes)
+        except BaseException:
+            if created:
+                mlmmj.discard(mail)
+            raise
+
+    counter_queue.add_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists",
+                              list_count_plan, create_both)  # fmt: skip
     return get_list(directory, mlmmj, mail, "subscribers" in values)
 
 

@@ -27,9 +27,11 @@ INTERVAL = 60
 
 
 @pytest.fixture
-def app_config(app_config):
-    """The suite writes counters at once; these tests write them behind."""
-    return dict(app_config, LDAP_COUNTER_FLUSH_SECONDS=INTERVAL)
+def app_config(app_config, mlmmj_spool):
+    """The suite writes counters at once; these tests write them behind (and may make mlmmj lists)."""
+    spool, archive = mlmmj_spool
+    return dict(app_config, LDAP_COUNTER_FLUSH_SECONDS=INTERVAL,
+                MLMMJ_SPOOL_DIR=str(spool), MLMMJ_ARCHIVE_DIR=str(archive))  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +65,30 @@ def test_creates_are_summed_in_memory_then_written_before_this_process_reads(api
     assert listing.json["total"] == 3 and listing.json["total_exact"] is False
     assert stored(raw) == "3"
     assert get_counter_queue(app).pending(DOMAIN) == {}
+
+
+@pytest.mark.parametrize(("path", "counter"), [
+    ("alias", counters.ALIASES), ("maillist", counters.LISTS), ("ml", counters.LISTS),
+])  # fmt: skip
+def test_aliases_and_lists_are_counted_behind_too(api, app, raw, path, counter):
+    make_domain(api)
+    set_stored(raw, 0, counter)
+    for name in ("one", "two"):
+        assert api.post(f"/api/{path}/{name}@{DOMAIN}").status_code == 201
+    assert stored(raw, counter) == "0"
+    assert get_counter_queue(app).pending(DOMAIN) == {counter: 2}
+    assert api.delete(f"/api/{path}/one@{DOMAIN}").status_code == 200
+    assert get_counter_queue(app).pending(DOMAIN) == {counter: 1}
+    with app.app_context():
+        get_counter_queue(app).flush(get_directory())
+    assert stored(raw, counter) == "1"
+
+
+def test_an_alias_limit_still_reserves_at_once(api, app, raw):
+    make_domain(api, numberOfAliases="1")
+    assert api.post(f"/api/alias/one@{DOMAIN}").status_code == 201
+    assert stored(raw, counters.ALIASES) == "1" and get_counter_queue(app).pending(DOMAIN) == {}
+    assert_error(api.post(f"/api/alias/two@{DOMAIN}"), 403, "EXCEEDED_DOMAIN_ALIAS_LIMIT")
 
 
 def test_the_timer_writes_without_any_read(api, app, raw):

@@ -19,6 +19,7 @@ from iredapi_ldap.models.domain import create_domain
 from tests.helpers import assert_error
 from tests.helpers import make_domain
 from tests.helpers import make_user
+from tests.helpers import private_app
 
 DOMAIN = "example.com"
 MB = 1024 * 1024
@@ -162,17 +163,20 @@ def test_setting_a_limit_recounts_the_counter_it_starts_to_guard(api, raw):
     assert stored(raw) == "7"  # already limited: kept exact by reservations, not re-counted
 
 
-def test_pending_changes_wait_out_a_directory_outage(make_app, private_slapd):
-    creds = private_slapd.credentials
-    app = make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
-                   LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
-                   LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5)  # fmt: skip
-    queue = get_counter_queue(app)
+def queue_on_private_slapd(make_app, server, users):
+    """Return an app on a slapd the test may stop, with DOMAIN counting `users`, and its queue."""
+    app = private_app(make_app, server)
     with app.app_context():
         directory = get_directory()
         create_domain(directory, DOMAIN, {}, app.config)
-        directory.modify(directory.dn.domain(DOMAIN), {counters.USERS: ("replace", "4")})
-        queue.defer(directory, DOMAIN, {counters.USERS: 2})
+        directory.modify(directory.dn.domain(DOMAIN), {counters.USERS: ("replace", str(users))})
+    return app, get_counter_queue(app)
+
+
+def test_pending_changes_wait_out_a_directory_outage(make_app, private_slapd):
+    app, queue = queue_on_private_slapd(make_app, private_slapd, 4)
+    with app.app_context():
+        queue.defer(get_directory(), DOMAIN, {counters.USERS: 2})
     private_slapd.stop()
     with app.app_context(), pytest.raises(Exception, match="unavailable"):
         queue.flush(get_directory())
@@ -216,16 +220,8 @@ def test_a_domain_deleted_meanwhile_drops_its_pending_changes(api, app):
 
 
 def test_the_timer_tries_again_after_an_outage(make_app, private_slapd):
-    creds = private_slapd.credentials
-    app = make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
-                   LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
-                   LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5)  # fmt: skip
-    queue = get_counter_queue(app)
+    app, queue = queue_on_private_slapd(make_app, private_slapd, 1)
     queue.interval = 0.2
-    with app.app_context():
-        directory = get_directory()
-        create_domain(directory, DOMAIN, {}, app.config)
-        directory.modify(directory.dn.domain(DOMAIN), {counters.USERS: ("replace", "1")})
     private_slapd.stop()
     with app.app_context():
         queue.defer(get_directory(), DOMAIN, {counters.USERS: 1})

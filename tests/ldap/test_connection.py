@@ -23,6 +23,7 @@ from iredapi_ldap.ldap.dn import rdn
 from iredapi_ldap.models.admin import create_global_admin
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import private_app
 
 HOSTILE = ["*", "*)(domainName=*", "*)(|(objectClass=*", "a.com)(objectClass=*", "\\2a",
            "(", ")", "\\", "a,b+c", "#lead", " lead", "trail ", "münchen"]  # fmt: skip
@@ -41,14 +42,6 @@ def add_domains(raw, *names):
         assert raw.conn.add(raw.domain_dn(name), ["mailDomain"], {"domainName": name}), (
             raw.conn.result
         )
-
-
-def private_app(make_app, server, **overrides):
-    """Build an app bound to a private slapd."""
-    creds = server.credentials
-    return make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
-                    LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
-                    LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5, **overrides)  # fmt: skip
 
 
 # -- pool ---------------------------------------------------------------------------------------

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from datetime import UTC
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import request
 from flask import session
@@ -39,6 +42,8 @@ ENDPOINT_ACTIONS = {
 SECRET_NAMES = ("password", "passwd", "token", "secret")
 MASK = "********"
 MAX_PARAMETERS = 16000  # characters of JSON; fits TEXT on every backend
+PURGE_EVERY_SECONDS = 3600
+PURGED_KEY = "iredapi_audit_purged"
 
 audit_log = sa.Table(
     "audit_log",
@@ -95,7 +100,30 @@ def _record_write(response: Response) -> Response:
     except ApiError:
         # The write itself is done; failing the answer now would make clients retry it.
         log.error("Audit log not written: %s %s by %s", row["method"], row["path"], row["admin"])
+        return response
+    _purge_now_and_then(current_app)
     return response
+
+
+def _purge_now_and_then(app: Flask) -> None:
+    keep_days = app.config["SQL_AUDIT_KEEP_DAYS"]
+    last = app.extensions.get(PURGED_KEY)
+    if keep_days <= 0 or (last is not None and time.monotonic() - last < PURGE_EVERY_SECONDS):
+        return
+    app.extensions[PURGED_KEY] = time.monotonic()
+    try:
+        purge(keep_days)
+    except ApiError as exc:
+        log.warning("Old audit rows not deleted: %s", exc.detail)
+
+
+def purge(keep_days: int) -> int:
+    """Delete the audit rows older than keep_days days; return how many."""
+    if keep_days <= 0:
+        raise ValueError(f"keep_days must be a whole number of days >= 1, not {keep_days!r}")
+    cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=keep_days)
+    with translate_errors(), get_store().engine.begin() as conn:
+        return conn.execute(sa.delete(audit_log).where(audit_log.c.timestamp < cutoff)).rowcount
 
 
 def describe_request(status: int) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The `iredapi-ldap` command: serve, init-directory, create-admin."""
+"""The `iredapi-ldap` command: serve, init-directory, create-admin, purge-audit-log (and the jobs commands)."""
 
 from __future__ import annotations
 
@@ -11,29 +11,13 @@ from typing import Any
 import click
 
 from . import config as cfg
+from .cli_support import DEFAULT_DATA_DIR
+from .cli_support import build_app
+from .cli_support import config_options
+from .cli_support import configured_app
 
-DEFAULT_DATA_DIR = "./var"
 DEFAULT_ADMIN = "admin@localhost.localdomain"
 ADMIN_PASSWORD_FILE = "admin-password.txt"
-
-
-def _resolve_config(config_path: str | None, data_dir: str | None) -> str | None:
-    """Return the INI to use: --config, then $IREDAPI_LDAP_CONFIG, then DIR/config.ini."""
-    if config_path:
-        return config_path
-    if cfg.config_path_from_env():
-        return cfg.config_path_from_env()
-    candidate = Path(data_dir or DEFAULT_DATA_DIR) / "config.ini"
-    return str(candidate) if candidate.is_file() else None
-
-
-def _build_app(config_path: str, given_by: str = "--config"):
-    from . import create_app
-
-    try:
-        return create_app(config_file=config_path, given_by=given_by)
-    except cfg.ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()
@@ -54,7 +38,7 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -
     """Run the API under gunicorn; without a config, on the embedded slapd in --data-dir."""
     explicit = config_path or cfg.config_path_from_env()
     if explicit:
-        app = _build_app(explicit, "--config" if config_path else f"${cfg.ENV_VAR}")
+        app = build_app(explicit, "--config" if config_path else f"${cfg.ENV_VAR}")
         _run_gunicorn(app, listen, workers)
         return
     from .embedded.slapd import EmbeddedSlapd
@@ -75,7 +59,7 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -
         raise click.ClickException(f"Embedded slapd did not start: {exc}") from exc
     try:
         ini = write_embedded_config(data, creds)
-        app = _build_app(str(ini))
+        app = build_app(str(ini))
         _ensure_first_admin(app, data, admin_email, admin_password)
         click.echo(f"iredapi-ldap: embedded directory {creds.uri} (suffix {creds.suffix}); config {ini}")
         click.echo(f"iredapi-ldap: listening on http://{listen}/api")
@@ -162,8 +146,7 @@ def _run_gunicorn(app, listen: str, workers: int) -> None:
 
 
 @main.command("init-directory")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
-@click.option("--data-dir", default=DEFAULT_DATA_DIR, type=click.Path(file_okay=False))
+@config_options
 @click.option("--bind-dn", default=None, help="Bind as this DN instead of [ldap] bind_dn (e.g. the rootdn).")
 @click.option("--bind-password", default=None, help="Password for --bind-dn.")
 def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
@@ -171,19 +154,10 @@ def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
     from .ldap import get_directory
     from .ldap.bootstrap import ensure_base_entries
 
-    path = _resolve_config(config_path, data_dir)
-    if not path:
-        raise click.ClickException("No configuration: give --config or set $IREDAPI_LDAP_CONFIG.")
-    from . import create_app
-
     overrides: dict[str, Any] = {}
     if bind_dn:
         overrides.update(LDAP_BIND_DN=bind_dn, LDAP_BIND_PASSWORD=bind_password or "")
-    try:
-        app = create_app(overrides or None, config_file=path)
-    except cfg.ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
-    with app.app_context():
+    with configured_app(config_path, data_dir, **overrides) as app, app.app_context():
         added = _call(lambda: ensure_base_entries(get_directory()))
     for dn in added:
         click.echo(f"added {dn}")
@@ -195,23 +169,34 @@ def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
 @click.option("--password", prompt=True, hide_input=True, envvar="IREDAPI_ADMIN_PASSWORD",
               help="The admin's password (prompted if absent; or $IREDAPI_ADMIN_PASSWORD).")
 @click.option("--global", "is_global", is_flag=True, help="Make it a global admin.")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False))
-@click.option("--data-dir", default=DEFAULT_DATA_DIR, type=click.Path(file_okay=False))
+@config_options
 def create_admin_command(email, password, is_global, config_path, data_dir) -> None:
     """Create a standalone admin (mailAdmin under o=domainAdmins)."""
     from .ldap import get_directory
     from .models.admin import create_admin
 
-    path = _resolve_config(config_path, data_dir)
-    if not path:
-        raise click.ClickException("No configuration: give --config or set $IREDAPI_LDAP_CONFIG.")
-    app = _build_app(path)
-    with app.app_context():
+    with configured_app(config_path, data_dir) as app, app.app_context():
         scheme = app.config["DEFAULT_PASSWORD_SCHEME"]
         dn = _call(
             lambda: create_admin(get_directory(), email, password, is_global=is_global, scheme=scheme)
         )
     click.echo(f"created {dn}")
+
+
+@main.command("purge-audit-log")
+@click.option("--keep-days", type=click.IntRange(min=1), default=None,
+              help="Keep this many days (default: [sql] audit_keep_days).")
+@config_options
+def purge_audit_log_command(keep_days, config_path, data_dir) -> None:
+    """Delete audit log rows older than N days (for cron)."""
+    from .audit import purge
+
+    with configured_app(config_path, data_dir) as app, app.app_context():
+        days = keep_days or app.config["SQL_AUDIT_KEEP_DAYS"]
+        if days <= 0:
+            raise click.ClickException("Nothing to do: give --keep-days or set [sql] audit_keep_days.")
+        deleted = _call(lambda: purge(days))
+    click.echo(f"deleted {deleted} audit row(s) older than {days} day(s)")
 
 
 def _call(action):

@@ -4,35 +4,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
-
-@contextmanager
-def _app(config_path: str | None, data_dir: str | None) -> Iterator[Any]:
-    """Build the app from the configuration; close its LDAP and SQL connections after."""
-    from .. import sqlstore
-    from ..cli import _build_app
-    from ..cli import _resolve_config
-    from ..ldap import get_pool
-
-    path = _resolve_config(config_path, data_dir)
-    if not path:
-        raise click.ClickException("No configuration: give --config or set $IREDAPI_LDAP_CONFIG.")
-    app = _build_app(path)
-    try:
-        yield app
-    finally:
-        get_pool(app).close_all()
-        sqlstore.dispose(app)
-
-
-def _options(function: Any) -> Any:
-    function = click.option("--data-dir", default="./var", type=click.Path(file_okay=False))(function)
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False))(function)
+from ..cli_support import config_options
+from ..cli_support import configured_app
 
 
 class Bar:
@@ -74,7 +51,7 @@ def _outcome(row: dict[str, Any]) -> None:
 @click.option("--status", "account_status", type=click.Choice(["active", "disabled"]), help="accountStatus")
 @click.option("--language", help="preferredLanguage, e.g. en_US ('' removes it)")
 @click.option("--transport", help="mtaTransport ('' removes it, so the domain's applies)")
-@_options
+@config_options
 def bulk_update_command(domain, account_status, language, transport, config_path, data_dir) -> None:
     """Change every user of DOMAIN, as PUT /api/users/<domain> does, with a progress bar.
 
@@ -96,7 +73,7 @@ def bulk_update_command(domain, account_status, language, transport, config_path
         values = UsersBulkUpdateSchema().load({k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
         raise click.ClickException(f"invalid options: {exc.messages}") from exc
-    with _app(config_path, data_dir) as app:
+    with configured_app(config_path, data_dir) as app:
         with app.app_context():
             _call(lambda: users.check_bulk_values(get_directory(), domain, values, app.config))
         runner = get_runner(app)
@@ -118,14 +95,14 @@ def jobs_group() -> None:
 
 @jobs_group.command("list")
 @click.option("--state", type=click.Choice(["pending", "running", "done", "failed"]))
-@_options
+@config_options
 def list_command(state, config_path, data_dir) -> None:
     """List the newest jobs."""
     from ..sqlstore import get_store
     from . import JobStore
     from . import public_view
 
-    with _app(config_path, data_dir) as app:
+    with configured_app(config_path, data_dir) as app:
         rows, total = JobStore(get_store(app).engine).page(0, 50, state=state)
     for row in map(public_view, rows):
         done = f"{row['progress']}/{row['total'] if row['total'] is not None else '?'}"
@@ -136,7 +113,7 @@ def list_command(state, config_path, data_dir) -> None:
 @jobs_group.command("wait")
 @click.argument("job_id")
 @click.option("--timeout", default=0, type=int, help="Give up after this many seconds (0 = never).")
-@_options
+@config_options
 def wait_command(job_id, timeout, config_path, data_dir) -> None:
     """Show a progress bar until a job is done (exit 1 if it failed)."""
     from ..sqlstore import get_store
@@ -144,7 +121,7 @@ def wait_command(job_id, timeout, config_path, data_dir) -> None:
     from . import FAILED
     from . import JobStore
 
-    with _app(config_path, data_dir) as app:
+    with configured_app(config_path, data_dir) as app:
         store = JobStore(get_store(app).engine)
         deadline = time.monotonic() + timeout if timeout else None
         bar = Bar(job_id[:8])

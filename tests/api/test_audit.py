@@ -274,3 +274,35 @@ def test_checks_and_renames_get_their_own_action(app, api, raw):
     with get_store(app).engine.connect() as conn:
         actions = [row.action for row in conn.execute(select(audit_log).order_by(audit_log.c.id))]
     assert actions[-2:] == ["verify_password", "rename"]
+
+
+def _age_rows(url, days, action):
+    """Move the rows of one action `days` days into the past."""
+    engine = sa.create_engine(url)
+    old = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=days)
+    with engine.begin() as conn:
+        conn.execute(sa.update(audit_log).where(audit_log.c.action == action).values(timestamp=old))
+    engine.dispose()
+
+
+def test_rows_older_than_audit_keep_days_are_deleted_once_an_hour(app_config, admin, sql_url):
+    """With [sql] audit_keep_days, a write deletes older rows (SQLite and PostgreSQL), at most hourly."""
+    with app_with(app_config, SQL_URL=sql_url, SQL_AUDIT_KEEP_DAYS=30) as node:
+        client = node.test_client()
+        assert client.post("/api/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).status_code == 200
+        assert client.post("/api/domain/one.example.com").status_code == 201
+        _age_rows(sql_url, 45, "login")
+        _age_rows(sql_url, 20, "create")
+        node.extensions.pop("iredapi_audit_purged")  # as if the last purge were an hour ago
+        assert client.delete("/api/domain/one.example.com").status_code == 200
+        assert [row["action"] for row in rows(sql_url)] == ["create", "delete"]
+        _age_rows(sql_url, 45, "create")
+        assert client.post("/api/domain/two.example.com").status_code == 201
+        assert [row["action"] for row in rows(sql_url)] == ["create", "delete", "create"]  # not within the hour
+
+
+def test_audit_keep_days_zero_keeps_everything(api, app_config):
+    assert api.post("/api/domain/one.example.com").status_code == 201
+    _age_rows(app_config["SQL_URL"], 3650, "create")
+    assert api.post("/api/domain/two.example.com").status_code == 201
+    assert [row["action"] for row in rows(app_config["SQL_URL"])] == ["login", "create", "create"]

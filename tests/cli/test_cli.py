@@ -210,3 +210,33 @@ def test_missing_config_file_names_it(tmp_path):
     assert result.returncode != 0
     assert "nope.ini" in result.stderr and "--config" in result.stderr
 
+
+
+def test_purge_audit_log_deletes_old_rows(tmp_path, slapd_server):
+    """purge-audit-log deletes rows older than --keep-days (or [sql] audit_keep_days) and says how many."""
+    import sqlalchemy as sa
+
+    from iredapi_ldap.audit import audit_log
+
+    creds = slapd_server.credentials
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    ini = tmp_path / "config.ini"
+    cfg.write_ini(ini, {"LDAP_URI": creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
+                        "LDAP_BIND_PASSWORD": creds.vmailadmin_password, "LDAP_SUFFIX": creds.suffix,
+                        "SECRET_KEY": "k", "SQL_URL": url})  # fmt: skip
+    engine = sa.create_engine(url)
+    audit_log.create(engine)
+    now = time.time()
+    with engine.begin() as conn:
+        for days in (100, 40, 1):
+            stamp = sa.func.datetime(now - days * 86400, "unixepoch")
+            conn.execute(sa.insert(audit_log).values(timestamp=stamp, parameters="{}", status=200))
+    nothing = subprocess.run([*cli(), "purge-audit-log", "--config", str(ini)], capture_output=True, text=True)
+    assert nothing.returncode != 0 and "audit_keep_days" in nothing.stderr
+    purged = subprocess.run([*cli(), "purge-audit-log", "--keep-days", "30", "--config", str(ini)],
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert purged.returncode == 0, purged.stderr
+    assert "deleted 2 audit row(s) older than 30 day(s)" in purged.stdout
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit_log)).scalar() == 1
+    engine.dispose()

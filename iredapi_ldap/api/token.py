@@ -11,6 +11,7 @@ from ..schemas.base import EnvelopeSchema
 from ..schemas.token import NewTokenEnvelopeSchema
 from ..schemas.token import TokenCreateSchema
 from ..schemas.token import TokenListEnvelopeSchema
+from ..security import token_usage
 from ..security.tokens import ID_PATTERN
 from ..security.tokens import token_cache
 from . import ApiBlueprint
@@ -55,4 +56,5 @@ def revoke_token(mail, token_id):
         raise NotFound("No such token.", code="NO_SUCH_TOKEN")
     record = tokens.revoke_token(get_directory(), target, token_id)
     token_cache().forget(record.id)
+    token_usage.forget(record.id)
     return ok()

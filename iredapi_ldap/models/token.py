@@ -12,6 +12,7 @@ from ..ldap import Entry
 from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import filters as F
+from ..security.token_usage import last_uses
 from ..security.tokens import SETTING_KEY
 from ..security.tokens import TokenRecord
 from ..security.tokens import new_token
@@ -72,9 +73,14 @@ def admin_entry(directory: Directory, mail: str) -> Entry:
     raise NotFound("No such admin.", code="NO_SUCH_ACCOUNT")
 
 
+NEVER_USED = {"last_used": None, "last_used_from": None}
+
+
 def list_tokens(directory: Directory, mail: str) -> list[dict[str, Any]]:
-    """Return an admin's tokens as listings show them."""
-    return [record.public() for record in tokens_of(admin_entry(directory, mail))]
+    """Return an admin's tokens as listings show them, with when and from where each was last used."""
+    records = tokens_of(admin_entry(directory, mail))
+    used = last_uses(record.id for record in records)
+    return [{**record.public(), **used.get(record.id, NEVER_USED)} for record in records]
 
 
 def create_token(
@@ -95,7 +101,7 @@ def create_token(
         )
     record, token = new_token(name, expires, read_only, allowed_ips)
     directory.modify(entry.dn, {ATTRIBUTE: ("add", [record.stored])})
-    return {**record.public(), "token": token}
+    return {**record.public(), **NEVER_USED, "token": token}
 
 
 def revoke_token(directory: Directory, mail: str, token_id: str) -> TokenRecord:

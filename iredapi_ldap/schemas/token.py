@@ -115,6 +115,11 @@ class TokenSchema(Schema):
     expired = fields.Boolean()
     read_only = fields.Boolean()
     allowed_ips = fields.List(fields.String())
+    last_used = fields.String(
+        allow_none=True,
+        metadata={"description": "Last authenticated request, ISO 8601 UTC, exact to a minute; null = never"},
+    )
+    last_used_from = fields.String(allow_none=True, metadata={"description": "Client address of that request"})
 
 
 class NewTokenSchema(TokenSchema):

@@ -46,6 +46,7 @@ from . import ratelimit
 from .client import client_ip
 from .client import in_networks
 from .client import parse_networks
+from .token_usage import note_use
 
 SETTING_KEY = "apiToken"
 TOKEN_PREFIX = "iredapi_"
@@ -263,6 +264,7 @@ def admin_from_request(request: Request) -> Any:
         raise InvalidCredentials(headers=CHALLENGE)
     _enforce(record, request.method)
     g._iredapi_token = record
+    note_use(record.id)
     return admin
 
 

@@ -306,3 +306,45 @@ def test_openapi_documents_token_auth_and_endpoints(api):
     assert "delete" in paths["/api/admin/{mail}/tokens/{token_id}"]
     security = paths["/api/admin/{mail}/tokens"]["post"]["security"]
     assert {"bearerAuth": []} in security and {"basicAuth": []} in security
+
+
+def _usage_rows(app_config):
+    import sqlalchemy as sa
+
+    from iredapi_ldap.security.token_usage import token_usage
+
+    engine = sa.create_engine(app_config["SQL_URL"])
+    try:
+        with engine.connect() as conn:
+            return {row["token_id"]: dict(row) for row in conn.execute(sa.select(token_usage)).mappings()}
+    finally:
+        engine.dispose()
+
+
+def test_listing_shows_when_and_from_where_a_token_was_last_used(api, app, app_config):
+    """last_used / last_used_from: null until used, then the request's time and client; once a minute."""
+    used = make_token(api, ADMIN_EMAIL, name="used")
+    idle = make_token(api, ADMIN_EMAIL, name="idle")
+    fresh = app.test_client()
+    before = datetime.now(UTC).replace(microsecond=0)
+    assert fresh.get("/api/domains", headers=bearer(used["token"])).status_code == 200
+    first = _usage_rows(app_config)[used["id"]]
+    assert fresh.get("/api/domains", headers=bearer(used["token"])).status_code == 200
+    assert _usage_rows(app_config)[used["id"]] == first  # not rewritten within the minute
+
+    listed = {t["id"]: t for t in api.get(f"/api/admin/{ADMIN_EMAIL}/tokens").json["_data"]}
+    assert (listed[idle["id"]]["last_used"], listed[idle["id"]]["last_used_from"]) == (None, None)
+    stamp = datetime.fromisoformat(listed[used["id"]]["last_used"].replace("Z", "+00:00"))
+    assert before <= stamp <= datetime.now(UTC) + timedelta(seconds=1)
+    assert listed[used["id"]]["last_used_from"] == "127.0.0.1"
+    assert idle["id"] not in _usage_rows(app_config)
+
+    assert api.delete(f"/api/admin/{ADMIN_EMAIL}/tokens/{used['id']}").status_code == 200
+    assert _usage_rows(app_config) == {}
+
+
+def test_an_unreachable_sql_store_does_not_fail_token_requests(api, app_config):
+    """Recording the last use is best effort: the request itself is answered as usual."""
+    token = make_token(api, ADMIN_EMAIL)["token"]
+    with app_with(app_config, SQL_URL="postgresql://nobody@127.0.0.1:1/none") as node:
+        assert node.test_client().get("/api/domains", headers=bearer(token)).status_code == 200

@@ -22,8 +22,10 @@ from werkzeug.exceptions import HTTPException
 
 from .errors import ApiError
 from .sqlstore import get_store
+from .sqlstore import iso_utc
 from .sqlstore import metadata
 from .sqlstore import translate_errors
+from .sqlstore import utc_now
 from .sqlstore.tables import ID
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,7 @@ def purge(keep_days: int) -> int:
     """Delete the audit rows older than keep_days days; return how many."""
     if keep_days <= 0:
         raise ValueError(f"keep_days must be a whole number of days >= 1, not {keep_days!r}")
-    cutoff = datetime.now(UTC).replace(tzinfo=None) - timedelta(days=keep_days)
+    cutoff = utc_now() - timedelta(days=keep_days)
     with translate_errors(), get_store().engine.begin() as conn:
         return conn.execute(sa.delete(audit_log).where(audit_log.c.timestamp < cutoff)).rowcount
 
@@ -145,7 +147,7 @@ def describe_request(status: int) -> dict[str, Any]:
     described.update(g.get("_iredapi_audit", {}))
     token = current_token()
     row = {
-        "timestamp": datetime.now(UTC).replace(tzinfo=None),
+        "timestamp": utc_now(),
         "admin": _who(),
         "token": token.id if token else "",
         "client_address": client_address(),
@@ -281,7 +283,7 @@ def _naive_utc(moment: datetime) -> datetime:
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:
     stamp = row["timestamp"]
-    row["timestamp"] = stamp.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    row["timestamp"] = iso_utc(stamp)
     try:
         row["parameters"] = json.loads(row["parameters"])
     except ValueError:

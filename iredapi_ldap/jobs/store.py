@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import uuid
-from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -14,18 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ..sqlstore import iso_utc
 from ..sqlstore import translate_errors
+from ..sqlstore import utc_now
 from .tables import DONE
 from .tables import FAILED
 from .tables import PENDING
 from .tables import RUNNING
 from .tables import UNFINISHED
 from .tables import jobs
-
-
-def utc_now() -> datetime:
-    """Return the current UTC time without tzinfo, as the TIMESTAMP columns hold it."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def process_owner() -> str:
@@ -163,9 +159,7 @@ def public_view(row: dict[str, Any]) -> dict[str, Any]:
     """Return what GET /api/jobs/<id> shows of a job row."""
 
     def stamp(value: datetime | None) -> str | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+        return None if value is None else iso_utc(value)
 
     return {
         "id": row["id"],

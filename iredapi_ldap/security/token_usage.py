@@ -11,8 +11,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from datetime import UTC
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,8 +18,10 @@ from flask import current_app
 
 from ..errors import ApiError
 from ..sqlstore import get_store
+from ..sqlstore import iso_utc
 from ..sqlstore import metadata
 from ..sqlstore import translate_errors
+from ..sqlstore import utc_now
 from .client import client_address
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def note_use(token_id: str) -> None:
     recent = current_app.extensions.setdefault(EXTENSION_KEY, _Recent())
     if not recent.due(token_id):
         return
-    values = {"last_used": datetime.now(UTC).replace(tzinfo=None), "client_address": client_address()[:64]}
+    values = {"last_used": utc_now(), "client_address": client_address()[:64]}
     try:
         with translate_errors(), get_store().engine.begin() as conn:
             updated = conn.execute(
@@ -85,7 +85,7 @@ def last_uses(token_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         rows = conn.execute(sa.select(token_usage).where(token_usage.c.token_id.in_(wanted))).mappings().all()
     return {
         row["token_id"]: {
-            "last_used": row["last_used"].replace(tzinfo=UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "last_used": iso_utc(row["last_used"], "seconds"),
             "last_used_from": row["client_address"],
         }
         for row in rows

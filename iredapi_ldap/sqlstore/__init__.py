@@ -15,6 +15,8 @@ from .errors import StoreUnavailable
 from .errors import translate_errors
 from .store import Store
 from .store import delete_date_for
+from .store import iso_utc
+from .store import utc_now
 from .tables import deleted_mailboxes
 from .tables import last_login
 from .tables import metadata
@@ -29,10 +31,12 @@ __all__ = [
     "dispose",
     "get_store",
     "init_app",
+    "iso_utc",
     "last_login",
     "metadata",
     "translate_errors",
     "used_quota",
+    "utc_now",
 ]
 
 EXTENSION_KEY = "iredapi_ldap_sql"

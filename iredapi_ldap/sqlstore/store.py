@@ -37,6 +37,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def iso_utc(value: datetime, timespec: str = "auto") -> str:
+    """Return a TIMESTAMP column's naive UTC value as ISO 8601 with a Z suffix."""
+    return value.replace(tzinfo=UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 def domain_part(address: str) -> str:
     """Return the part after the last '@', lower-cased."""
     return address.rpartition("@")[2].lower()

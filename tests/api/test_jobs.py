@@ -19,10 +19,10 @@ from iredapi_ldap.cli import main as cli_main
 from iredapi_ldap.jobs import JobStore
 from iredapi_ldap.jobs import jobs
 from iredapi_ldap.jobs import process_owner
-from iredapi_ldap.jobs.store import utc_now
 from iredapi_ldap.jobs.work import BULK_UPDATE
 from iredapi_ldap.passwords import verify_password
 from iredapi_ldap.sqlstore import get_store
+from iredapi_ldap.sqlstore import utc_now
 
 from ..conftest import ADMIN_EMAIL
 from ..conftest import ADMIN_PASSWORD

@@ -97,11 +97,14 @@ def parse_counter(text: str | None) -> int | None:
 
 def _initialise(directory: Directory, entry: Entry, domain: str, counter: str) -> None:
     """Set a missing or garbage counter from a real count; StaleValue if someone else did."""
-    value = real_value(directory, domain, counter)
+    directory.modify(entry.dn, {counter: _real_value_steps(directory, entry, domain, counter)})
+
+
+def _real_value_steps(directory: Directory, entry: Entry, domain: str, counter: str) -> list[tuple[str, Any]]:
+    """Return the modify steps replacing exactly the stored values with the real count."""
     stored = entry.all(counter)
     steps: list[tuple[str, Any]] = [("delete", stored)] if stored else []
-    steps.append(("add", str(value)))
-    directory.modify(entry.dn, {counter: steps})
+    return [*steps, ("add", str(real_value(directory, domain, counter)))]
 
 
 def recount(directory: Directory, domain: str, names: tuple[str, ...]) -> None:
@@ -234,8 +237,7 @@ def apply_deltas(directory: Directory, domain: str, deltas: dict[str, int]) -> N
         for name, delta in deltas.items():
             stored, value = entry.all(name), parse_counter(entry.first(name))
             if value is None or value + delta < 0 or len(stored) > 1:
-                steps: list[tuple[str, Any]] = [("delete", stored)] if stored else []
-                changes[name] = [*steps, ("add", str(real_value(directory, domain, name)))]
+                changes[name] = _real_value_steps(directory, entry, domain, name)
             elif name in INTEGER_COUNTERS:
                 changes[name] = ("increment", delta)
             else:

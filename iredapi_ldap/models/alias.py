@@ -157,8 +157,8 @@ def create_alias(directory: Directory, mail: str, values: dict[str, Any]) -> dic
         "domainStatus": None if domain_active(domain_entry) else A.STATUS_DISABLED,
     }
     plan = count_limit_plan(counters.ALIASES, "numberOfAliases", ALIAS_LIMIT, "aliases")
-    counter_queue.add_counted(directory, domain, domain_entry, counters.ALIASES, "numberOfAliases", plan,
-                              lambda: directory.add(directory.dn.alias(mail), attributes))  # fmt: skip
+    counter_queue.add_one_counted(directory, domain, domain_entry, counters.ALIASES, "numberOfAliases", plan,
+                                  lambda: directory.add(directory.dn.alias(mail), attributes))  # fmt: skip
     return get_alias(directory, mail)
 
 

@@ -10,7 +10,7 @@ reads the counters itself.
 
 What may be deferred: any decrement (a late one leaves the counter ahead of the
 truth, so limits still hold), and increments of counters that no limit of the
-domain guards (user_create.create_user, add_counted for aliases and lists). Reservations against a limit stay
+domain guards (add_counted, for users, aliases and lists). Reservations against a limit stay
 synchronous compare-and-swap (counters.adjust). A process killed with SIGKILL
 loses what it had pending; setting a limit on the domain re-counts its counters.
 """
@@ -24,6 +24,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from collections.abc import Iterable
+from typing import Any
 
 from flask import Flask
 from flask import current_app
@@ -32,6 +33,7 @@ from .. import errors
 from ..ldap import Directory
 from ..ldap import Entry
 from ..ldap import get_directory
+from ..ldap.txn import Transaction
 from . import counters
 from .settings import settings_of
 
@@ -162,24 +164,41 @@ def add_counted(
     directory: Directory,
     domain: str,
     domain_entry: Entry,
+    names: tuple[str, ...],
+    plan: counters.Plan,
+    add: Callable[[Transaction | None], None],
+    free: bool,
+    **adjust_options: Any,
+) -> None:
+    """Add an account: counted behind when no limit guards `names` (`free`), else reserved first.
+
+    The reservation is counters.adjust with `add` as its `then` (released if the add
+    fails); `adjust_options` go to it (unchecked, transactions).
+    """
+    queue = get_counter_queue()
+    if queue.deferring and free:
+        # No limit guards the counters: add first, count behind (as iRedAdmin orders it).
+        stored = {name: counters.parse_counter(domain_entry.first(name)) or 0 for name in names}
+        deltas = plan(domain_entry, stored)
+        add(None)
+        queue.defer(directory, domain, deltas)
+        return
+    wrote = flush_pending(directory, [domain])
+    counters.adjust(directory, domain, names, plan, entry=None if wrote else domain_entry, then=add, **adjust_options)
+
+
+def add_one_counted(
+    directory: Directory,
+    domain: str,
+    domain_entry: Entry,
     counter: str,
     setting: str,
     plan: counters.Plan,
     add: Callable[[], None],
 ) -> None:
     """Add one alias or list: counted behind when `setting` sets no limit, else reserved first."""
-    queue = get_counter_queue()
-    if queue.deferring and not settings_of(domain_entry).get(setting, 0):
-        add()
-        queue.defer(directory, domain, {counter: 1})
-        return
-    wrote = flush_pending(directory, [domain])
-    reserved = counters.adjust(directory, domain, (counter,), plan, entry=None if wrote else domain_entry)
-    try:
-        add()
-    except BaseException:
-        counters.release_now(directory, domain, reserved)
-        raise
+    add_counted(directory, domain, domain_entry, (counter,), plan, lambda _txn: add(),
+                free=not settings_of(domain_entry).get(setting, 0))  # fmt: skip
 
 
 def release(directory: Directory, domain: str, deltas: dict[str, int]) -> None:

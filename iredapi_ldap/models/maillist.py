@@ -168,8 +168,8 @@ def create_list(
         **{attribute: steps[-1][1] for attribute, steps in roles.items()},
     }
     limit = count_limit_plan(counters.LISTS, "numberOfLists", LIST_LIMIT, "mailing lists")
-    counter_queue.add_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists", limit,
-                              lambda: directory.add(list_dn, attributes))  # fmt: skip
+    counter_queue.add_one_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists", limit,
+                                  lambda: directory.add(list_dn, attributes))  # fmt: skip
     try:
         apply_members(directory, mail, list_dn, plan, domain_entry)
     except BaseException:

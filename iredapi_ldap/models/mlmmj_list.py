@@ -239,8 +239,8 @@ def create_list(
                 mlmmj.discard(mail)
             raise
 
-    counter_queue.add_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists",
-                              list_count_plan, create_both)  # fmt: skip
+    counter_queue.add_one_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists",
+                                  list_count_plan, create_both)  # fmt: skip
     return get_list(directory, mlmmj, mail, "subscribers" in values)
 
 

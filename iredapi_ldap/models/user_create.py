@@ -15,8 +15,7 @@ from ..ldap import filters as F
 from ..ldap.txn import Transaction
 from . import counters
 from .admin import days_since_epoch
-from .counter_queue import flush_pending
-from .counter_queue import get_counter_queue
+from .counter_queue import add_counted
 from .domain import get_domain_entry
 from .maildir import home_directory
 from .settings import settings_of
@@ -139,25 +138,9 @@ def create_user(
         attributes["mailQuota"] = outcome["quota"] or None
         directory.add(dn, attributes, txn=txn)
 
-    queue = get_counter_queue()
-    if queue.deferring and unchecked_counters(domain_entry).issuperset(counters.COUNTERS):
-        # No limit guards the counters: add first, count behind (as iRedAdmin orders it).
-        stored = {name: counters.parse_counter(domain_entry.first(name)) or 0 for name in counters.COUNTERS}
-        deltas = plan(domain_entry, stored)
-        add(None)
-        queue.defer(directory, domain, deltas)
-        return user_from_entry(written_entry(dn, attributes))
-    wrote = flush_pending(directory, [domain])
-    counters.adjust(
-        directory,
-        domain,
-        counters.COUNTERS,
-        plan,
-        entry=None if wrote else domain_entry,
-        unchecked=unchecked_counters,
-        then=add,
-        transactions=config["LDAP_TRANSACTIONS"],
-    )
+    add_counted(directory, domain, domain_entry, counters.COUNTERS, plan, add,
+                free=unchecked_counters(domain_entry).issuperset(counters.COUNTERS),
+                unchecked=unchecked_counters, transactions=config["LDAP_TRANSACTIONS"])  # fmt: skip
     return user_from_entry(written_entry(dn, attributes))
 
 

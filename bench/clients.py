@@ -58,7 +58,9 @@ class Timing:
 def api_session(url: str) -> requests.Session:
     """Return a session logged in as the bench's global admin (cookie)."""
     session = requests.Session()
-    response = session.post(f"{url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    response = session.post(
+        f"{url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
     if response.status_code != 200:
         raise RuntimeError(f"login failed: {response.status_code} {response.text}")
     return session
@@ -117,12 +119,16 @@ def run_parallel(
         worker.join()
     elapsed = time.perf_counter() - started
     if failures:
-        raise RuntimeError(f"{len(failures)} client failure(s); first: {failures[0]!r}") from failures[0]
+        raise RuntimeError(
+            f"{len(failures)} client failure(s); first: {failures[0]!r}"
+        ) from failures[0]
     return Timing(count, elapsed, [x for items in latencies for x in items])
 
 
 def expect(response: requests.Response, *statuses: int) -> requests.Response:
     """Fail the benchmark on an unexpected HTTP status."""
     if response.status_code not in statuses:
-        raise RuntimeError(f"{response.request.method} {response.url}: {response.status_code} {response.text[:300]}")
+        raise RuntimeError(
+            f"{response.request.method} {response.url}: {response.status_code} {response.text[:300]}"
+        )
     return response

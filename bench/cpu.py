@@ -43,10 +43,10 @@ from iredapi_ldap.models.user_view import USER_READ_ATTRIBUTES  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 CLIENTS = 4
-EMPTY_APP = '''def app(environ, start_response):
+EMPTY_APP = """def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", "2")])
     return [b"{}"]
-'''
+"""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -81,7 +81,12 @@ def ldap_work(env: Environment, count: int) -> None:
         expect(session.get(f"{url}/user/{user_mail('cpu.bench', picks[i % count])}"), 200)
 
     def raw_get(conn: Any, i: int) -> None:
-        conn.search(dn.user(user_mail("cpu.bench", picks[i % count])), "(objectClass=*)", BASE, attributes=attributes)
+        conn.search(
+            dn.user(user_mail("cpu.bench", picks[i % count])),
+            "(objectClass=*)",
+            BASE,
+            attributes=attributes,
+        )
 
     run_parallel(1000, CLIENTS, lambda: api_session(url), api_get)  # warm every pooled connection
     # Only now: gunicorn answers /api/health as soon as the first worker is up.
@@ -137,8 +142,12 @@ def http_ceiling(workdir: Path, count: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure; print a Markdown table."""
-    parser = argparse.ArgumentParser(prog="python -m bench.cpu", description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=5000, help="GETs per side (creates: a quarter)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.cpu", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--count", type=int, default=5000, help="GETs per side (creates: a quarter)"
+    )
     args = parser.parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="iredapi-cpu-"))
     env = Environment(workdir, 4, 1, {})

@@ -33,7 +33,13 @@ def domain_attributes(domain: str, users: int) -> dict[str, Any]:
 def user_attributes(mail: str, password_hash: str, name: str) -> dict[str, Any]:
     """Return a mail user's attributes exactly as POST /api/user writes them."""
     domain = mail.rsplit("@", 1)[1]
-    domain_entry = Entry("", {k.lower(): v if isinstance(v, list) else [v] for k, v in domain_attributes(domain, 0).items()})
+    domain_entry = Entry(
+        "",
+        {
+            k.lower(): v if isinstance(v, list) else [v]
+            for k, v in domain_attributes(domain, 0).items()
+        },
+    )
     values = {"password_hash": password_hash, "name": name}
     attributes = new_user_attributes(mail, values, domain_entry, dict(DEFAULTS))
     return {name: value for name, value in attributes.items() if value not in (None, "", [])}

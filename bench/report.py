@@ -24,7 +24,9 @@ def table(rows: list[Row]) -> str:
     for row in rows:
         ratio = f"{row.ratio:.2f}" if row.ratio is not None else "-"
         result = "-" if row.passed is None else ("pass" if row.passed else "**FAIL**")
-        lines.append(f"| {row.operation} | {row.api} | {row.raw} | {ratio} | {row.target} | {result} | {row.note} |")
+        lines.append(
+            f"| {row.operation} | {row.api} | {row.raw} | {ratio} | {row.target} | {result} | {row.note} |"
+        )
     return "\n".join(lines)
 
 

@@ -35,16 +35,31 @@ DEL_RAW = ("del-raw-1.bench", "del-raw-2.bench")
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (about 1.5 minutes); no report file")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes (about 1.5 minutes); no report file"
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (default 1)")
-    parser.add_argument("--clients", type=int, default=4, help="client threads, on both sides (default 4)")
-    parser.add_argument("--report", type=Path, default=None,
-                        help="write the table into this file (default: docs/performance.md on a full run)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per gthread worker (default 1)"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=4, help="client threads, on both sides (default 4)"
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="write the table into this file (default: docs/performance.md on a full run)",
+    )
     parser.add_argument("--no-report", action="store_true", help="only print the table")
-    parser.add_argument("--txn", action="store_true",
-                        help="also measure create with [ldap] transactions = yes (crashes slapd 2.5.13)")
-    parser.add_argument("--workdir", type=Path, default=None, help="keep the data here (default: a temp dir)")
+    parser.add_argument(
+        "--txn",
+        action="store_true",
+        help="also measure create with [ldap] transactions = yes (crashes slapd 2.5.13)",
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="keep the data here (default: a temp dir)"
+    )
     return parser.parse_args(argv)
 
 
@@ -83,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             print("... create user, [ldap] transactions = yes", flush=True)
             env.stop_api()
             bench = scenarios.Bench(env, env.start_api(LDAP_TRANSACTIONS=True), args.clients, sizes)
-            rows.append(scenarios.create_user(bench, "create user, [ldap] transactions = yes", "-txn"))
+            rows.append(
+                scenarios.create_user(bench, "create user, [ldap] transactions = yes", "-txn")
+            )
     finally:
         env.stop()
         if args.workdir is None:

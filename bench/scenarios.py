@@ -62,7 +62,16 @@ class Sizes:
     logins: int
 
 
-FULL = Sizes(create=2000, get=5000, small=1000, big=100_000, bulk=10_000, delete=10_000, pages=100, logins=200)
+FULL = Sizes(
+    create=2000,
+    get=5000,
+    small=1000,
+    big=100_000,
+    bulk=10_000,
+    delete=10_000,
+    pages=100,
+    logins=200,
+)
 QUICK = Sizes(create=200, get=500, small=1000, big=5000, bulk=600, delete=600, pages=20, logins=40)
 
 
@@ -179,7 +188,12 @@ def get_user(bench: Bench, domain: str) -> tuple[Row, Row]:
         expect(session.get(f"{bench.url}/user/{user_mail(domain, picks[i % count])}"), 200)
 
     def raw_get(conn: Any, i: int) -> None:
-        conn.search(bench.dn.user(user_mail(domain, picks[i])), "(objectClass=*)", BASE, attributes=attributes)
+        conn.search(
+            bench.dn.user(user_mail(domain, picks[i])),
+            "(objectClass=*)",
+            BASE,
+            attributes=attributes,
+        )
         if len(conn.response) != 1:
             raise RuntimeError("raw get found nothing")
 
@@ -243,7 +257,9 @@ def _page_timings(bench: Bench, domain: str, size: int) -> tuple[Timing, Timing]
     def api_page(_client: Any, _i: int) -> None:
         body = expect(session.get(f"{bench.url}/users/{domain}?page=1&page_size=50"), 200).json()
         if len(body["_data"]) != 50 or body["total"] != size:
-            raise RuntimeError(f"unexpected page: total {body['total']}, {len(body['_data'])} items")
+            raise RuntimeError(
+                f"unexpected page: total {body['total']}, {len(body['_data'])} items"
+            )
 
     def raw_page(_client: Any, _i: int) -> None:
         conn.search(bench.dn.users(domain), USERS_FILTER.format(domain=domain), LEVEL,
@@ -295,8 +311,12 @@ def export(bench: Bench, domain: str) -> list[Row]:
     found = sum(
         1
         for item in conn.extend.standard.paged_search(
-            bench.dn.users(domain), USERS_FILTER.format(domain=domain), LEVEL,
-            attributes=attributes, paged_size=500, generator=True,
+            bench.dn.users(domain),
+            USERS_FILTER.format(domain=domain),
+            LEVEL,
+            attributes=attributes,
+            paged_size=500,
+            generator=True,
         )  # fmt: skip
         if item["type"] == "searchResEntry"
     )
@@ -335,7 +355,12 @@ def login(bench: Bench) -> Row:
     def api_login(_client: Any, _i: int) -> None:
         # A full login each time (credentials checked, new session cookie), on a kept-alive connection.
         session.cookies.clear()
-        expect(session.post(f"{bench.url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}), 200)
+        expect(
+            session.post(
+                f"{bench.url}/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+            ),
+            200,
+        )
 
     api_login(None, 0)
     timing = run_parallel(bench.sizes.logins, 1, lambda: None, api_login)

@@ -33,7 +33,9 @@ ADMIN_PASSWORD = "Bench-Admin-123"
 class Environment:
     """slapd (durable commits) + the API under `gunicorn --preload`, in one work directory."""
 
-    def __init__(self, workdir: Path, workers: int, threads: int, api_config: dict[str, Any]) -> None:
+    def __init__(
+        self, workdir: Path, workers: int, threads: int, api_config: dict[str, Any]
+    ) -> None:
         self.workdir = workdir
         self.workers = workers
         self.threads = threads

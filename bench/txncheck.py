@@ -34,7 +34,9 @@ from iredapi_ldap.ldap.txn import Transaction  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.txncheck", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.txncheck", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-failures", action="store_true", help="only transactions that succeed")
@@ -65,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
             txn = Transaction(conn)
             try:
                 txn.start()
-                txn.queue(lambda c: conn.modify(domain, {"domainCurrentUserNumber": [(MODIFY_INCREMENT, ["1"])]}, controls=c))
+                txn.queue(
+                    lambda c: conn.modify(
+                        domain, {"domainCurrentUserNumber": [(MODIFY_INCREMENT, ["1"])]}, controls=c
+                    )
+                )
                 txn.queue(lambda c, mail=mail: conn.add(f"mail={mail},ou=Users,{domain}", ["inetOrgPerson", "mailUser"],
                                                         {"mail": mail, "uid": mail, "sn": "t", "cn": "t"}, controls=c))  # fmt: skip
                 txn.end()
@@ -86,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
                 stats["errors"] += 1
                 return
 
-    threads = [threading.Thread(target=writer, args=(i, False)) for i in range(max(1, args.threads // 2))]
+    threads = [
+        threading.Thread(target=writer, args=(i, False)) for i in range(max(1, args.threads // 2))
+    ]
     threads += [threading.Thread(target=reader) for _ in range(max(1, args.threads // 2))]
     if not args.no_failures:
         threads.append(threading.Thread(target=writer, args=(99, True)))

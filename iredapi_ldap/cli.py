@@ -27,13 +27,22 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="INI file to run with.")
-@click.option("--data-dir", default=DEFAULT_DATA_DIR, show_default=True, type=click.Path(file_okay=False),
-              help="Where the embedded directory, config.ini and SQLite store live.")
+@click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False), help="INI file to run with."
+)
+@click.option(
+    "--data-dir",
+    default=DEFAULT_DATA_DIR,
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the embedded directory, config.ini and SQLite store live.",
+)
 @click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to bind.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option("--admin-email", default=None, help=f"First global admin (default {DEFAULT_ADMIN}).")
-@click.option("--admin-password", default=None, help="Its password (generated and printed once if absent).")
+@click.option(
+    "--admin-password", default=None, help="Its password (generated and printed once if absent)."
+)
 def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -> None:  # fmt: skip
     """Run the API under gunicorn; without a config, on the embedded slapd in --data-dir."""
     explicit = config_path or cfg.config_path_from_env()
@@ -61,7 +70,9 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -
         ini = write_embedded_config(data, creds)
         app = build_app(str(ini))
         _ensure_first_admin(app, data, admin_email, admin_password)
-        click.echo(f"iredapi-ldap: embedded directory {creds.uri} (suffix {creds.suffix}); config {ini}")
+        click.echo(
+            f"iredapi-ldap: embedded directory {creds.uri} (suffix {creds.suffix}); config {ini}"
+        )
         click.echo(f"iredapi-ldap: listening on http://{listen}/api")
         _run_gunicorn(app, listen, workers)
     finally:
@@ -147,7 +158,9 @@ def _run_gunicorn(app, listen: str, workers: int) -> None:
 
 @main.command("init-directory")
 @config_options
-@click.option("--bind-dn", default=None, help="Bind as this DN instead of [ldap] bind_dn (e.g. the rootdn).")
+@click.option(
+    "--bind-dn", default=None, help="Bind as this DN instead of [ldap] bind_dn (e.g. the rootdn)."
+)
 @click.option("--bind-password", default=None, help="Password for --bind-dn.")
 def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
     """Create the suffix, o=domains and o=domainAdmins on an existing server (idempotent)."""
@@ -166,8 +179,13 @@ def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
 
 @main.command("create-admin")
 @click.argument("email")
-@click.option("--password", prompt=True, hide_input=True, envvar="IREDAPI_ADMIN_PASSWORD",
-              help="The admin's password (prompted if absent; or $IREDAPI_ADMIN_PASSWORD).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    envvar="IREDAPI_ADMIN_PASSWORD",
+    help="The admin's password (prompted if absent; or $IREDAPI_ADMIN_PASSWORD).",
+)
 @click.option("--global", "is_global", is_flag=True, help="Make it a global admin.")
 @config_options
 def create_admin_command(email, password, is_global, config_path, data_dir) -> None:
@@ -178,14 +196,20 @@ def create_admin_command(email, password, is_global, config_path, data_dir) -> N
     with configured_app(config_path, data_dir) as app, app.app_context():
         scheme = app.config["DEFAULT_PASSWORD_SCHEME"]
         dn = _call(
-            lambda: create_admin(get_directory(), email, password, is_global=is_global, scheme=scheme)
+            lambda: create_admin(
+                get_directory(), email, password, is_global=is_global, scheme=scheme
+            )
         )
     click.echo(f"created {dn}")
 
 
 @main.command("purge-audit-log")
-@click.option("--keep-days", type=click.IntRange(min=1), default=None,
-              help="Keep this many days (default: [sql] audit_keep_days).")
+@click.option(
+    "--keep-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Keep this many days (default: [sql] audit_keep_days).",
+)
 @config_options
 def purge_audit_log_command(keep_days, config_path, data_dir) -> None:
     """Delete audit log rows older than N days (for cron)."""
@@ -194,7 +218,9 @@ def purge_audit_log_command(keep_days, config_path, data_dir) -> None:
     with configured_app(config_path, data_dir) as app, app.app_context():
         days = keep_days or app.config["SQL_AUDIT_KEEP_DAYS"]
         if days <= 0:
-            raise click.ClickException("Nothing to do: give --keep-days or set [sql] audit_keep_days.")
+            raise click.ClickException(
+                "Nothing to do: give --keep-days or set [sql] audit_keep_days."
+            )
         deleted = _call(lambda: purge(days))
     click.echo(f"deleted {deleted} audit row(s) older than {days} day(s)")
 

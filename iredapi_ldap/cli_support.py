@@ -18,7 +18,9 @@ DEFAULT_DATA_DIR = "./var"
 
 def config_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Add --config and --data-dir (which holds config.ini when --config is not given)."""
-    function = click.option("--data-dir", default=DEFAULT_DATA_DIR, type=click.Path(file_okay=False))(function)
+    function = click.option(
+        "--data-dir", default=DEFAULT_DATA_DIR, type=click.Path(file_okay=False)
+    )(function)
     return click.option("--config", "config_path", type=click.Path(dir_okay=False))(function)
 
 
@@ -32,7 +34,9 @@ def resolve_config(config_path: str | None, data_dir: str | None) -> str | None:
     return str(candidate) if candidate.is_file() else None
 
 
-def build_app(config_path: str, given_by: str = "--config", overrides: dict[str, Any] | None = None) -> Flask:
+def build_app(
+    config_path: str, given_by: str = "--config", overrides: dict[str, Any] | None = None
+) -> Flask:
     """Build the app from an INI file, turning configuration errors into a clean CLI failure."""
     from . import create_app
 
@@ -43,7 +47,9 @@ def build_app(config_path: str, given_by: str = "--config", overrides: dict[str,
 
 
 @contextmanager
-def configured_app(config_path: str | None, data_dir: str | None, **overrides: Any) -> Iterator[Flask]:
+def configured_app(
+    config_path: str | None, data_dir: str | None, **overrides: Any
+) -> Iterator[Flask]:
     """Build the app from the options; close its LDAP and SQL connections after."""
     from . import sqlstore
     from .ldap import get_pool

@@ -38,14 +38,35 @@ __all__ = [
 
 DEFAULT_SCHEME = "SSHA512"
 SCHEMES: tuple[str, ...] = (
-    "SSHA512", "SSHA", "SHA512", "BCRYPT", "SHA512-CRYPT", "MD5",
-    "PLAIN-MD5", "PLAIN", "CRAM-MD5", "NTLM",
+    "SSHA512",
+    "SSHA",
+    "SHA512",
+    "BCRYPT",
+    "SHA512-CRYPT",
+    "MD5",
+    "PLAIN-MD5",
+    "PLAIN",
+    "CRAM-MD5",
+    "NTLM",
 )
 # Prefixes accepted for caller-supplied hashes (iRedAdmin is_supported_password_scheme + BLF-CRYPT).
-SUPPORTED_PREFIXES: frozenset[str] = frozenset({
-    "PLAIN", "CRYPT", "MD5", "PLAIN-MD5", "SHA", "SSHA", "SHA512", "SSHA512",
-    "SHA512-CRYPT", "BCRYPT", "BLF-CRYPT", "CRAM-MD5", "NTLM",
-})
+SUPPORTED_PREFIXES: frozenset[str] = frozenset(
+    {
+        "PLAIN",
+        "CRYPT",
+        "MD5",
+        "PLAIN-MD5",
+        "SHA",
+        "SSHA",
+        "SHA512",
+        "SSHA512",
+        "SHA512-CRYPT",
+        "BCRYPT",
+        "BLF-CRYPT",
+        "CRAM-MD5",
+        "NTLM",
+    }
+)
 
 _SALT_BYTES = 8  # what iRedAdmin and slappasswd use for {SSHA}/{SSHA512}
 _BCRYPT_MAX_BYTES = 72  # bcrypt only reads 72 bytes; libxcrypt (slapd) truncates there too
@@ -104,7 +125,9 @@ def _bcrypt_bytes(pw: str) -> bytes:
 _GENERATORS: dict[str, Callable[[str], str]] = {
     "SSHA512": lambda pw: _salted_digest("sha512", "SSHA512", pw),
     "SSHA": lambda pw: _salted_digest("sha1", "SSHA", pw),
-    "SHA512": lambda pw: "{SHA512}" + base64.b64encode(hashlib.sha512(pw.encode()).digest()).decode(),
+    "SHA512": lambda pw: (
+        "{SHA512}" + base64.b64encode(hashlib.sha512(pw.encode()).digest()).decode()
+    ),
     "BCRYPT": lambda pw: "{CRYPT}" + bcrypt.hashpw(_bcrypt_bytes(pw), bcrypt.gensalt()).decode(),
     # rounds=5000 is the crypt(3) default, so passlib omits "rounds=" like doveadm's SHA512-CRYPT.
     "SHA512-CRYPT": lambda pw: "{CRYPT}" + sha512_crypt.using(rounds=5000).hash(pw),
@@ -142,12 +165,18 @@ _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _H64 = "[./0-9A-Za-z]"
 _CRYPT_FORMATS: dict[str, tuple[re.Pattern[str], Callable[[str, str], bool]]] = {
     "md5": (re.compile(rf"\$1\${_H64}{{0,8}}\${_H64}{{22}}"), md5_crypt.verify),
-    "sha256": (re.compile(rf"\$5\$(?:rounds=\d{{1,9}}\$)?{_H64}{{0,16}}\${_H64}{{43}}"),
-               sha256_crypt.verify),
-    "sha512": (re.compile(rf"\$6\$(?:rounds=\d{{1,9}}\$)?{_H64}{{0,16}}\${_H64}{{86}}"),
-               sha512_crypt.verify),
-    "bcrypt": (re.compile(rf"\$2[aby]\$\d\d\${_H64}{{53}}"),
-               lambda pw, h: bcrypt.checkpw(_bcrypt_bytes(pw), h.encode())),
+    "sha256": (
+        re.compile(rf"\$5\$(?:rounds=\d{{1,9}}\$)?{_H64}{{0,16}}\${_H64}{{43}}"),
+        sha256_crypt.verify,
+    ),
+    "sha512": (
+        re.compile(rf"\$6\$(?:rounds=\d{{1,9}}\$)?{_H64}{{0,16}}\${_H64}{{86}}"),
+        sha512_crypt.verify,
+    ),
+    "bcrypt": (
+        re.compile(rf"\$2[aby]\$\d\d\${_H64}{{53}}"),
+        lambda pw, h: bcrypt.checkpw(_bcrypt_bytes(pw), h.encode()),
+    ),
 }
 # Which crypt(3) formats each prefix may carry.
 _CRYPT_PREFIXES: dict[str, tuple[str, ...]] = {
@@ -160,10 +189,14 @@ _CRYPT_PREFIXES: dict[str, tuple[str, ...]] = {
 }
 # {SHA*} and {SSHA*}: (hashlib name, salted).
 _DIGEST_PREFIXES: dict[str, tuple[str, bool]] = {
-    "SHA": ("sha1", False), "SSHA": ("sha1", True),
-    "SHA256": ("sha256", False), "SSHA256": ("sha256", True),
-    "SHA384": ("sha384", False), "SSHA384": ("sha384", True),
-    "SHA512": ("sha512", False), "SSHA512": ("sha512", True),
+    "SHA": ("sha1", False),
+    "SSHA": ("sha1", True),
+    "SHA256": ("sha256", False),
+    "SSHA256": ("sha256", True),
+    "SHA384": ("sha384", False),
+    "SSHA384": ("sha384", True),
+    "SHA512": ("sha512", False),
+    "SSHA512": ("sha512", True),
 }
 
 
@@ -314,8 +347,9 @@ class PasswordPolicy:
     special_chars: str = DEFAULT_SPECIAL_CHARS
 
 
-def check_password(plain: str, policy: PasswordPolicy | None = None, *,
-                   confirm: str | None = None) -> list[str]:
+def check_password(
+    plain: str, policy: PasswordPolicy | None = None, *, confirm: str | None = None
+) -> list[str]:
     """Return the iRedAdmin PW_* error codes `plain` violates (empty list when acceptable)."""
     policy = policy or PasswordPolicy()
     if confirm is not None and confirm != plain:
@@ -343,7 +377,9 @@ def check_password(plain: str, policy: PasswordPolicy | None = None, *,
     return errors
 
 
-def describe_password_errors(codes: Iterable[str] | str, policy: PasswordPolicy | None = None) -> str:
+def describe_password_errors(
+    codes: Iterable[str] | str, policy: PasswordPolicy | None = None
+) -> str:
     """Turn PW_* codes (list or iRedAdmin's comma-joined string) into one English sentence."""
     policy = policy or PasswordPolicy()
     if isinstance(codes, str):

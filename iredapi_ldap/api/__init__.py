@@ -63,7 +63,8 @@ def reject_undeclared_input() -> None:
         errors = {name: ["Unknown field."] for name in request.args}
         raise ValidationFailed(
             "Invalid parameters: this endpoint takes no query string ("
-            + ", ".join(sorted(request.args)) + ").",
+            + ", ".join(sorted(request.args))
+            + ").",
             errors=errors,
         )
     if request.content_length and locations & BODY_LOCATIONS:
@@ -121,7 +122,21 @@ def register_api(app: Flask) -> EnvelopeApi:
     api.spec.components.security_scheme(
         "basicAuth", {"type": "http", "scheme": "basic", "description": "admin email : API token"}
     )
-    for module in (login, domain, domain_admins, user, users, alias, maillist, admin, token, log, ml, health, jobs):
+    for module in (
+        login,
+        domain,
+        domain_admins,
+        user,
+        users,
+        alias,
+        maillist,
+        admin,
+        token,
+        log,
+        ml,
+        health,
+        jobs,
+    ):
         api.register_blueprint(module.blp, url_prefix="/api")
     app.before_request(reject_undeclared_input)
     app.extensions["iredapi_ldap_api"] = api

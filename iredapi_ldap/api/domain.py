@@ -75,7 +75,12 @@ def list_domains(args):
         )
     else:
         items, total = admin_roles.list_managed_domains(
-            get_directory(), current_user.mail, offset, limit, args["disabled_only"], args["name_only"]
+            get_directory(),
+            current_user.mail,
+            offset,
+            limit,
+            args["disabled_only"],
+            args["name_only"],
         )
     return ok(items, **page_meta(offset, limit, total))
 
@@ -121,7 +126,9 @@ def update_domain(args, domain):
 
 def _check_domain_admin_fields(domain: str, args: dict) -> None:
     """Refuse fields on tabs hidden from normal admins, and password lengths below the global one."""
-    hidden = settings_of(domains.get_domain_entry(get_directory(), domain)).get("disabledDomainProfile", [])
+    hidden = settings_of(domains.get_domain_entry(get_directory(), domain)).get(
+        "disabledDomainProfile", []
+    )
     refused = sorted({f for tab in hidden for f in PROFILE_FIELDS.get(tab, ()) if f in args})
     if refused:
         raise Forbidden(
@@ -169,7 +176,9 @@ def _delete(domain: str, keep_days: int):
     if domains.more_entries_than(directory, domain, current_app.config["JOBS_SYNC_LIMIT"]):
         # Too big to delete within a request: a job deletes it and can be followed.
         params = {"domain": domain, "keep_days": keep_days, "admin": current_user.mail}
-        return accepted(get_runner(current_app).submit(DELETE_DOMAIN, domain, params, current_user.mail))
+        return accepted(
+            get_runner(current_app).submit(DELETE_DOMAIN, domain, params, current_user.mail)
+        )
     lists = domain_list_addresses(directory, domain)
     removed_users = domains.delete_domain(directory, domain)
     record_deleted_mailboxes(removed_users, current_user.mail, keep_days)

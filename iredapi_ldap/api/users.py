@@ -111,7 +111,9 @@ def _bulk_update(domain: str, values: dict):
     config = current_app.config
     users.check_bulk_values(directory, domain, values, config)
     if not users.more_users_than(directory, domain, config["JOBS_SYNC_LIMIT"]):
-        return ok({"updated": users.bulk_update_users(directory, domain, values, config, checked=True)})
+        return ok(
+            {"updated": users.bulk_update_users(directory, domain, values, config, checked=True)}
+        )
     params = {
         "domain": domain,
         "values": {k: v for k, v in values.items() if k != "password"},

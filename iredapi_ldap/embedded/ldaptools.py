@@ -92,9 +92,7 @@ class RootClient:
         command = [self.tools[name], *auth, *args]
         # LDAPNOINIT: ignore the user's ldap.conf and .ldaprc (BASE, TLS, SASL).
         env = {**os.environ, "LDAPNOINIT": "1"}
-        result = subprocess.run(
-            command, input=input, capture_output=True, text=True, env=env
-        )
+        result = subprocess.run(command, input=input, capture_output=True, text=True, env=env)
         if check and result.returncode != 0:
             raise LdapToolError(command, result.returncode, result.stderr)
         return result

@@ -93,9 +93,7 @@ class EmbeddedSlapd:
         size_limit: int = 500,
     ) -> None:
         if not SUFFIX_RE.match(suffix):
-            raise ValueError(
-                f"unsupported suffix {suffix!r}, use e.g. dc=example,dc=com"
-            )
+            raise ValueError(f"unsupported suffix {suffix!r}, use e.g. dc=example,dc=com")
         self.data_dir = Path(data_dir).absolute()
         self.run_dir = self.data_dir / "slapd"
         self.conf_path = self.run_dir / "slapd.conf"
@@ -164,9 +162,7 @@ class EmbeddedSlapd:
             stored = json.loads(self.credentials_path.read_text())
             if normalize_dn(stored["suffix"]) != normalize_dn(self.suffix):
                 held = stored["suffix"]
-                raise SlapdStartError(
-                    f"{self.data_dir} holds {held!r}, not {self.suffix!r}"
-                )
+                raise SlapdStartError(f"{self.data_dir} holds {held!r}, not {self.suffix!r}")
         else:
             root_password = secrets.token_urlsafe(24)
             stored = {
@@ -240,9 +236,7 @@ class EmbeddedSlapd:
                 return
             if time.monotonic() > deadline:
                 reason = result.stderr.strip()
-                raise SlapdStartError(
-                    f"no answer in {timeout} s ({reason}):\n{self.log_tail()}"
-                )
+                raise SlapdStartError(f"no answer in {timeout} s ({reason}):\n{self.log_tail()}")
             time.sleep(0.02)
 
     def log_tail(self, lines: int = 20) -> str:
@@ -277,9 +271,7 @@ class EmbeddedSlapd:
     def init_tree(self) -> None:
         """Add the missing base entries; never change existing ones."""
         creds = self.credentials
-        result = self.client.search(
-            self.suffix, "(objectClass=*)", "1.1", scope="one", check=False
-        )
+        result = self.client.search(self.suffix, "(objectClass=*)", "1.1", scope="one", check=False)
         if result.returncode == NO_SUCH_OBJECT:
             existing = set()
         elif result.returncode == 0:
@@ -291,9 +283,7 @@ class EmbeddedSlapd:
         records = {
             self.suffix: self._suffix_record(),
             creds.vmail_dn: _service_record(creds.vmail_dn, creds.vmail_password),
-            creds.vmailadmin_dn: _service_record(
-                creds.vmailadmin_dn, creds.vmailadmin_password
-            ),
+            creds.vmailadmin_dn: _service_record(creds.vmailadmin_dn, creds.vmailadmin_password),
             f"o=domains,{self.suffix}": _ldif(
                 f"o=domains,{self.suffix}", "objectClass: organization", "o: domains"
             ),
@@ -303,9 +293,7 @@ class EmbeddedSlapd:
                 "o: domainAdmins",
             ),
         }
-        missing = [
-            ldif for dn, ldif in records.items() if normalize_dn(dn) not in existing
-        ]
+        missing = [ldif for dn, ldif in records.items() if normalize_dn(dn) not in existing]
         if missing:
             self.ldapadd("\n".join(missing))
 

@@ -48,7 +48,9 @@ def _outcome(row: dict[str, Any]) -> None:
 
 @click.command("bulk-update")
 @click.argument("domain")
-@click.option("--status", "account_status", type=click.Choice(["active", "disabled"]), help="accountStatus")
+@click.option(
+    "--status", "account_status", type=click.Choice(["active", "disabled"]), help="accountStatus"
+)
 @click.option("--language", help="preferredLanguage, e.g. en_US ('' removes it)")
 @click.option("--transport", help="mtaTransport ('' removes it, so the domain's applies)")
 @config_options
@@ -134,7 +136,9 @@ def wait_command(job_id, timeout, config_path, data_dir) -> None:
                 if row["state"] in (DONE, FAILED):
                     break
                 if deadline is not None and time.monotonic() > deadline:
-                    raise click.ClickException(f"job {job_id} still {row['state']} after {timeout} s")
+                    raise click.ClickException(
+                        f"job {job_id} still {row['state']} after {timeout} s"
+                    )
                 time.sleep(0.2)
         finally:
             bar.close()

@@ -220,9 +220,7 @@ class Runner:
         with self._lock:
             self._kicked = True
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._loop, name="iredapi-jobs", daemon=True
-                )
+                self._thread = threading.Thread(target=self._loop, name="iredapi-jobs", daemon=True)
                 self._thread.start()
         self._wake.set()
 

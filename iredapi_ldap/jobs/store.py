@@ -105,7 +105,10 @@ class JobStore:
             sa.update(jobs)
             .where(jobs.c.id == job_id, _claimable(stale))
             .values(
-                state=RUNNING, owner=owner, heartbeat=now, attempts=jobs.c.attempts + 1,
+                state=RUNNING,
+                owner=owner,
+                heartbeat=now,
+                attempts=jobs.c.attempts + 1,
                 started=sa.func.coalesce(jobs.c.started, now),
             )  # fmt: skip
         )

@@ -107,7 +107,9 @@ def delete_domain(context: JobContext) -> dict[str, Any]:
 
     for depth in sorted(levels, reverse=True):
         context.each(levels[depth], delete)
-        deleted_users = [mailbox_users[dn.lower()] for dn in levels[depth] if dn.lower() in mailbox_users]
+        deleted_users = [
+            mailbox_users[dn.lower()] for dn in levels[depth] if dn.lower() in mailbox_users
+        ]
         if deleted_users:
             _record(context, deleted_users)
     with context.app.app_context():
@@ -119,5 +121,7 @@ def delete_domain(context: JobContext) -> dict[str, Any]:
 def _record(context: JobContext, entries: list[Entry]) -> None:
     with context.app.app_context():
         record_deleted_mailboxes(
-            entries, context.row_params.get("admin", ""), int(context.row_params.get("keep_days", 0))
+            entries,
+            context.row_params.get("admin", ""),
+            int(context.row_params.get("keep_days", 0)),
         )

@@ -17,7 +17,8 @@ def ensure_base_entries(directory: Directory) -> list[str]:
         if first_attr.lower() != "dc":
             raise errors.ValidationFailed(f"Cannot create suffix {suffix}: it must start with dc=.")
         directory.add(
-            suffix, {"objectClass": ["dcObject", "organization"], "dc": first_value, "o": first_value}
+            suffix,
+            {"objectClass": ["dcObject", "organization"], "dc": first_value, "o": first_value},
         )
         added.append(suffix)
     for dn, name in ((directory.dn.domains, "domains"), (directory.dn.admins, "domainAdmins")):

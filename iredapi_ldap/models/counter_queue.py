@@ -184,7 +184,15 @@ def add_counted(
         queue.defer(directory, domain, deltas)
         return
     wrote = flush_pending(directory, [domain])
-    counters.adjust(directory, domain, names, plan, entry=None if wrote else domain_entry, then=add, **adjust_options)
+    counters.adjust(
+        directory,
+        domain,
+        names,
+        plan,
+        entry=None if wrote else domain_entry,
+        then=add,
+        **adjust_options,
+    )
 
 
 def add_one_counted(
@@ -205,7 +213,9 @@ def release(directory: Directory, domain: str, deltas: dict[str, int]) -> None:
     """Subtract deltas (an account deleted), written behind; never raises."""
     try:
         # Late is safe: until written, the counter runs ahead of the truth and limits hold.
-        get_counter_queue().defer(directory, domain, {name: -delta for name, delta in deltas.items()})
+        get_counter_queue().defer(
+            directory, domain, {name: -delta for name, delta in deltas.items()}
+        )
     except errors.ApiError as exc:
         log.warning("Could not release counters of %s (%s): %s", domain, deltas, exc.code)
 

@@ -100,7 +100,9 @@ def _initialise(directory: Directory, entry: Entry, domain: str, counter: str) -
     directory.modify(entry.dn, {counter: _real_value_steps(directory, entry, domain, counter)})
 
 
-def _real_value_steps(directory: Directory, entry: Entry, domain: str, counter: str) -> list[tuple[str, Any]]:
+def _real_value_steps(
+    directory: Directory, entry: Entry, domain: str, counter: str
+) -> list[tuple[str, Any]]:
     """Return the modify steps replacing exactly the stored values with the real count."""
     stored = entry.all(counter)
     steps: list[tuple[str, Any]] = [("delete", stored)] if stored else []
@@ -199,7 +201,9 @@ def adjust(
 
 
 def _increments_only(changes: dict[str, Any]) -> bool:
-    return all(isinstance(change, tuple) and change[0] == "increment" for change in changes.values())
+    return all(
+        isinstance(change, tuple) and change[0] == "increment" for change in changes.values()
+    )
 
 
 def release_now(directory: Directory, domain: str, deltas: dict[str, int]) -> None:

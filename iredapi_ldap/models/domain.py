@@ -265,7 +265,9 @@ def update_domain(
     return get_domain(directory, domain)
 
 
-def _recount_newly_limited(directory: Directory, domain: str, old: Entry, values: dict[str, Any]) -> None:
+def _recount_newly_limited(
+    directory: Directory, domain: str, old: Entry, values: dict[str, Any]
+) -> None:
     """Re-count the counters a limit set by this update starts to guard."""
     # Unlimited, they were caches written behind, and may have drifted (a killed worker).
     settings = settings_of(old)
@@ -293,7 +295,10 @@ def _update_changes(
                 "transport conflicts with a backup MX domain; set is_backupmx=no first.",
                 errors={"transport": ["Conflicts with is_backupmx=yes."]},
             )
-        changes["mtaTransport"] = ("replace", values["transport"] or config["DEFAULT_MTA_TRANSPORT"])
+        changes["mtaTransport"] = (
+            "replace",
+            values["transport"] or config["DEFAULT_MTA_TRANSPORT"],
+        )
     if "outboundRelay" in values:
         changes["senderRelayHost"] = ("replace", values["outboundRelay"] or [])
     was_backup = (entry.first("domainBackupMX") or "").lower() == "yes"

@@ -175,7 +175,9 @@ def existing_in_domain(directory: Directory, domain: str, addresses: list[str]) 
         F.or_(F.any_of("mail", wanted), F.any_of("shadowAddress", wanted)),
     )
     found: set[str] = set()
-    for entry in directory.search(directory.dn.domain(domain), search_filter, ["mail", "shadowAddress"]):
+    for entry in directory.search(
+        directory.dn.domain(domain), search_filter, ["mail", "shadowAddress"]
+    ):
         found |= {v.lower() for v in entry.all("mail") + entry.all("shadowAddress")} & wanted
     return found
 
@@ -268,7 +270,9 @@ def _rename_changes(entry: Entry, mail: str, new_mail: str, alias_domains: list[
     shadows = [v for v in dict.fromkeys(shadows) if v != new_mail]
     if shadows != [v.lower() for v in entry.all("shadowAddress")]:
         changes["shadowAddress"] = ("replace", shadows)
-    forwarding = [new_mail if v.lower() == mail else v.lower() for v in entry.all("mailForwardingAddress")]
+    forwarding = [
+        new_mail if v.lower() == mail else v.lower() for v in entry.all("mailForwardingAddress")
+    ]
     if forwarding != [v.lower() for v in entry.all("mailForwardingAddress")]:
         changes["mailForwardingAddress"] = ("replace", list(dict.fromkeys(forwarding)))
     return changes

@@ -103,7 +103,9 @@ def addresses_taken(directory: Directory, addresses: list[str]) -> list[str]:
     wanted = sorted({a.lower() for a in addresses})
     search_filter = F.or_(F.any_of("mail", wanted), F.any_of("shadowAddress", wanted))
     used: set[str] = set()
-    for entry in directory.search(directory.dn.suffix, search_filter, ["objectClass", "mail", "shadowAddress"]):
+    for entry in directory.search(
+        directory.dn.suffix, search_filter, ["objectClass", "mail", "shadowAddress"]
+    ):
         if TAKEN_BY_CLASSES.isdisjoint(oc.lower() for oc in entry.all("objectClass")):
             continue  # e.g. a legacy list's external member (mailExternalUser)
         used |= {v.lower() for v in entry.all("mail") + entry.all("shadowAddress")} & set(wanted)

@@ -98,13 +98,20 @@ def _check_aliases(
 ) -> None:
     """Alias addresses must be in the user's domain or its alias domains, and unused."""
     domain = domain_of(mail)
-    allowed = {domain, *(d.lower() for d in get_domain_entry(directory, domain).all("domainAliasName"))}
+    allowed = {
+        domain,
+        *(d.lower() for d in get_domain_entry(directory, domain).all("domainAliasName")),
+    }
     outside = sorted(a for a in added if domain_of(a) not in allowed or a == mail)
     if outside:
         raise errors.ValidationFailed(
             f"Not an alias address of {mail}: {', '.join(outside)}.",
-            errors={field: [f"Must be in {', '.join(sorted(allowed))} and not the user's own "
-                            f"address: {', '.join(outside)}."]},  # fmt: skip
+            errors={
+                field: [
+                    f"Must be in {', '.join(sorted(allowed))} and not the user's own "
+                    f"address: {', '.join(outside)}."
+                ]
+            },  # fmt: skip
         )
     taken = addresses_in_use(directory, added, exclude_dn=entry.dn)
     if taken:

@@ -83,7 +83,11 @@ def list_users(
     base = directory.dn.users(domain)
     search_filter = users_filter(domain, disabled_only, search)
     filtered = disabled_only or bool(search)
-    total = None if (exact_total or filtered) else counters.parse_counter(domain_entry.first(counters.USERS))
+    total = (
+        None
+        if (exact_total or filtered)
+        else counters.parse_counter(domain_entry.first(counters.USERS))
+    )
     attributes = NO_ATTRIBUTES if email_only else USER_READ_ATTRIBUTES
     if offset <= DEEP_OFFSET:
         entries = directory.first(base, search_filter, attributes, "one", offset + limit)[offset:]
@@ -162,11 +166,16 @@ def bulk_remaining_filter(domain: str, values: dict[str, Any]) -> str:
     return F.and_(users_filter(domain), F.or_(*missing))
 
 
-def bulk_target_dns(directory: Directory, domain: str, search_filter: str | None = None) -> list[str]:
+def bulk_target_dns(
+    directory: Directory, domain: str, search_filter: str | None = None
+) -> list[str]:
     """Return the DNs of the users a bulk update changes, in directory order."""
     # DNs only, collected before writing: never the full entries, never a search mid-modify.
     base = directory.dn.users(domain)
-    return [e.dn for e in directory.search(base, search_filter or users_filter(domain), NO_ATTRIBUTES, "one")]
+    return [
+        e.dn
+        for e in directory.search(base, search_filter or users_filter(domain), NO_ATTRIBUTES, "one")
+    ]
 
 
 def check_bulk_values(

@@ -32,7 +32,9 @@ from .fields import Transport
 from .fields import YesNo
 from .fields import choice_of
 
-NAME = fields.String(validate=validate.Length(max=255), metadata={"description": "Description or company name (cn)"})
+NAME = fields.String(
+    validate=validate.Length(max=255), metadata={"description": "Description or company name (cn)"}
+)
 
 
 def _password_length() -> fields.Integer:
@@ -62,10 +64,15 @@ class DomainCreateSchema(BaseSchema):
         metadata={"description": "Primary MX host/IP[:port] for a backup MX domain"},
     )
     outboundRelay = fields.String(
-        validate=[validate.Length(max=255), validate.Regexp(r"^$|" + RELAY_HOST.pattern, error="Not a relay host.")],
+        validate=[
+            validate.Length(max=255),
+            validate.Regexp(r"^$|" + RELAY_HOST.pattern, error="Not a relay host."),
+        ],
         metadata={"description": "senderRelayHost, e.g. smtp:[1.2.3.4]:25; empty disables"},
     )
-    services = MultiValue(choice_of(DOMAIN_SERVICES), metadata={"description": "Replace enabledService"})
+    services = MultiValue(
+        choice_of(DOMAIN_SERVICES), metadata={"description": "Replace enabledService"}
+    )
 
     @validates_schema
     def _password_lengths(self, data: dict, **kwargs: Any) -> None:
@@ -84,8 +91,16 @@ class DomainUpdateSchema(TriadMixin, DomainCreateSchema):
 
     addService = MultiValue(choice_of(DOMAIN_SERVICES))
     removeService = MultiValue(choice_of(DOMAIN_SERVICES))
-    catchall = MultiValue(Email(), metadata={"description": "Catch-all targets (comma list); empty removes the catch-all"})
-    aliasDomains = MultiValue(DomainName(), metadata={"description": "Replace the alias domains; their addresses reach the same accounts"})
+    catchall = MultiValue(
+        Email(),
+        metadata={"description": "Catch-all targets (comma list); empty removes the catch-all"},
+    )
+    aliasDomains = MultiValue(
+        DomainName(),
+        metadata={
+            "description": "Replace the alias domains; their addresses reach the same accounts"
+        },
+    )
     addAliasDomain = MultiValue(DomainName())
     removeAliasDomain = MultiValue(DomainName())
     disableDomainProfile = MultiValue(choice_of(DISABLED_DOMAIN_PROFILES))
@@ -137,8 +152,12 @@ class DomainSchema(Schema):
     disabledMailServices = fields.List(fields.String())
     admins = fields.List(fields.String())
     aliasDomains = fields.List(fields.String())
-    catchall = fields.List(fields.String(), metadata={"description": "Catch-all targets (GET of one domain)"})
-    currentUsers = fields.Integer(metadata={"description": "Cached counter (domainCurrentUserNumber)"})
+    catchall = fields.List(
+        fields.String(), metadata={"description": "Catch-all targets (GET of one domain)"}
+    )
+    currentUsers = fields.Integer(
+        metadata={"description": "Cached counter (domainCurrentUserNumber)"}
+    )
     currentAliases = fields.Integer()
     currentLists = fields.Integer()
     currentQuotaSize = fields.Integer(metadata={"description": "Cached, bytes"})

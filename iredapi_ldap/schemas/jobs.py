@@ -16,7 +16,9 @@ STATES = ("pending", "running", "done", "failed")
 class JobListArgsSchema(PageArgsSchema):
     """Query arguments of GET /api/jobs."""
 
-    state = fields.String(validate=validate.OneOf(STATES), metadata={"description": "Only jobs in this state"})
+    state = fields.String(
+        validate=validate.OneOf(STATES), metadata={"description": "Only jobs in this state"}
+    )
 
 
 class JobSchema(Schema):

@@ -117,9 +117,13 @@ class TokenSchema(Schema):
     allowed_ips = fields.List(fields.String())
     last_used = fields.String(
         allow_none=True,
-        metadata={"description": "Last authenticated request, ISO 8601 UTC, exact to a minute; null = never"},
+        metadata={
+            "description": "Last authenticated request, ISO 8601 UTC, exact to a minute; null = never"
+        },
     )
-    last_used_from = fields.String(allow_none=True, metadata={"description": "Client address of that request"})
+    last_used_from = fields.String(
+        allow_none=True, metadata={"description": "Client address of that request"}
+    )
 
 
 class NewTokenSchema(TokenSchema):

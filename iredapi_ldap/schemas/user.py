@@ -81,11 +81,15 @@ class UserCreateSchema(BaseSchema):
 
     password = _password()
     password_hash = _password_hash()
-    name = fields.String(validate=TEXT, metadata={"description": "Display name (cn); default: local part"})
+    name = fields.String(
+        validate=TEXT, metadata={"description": "Display name (cn); default: local part"}
+    )
     language = Language(metadata={"description": "preferredLanguage; default: the domain's"})
     quota = Quota(metadata={"description": "MB; 0 or absent = the domain's defaultQuota"})
     mailboxFormat = choice_of(MAILBOX_FORMATS)
-    mailboxFolder = fields.String(validate=validate.Regexp(MAILBOX_FOLDER, error="1-20 letters or digits."))
+    mailboxFolder = fields.String(
+        validate=validate.Regexp(MAILBOX_FOLDER, error="1-20 letters or digits.")
+    )
     maildir = MaildirPath(metadata={"description": "Absolute homeDirectory; default: generated"})
     accountStatus = AccountStatus()
 
@@ -121,14 +125,30 @@ class UserUpdateSchema(TriadMixin, BaseSchema):
     password_hash = _password_hash()
     quota = Quota(metadata={"description": "MB; 0 = unlimited"})
     accountStatus = AccountStatus()
-    language = Language(validate=validate.Regexp(re.compile(r"^$|" + LANGUAGE.pattern), error="Not a language tag."))
+    language = Language(
+        validate=validate.Regexp(re.compile(r"^$|" + LANGUAGE.pattern), error="Not a language tag.")
+    )
     employeeid = fields.String(validate=TEXT, metadata={"description": "employeeNumber"})
-    transport = Transport(validate=[TEXT, validate.Regexp(re.compile(r"^$|" + TRANSPORT.pattern), error="Not a transport.")])
-    isGlobalAdmin = YesNo(metadata={"description": "domainGlobalAdmin + enabledService domainadmin"})
-    forwarding = MultiValue(Email(), metadata={"description": "Replace mailForwardingAddress; include the user's own address to keep a copy"})
+    transport = Transport(
+        validate=[
+            TEXT,
+            validate.Regexp(re.compile(r"^$|" + TRANSPORT.pattern), error="Not a transport."),
+        ]
+    )
+    isGlobalAdmin = YesNo(
+        metadata={"description": "domainGlobalAdmin + enabledService domainadmin"}
+    )
+    forwarding = MultiValue(
+        Email(),
+        metadata={
+            "description": "Replace mailForwardingAddress; include the user's own address to keep a copy"
+        },
+    )
     addForwarding = MultiValue(Email())
     removeForwarding = MultiValue(Email())
-    aliases = MultiValue(Email(), metadata={"description": "Replace the alias addresses (shadowAddress)"})
+    aliases = MultiValue(
+        Email(), metadata={"description": "Replace the alias addresses (shadowAddress)"}
+    )
     addAlias = MultiValue(Email())
     removeAlias = MultiValue(Email())
     services = MultiValue(ServiceName(), metadata={"description": "Replace enabledService"})
@@ -137,10 +157,18 @@ class UserUpdateSchema(TriadMixin, BaseSchema):
     senderBcc = OptionalEmail(metadata={"description": "userSenderBccAddress; empty removes"})
     recipientBcc = OptionalEmail(metadata={"description": "userRecipientBccAddress; empty removes"})
     mailboxFormat = choice_of(MAILBOX_FORMATS)
-    mailboxFolder = fields.String(validate=validate.Regexp(MAILBOX_FOLDER, error="1-20 letters or digits."))
+    mailboxFolder = fields.String(
+        validate=validate.Regexp(MAILBOX_FOLDER, error="1-20 letters or digits.")
+    )
     maildir = MaildirPath(metadata={"description": "Absolute homeDirectory"})
-    telephoneNumber = MultiValue(fields.String(validate=validate.Regexp(PHONE)), metadata={"description": "Replace; empty clears"})
-    mobile = MultiValue(fields.String(validate=validate.Regexp(PHONE)), metadata={"description": "Replace; empty clears"})
+    telephoneNumber = MultiValue(
+        fields.String(validate=validate.Regexp(PHONE)),
+        metadata={"description": "Replace; empty clears"},
+    )
+    mobile = MultiValue(
+        fields.String(validate=validate.Regexp(PHONE)),
+        metadata={"description": "Replace; empty clears"},
+    )
 
     @validates_schema
     def _password_given(self, data: dict, **kwargs: Any) -> None:

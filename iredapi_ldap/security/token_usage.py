@@ -82,7 +82,11 @@ def last_uses(token_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     if not wanted:
         return {}
     with translate_errors(), get_store().engine.connect() as conn:
-        rows = conn.execute(sa.select(token_usage).where(token_usage.c.token_id.in_(wanted))).mappings().all()
+        rows = (
+            conn.execute(sa.select(token_usage).where(token_usage.c.token_id.in_(wanted)))
+            .mappings()
+            .all()
+        )
     return {
         row["token_id"]: {
             "last_used": iso_utc(row["last_used"], "seconds"),

@@ -289,7 +289,12 @@ def test_rows_older_than_audit_keep_days_are_deleted_once_an_hour(app_config, ad
     """With [sql] audit_keep_days, a write deletes older rows (SQLite and PostgreSQL), at most hourly."""
     with app_with(app_config, SQL_URL=sql_url, SQL_AUDIT_KEEP_DAYS=30) as node:
         client = node.test_client()
-        assert client.post("/api/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).status_code == 200
+        assert (
+            client.post(
+                "/api/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+            ).status_code
+            == 200
+        )
         assert client.post("/api/domain/one.example.com").status_code == 201
         _age_rows(sql_url, 45, "login")
         _age_rows(sql_url, 20, "create")
@@ -298,7 +303,11 @@ def test_rows_older_than_audit_keep_days_are_deleted_once_an_hour(app_config, ad
         assert [row["action"] for row in rows(sql_url)] == ["create", "delete"]
         _age_rows(sql_url, 45, "create")
         assert client.post("/api/domain/two.example.com").status_code == 201
-        assert [row["action"] for row in rows(sql_url)] == ["create", "delete", "create"]  # not within the hour
+        assert [row["action"] for row in rows(sql_url)] == [
+            "create",
+            "delete",
+            "create",
+        ]  # not within the hour
 
 
 def test_audit_keep_days_zero_keeps_everything(api, app_config):

@@ -36,7 +36,9 @@ def counting(monkeypatch):
 
 
 def set_counter(raw, value):
-    assert raw.conn.modify(raw.domain_dn(DOMAIN), {"domainCurrentUserNumber": [("MODIFY_REPLACE", [str(value)])]})
+    assert raw.conn.modify(
+        raw.domain_dn(DOMAIN), {"domainCurrentUserNumber": [("MODIFY_REPLACE", [str(value)])]}
+    )
 
 
 def test_first_page_takes_the_total_from_the_counter(api, raw, counting):
@@ -75,7 +77,9 @@ def test_deep_offsets_keep_directory_order(api, raw, app):
     add_many(raw, 1120)
     set_counter(raw, 1120)
     everything = api.get(f"/api/users/{DOMAIN}?email_only=yes&offset=0&limit=1000").json["_data"]
-    everything += api.get(f"/api/users/{DOMAIN}?email_only=yes&offset=1000&limit=1000").json["_data"]
+    everything += api.get(f"/api/users/{DOMAIN}?email_only=yes&offset=1000&limit=1000").json[
+        "_data"
+    ]
     assert len(everything) == 1120 and len(set(everything)) == 1120
     deep = api.get(f"/api/users/{DOMAIN}?offset=1010&limit=50").json
     assert [u["mail"] for u in deep["_data"]] == everything[1010:1060]
@@ -86,7 +90,9 @@ def test_create_answers_what_it_wrote_in_four_operations(api, raw, counting):
     make_domain(api)
     assert api.post(f"/api/user/first@{DOMAIN}", data={"password": PASSWORD}).status_code == 201
     counting.calls.clear()
-    response = api.post(f"/api/user/second@{DOMAIN}", data={"password": PASSWORD, "name": "Second User"})
+    response = api.post(
+        f"/api/user/second@{DOMAIN}", data={"password": PASSWORD, "name": "Second User"}
+    )
     assert response.status_code == 201, response.json
     # Domain, address check, counter increment, add: no read-back.
     assert counting.calls == ["_search_page", "_search_page", "modify", "add"]
@@ -101,7 +107,9 @@ def test_create_refuses_an_admin_address_but_not_an_external_list_member(api, ra
         create_admin(get_directory(), f"boss@{DOMAIN}", PASSWORD, is_global=False)
     make_domain(api)
     response = api.post(f"/api/user/boss@{DOMAIN}", data={"password": PASSWORD})
-    assert response.status_code == 409 and response.json["errors"] == {"mail": [f"Already used: boss@{DOMAIN}."]}
+    assert response.status_code == 409 and response.json["errors"] == {
+        "mail": [f"Already used: boss@{DOMAIN}."]
+    }
     # A legacy list elsewhere with an external member of that address does not own it.
     make_domain(api, "other.example")
     assert raw.conn.add(

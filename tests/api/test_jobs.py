@@ -73,12 +73,16 @@ def test_bulk_update_above_the_limit_is_a_job(api, raw):
     make_domain(api)
     add_many(raw, 120)
     add_catchall(raw)
-    response = api.put(f"/api/users/{DOMAIN}", data={"accountStatus": "disabled", "language": "de_DE"})
+    response = api.put(
+        f"/api/users/{DOMAIN}", data={"accountStatus": "disabled", "language": "de_DE"}
+    )
     assert response.status_code == 202, response.json
     job = response.json["_data"]
     assert response.json["success"] is True
     assert response.headers["Location"] == f"/api/jobs/{job['id']}"
-    assert job["kind"] == BULK_UPDATE and job["domain"] == DOMAIN and job["created_by"] == ADMIN_EMAIL
+    assert (
+        job["kind"] == BULK_UPDATE and job["domain"] == DOMAIN and job["created_by"] == ADMIN_EMAIL
+    )
     assert job["state"] in ("pending", "running", "done")
     done = wait_done(api, job["id"])
     assert done["state"] == "done" and done["error"] is None, done
@@ -159,7 +163,9 @@ def test_jobs_listing_and_access(api, raw, client):
 def _orphan(app, params, progress=0, total=None):
     """Record a job as running in a process that stopped beating a minute ago."""
     store = store_of(app)
-    job_id = store.create(BULK_UPDATE, DOMAIN, params, ADMIN_EMAIL, total=total, owner="gone.example:1")
+    job_id = store.create(
+        BULK_UPDATE, DOMAIN, params, ADMIN_EMAIL, total=total, owner="gone.example:1"
+    )
     with get_store(app).engine.begin() as conn:
         conn.execute(
             sa.update(jobs).where(jobs.c.id == job_id)
@@ -171,7 +177,9 @@ def _orphan(app, params, progress=0, total=None):
 def test_stale_job_is_taken_over_and_finished(api, raw, app):
     make_domain(api)
     add_many(raw, 80)
-    job_id = _orphan(app, {"domain": DOMAIN, "values": {"accountStatus": "disabled"}, "password": False}, 30, 80)
+    job_id = _orphan(
+        app, {"domain": DOMAIN, "values": {"accountStatus": "disabled"}, "password": False}, 30, 80
+    )
     job = wait_done(api, job_id)
     assert job["state"] == "done" and job["attempts"] == 2, job
     assert job["progress"] == job["total"] == 80
@@ -248,10 +256,15 @@ def test_cli_bulk_update_and_wait(api, raw, app_config, tmp_path):
     assert result.exit_code == 0, result.output
     job_id = result.output.split()[1]
     assert f"job {job_id} done" in result.output and '"updated": 70' in result.output
-    assert count(raw, "(&(objectClass=mailUser)(accountStatus=disabled)(preferredLanguage=fr_FR))") == 70
+    assert (
+        count(raw, "(&(objectClass=mailUser)(accountStatus=disabled)(preferredLanguage=fr_FR))")
+        == 70
+    )
     waited = CliRunner().invoke(cli_main, ["jobs", "wait", job_id, "--config", str(ini)])
     assert waited.exit_code == 0 and f"job {job_id} done" in waited.output, waited.output
     listed = CliRunner().invoke(cli_main, ["jobs", "list", "--config", str(ini)])
     assert job_id in listed.output and "1 job(s)" in listed.output
-    bad = CliRunner().invoke(cli_main, ["bulk-update", DOMAIN, "--language", "not a language", "--config", str(ini)])
+    bad = CliRunner().invoke(
+        cli_main, ["bulk-update", DOMAIN, "--language", "not a language", "--config", str(ini)]
+    )
     assert bad.exit_code != 0 and "language" in bad.output

@@ -694,5 +694,7 @@ def test_deleting_the_domain_archives_its_list_directories(api, raw, spool, mlmm
     assert not list_dir(spool).exists()
     (archived,) = (mlmmj_spool[1] / DOMAIN).iterdir()
     assert re.match(r"^team-\d{14}$", archived.name)
-    result = subprocess.run(["/usr/bin/mlmmj-list", "-L", str(archived)], capture_output=True, text=True)
+    result = subprocess.run(
+        ["/usr/bin/mlmmj-list", "-L", str(archived)], capture_output=True, text=True
+    )
     assert result.stdout.split() == ["alice@example.org"]

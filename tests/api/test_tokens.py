@@ -316,7 +316,10 @@ def _usage_rows(app_config):
     engine = sa.create_engine(app_config["SQL_URL"])
     try:
         with engine.connect() as conn:
-            return {row["token_id"]: dict(row) for row in conn.execute(sa.select(token_usage)).mappings()}
+            return {
+                row["token_id"]: dict(row)
+                for row in conn.execute(sa.select(token_usage)).mappings()
+            }
     finally:
         engine.dispose()
 

@@ -135,8 +135,15 @@ def test_current_names_and_json_body(api, raw):
     make_domain(api)
     response = api.post(
         "/api/user/John@Example.com",
-        data=json.dumps({"name": "John Smith", "password": PASSWORD, "language": "de_DE",
-                         "quota": 10, "accountStatus": "disabled"}),  # fmt: skip
+        data=json.dumps(
+            {
+                "name": "John Smith",
+                "password": PASSWORD,
+                "language": "de_DE",
+                "quota": 10,
+                "accountStatus": "disabled",
+            }
+        ),  # fmt: skip
         content_type="application/json",
     )
     assert response.status_code == 201, response.json
@@ -189,7 +196,9 @@ def test_language_defaults_to_the_domain_language(api, raw):
     make_domain(api, language="fr_FR")
     assert create(api).status_code == 201
     assert raw.entry(raw.user_dn("john@example.com"))["preferredlanguage"] == ["fr_FR"]
-    assert_error(create(api, "x@example.com", language="french"), 400, "INVALID_PARAMETERS", "language")
+    assert_error(
+        create(api, "x@example.com", language="french"), 400, "INVALID_PARAMETERS", "language"
+    )
 
 
 # -- passwords ----------------------------------------------------------------

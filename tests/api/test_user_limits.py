@@ -196,7 +196,9 @@ def test_parallel_creates_never_exceed_number_of_users(api, raw, live_url):
     )
     statuses = sorted(status for status, _body in results)
     assert statuses == [201] * 5 + [403] * 15, results
-    assert {body["msg"] for status, body in results if status == 403} == {"EXCEEDED_DOMAIN_ACCOUNT_LIMIT"}
+    assert {body["msg"] for status, body in results if status == 403} == {
+        "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
+    }
     assert user_count(raw) == 5
     assert counters(raw)[0] == "5"
 
@@ -206,12 +208,15 @@ def test_parallel_creates_never_exceed_the_domain_quota(api, raw, live_url):
     sessions = logged_in_sessions(live_url, 20)
     results = run_at_once(
         sessions,
-        lambda s, i: s.post(f"{live_url}/user/user{i:02d}@{DOMAIN}",
-                            data={"password": PASSWORD, "quota": "20"}),  # fmt: skip
+        lambda s, i: s.post(
+            f"{live_url}/user/user{i:02d}@{DOMAIN}", data={"password": PASSWORD, "quota": "20"}
+        ),  # fmt: skip
     )
     statuses = sorted(status for status, _body in results)
     assert statuses == [201] * 5 + [403] * 15, results
-    assert {body["msg"] for status, body in results if status == 403} == {"EXCEEDED_DOMAIN_QUOTA_SIZE"}
+    assert {body["msg"] for status, body in results if status == 403} == {
+        "EXCEEDED_DOMAIN_QUOTA_SIZE"
+    }
     assert user_count(raw) == 5
     assert counters(raw) == ("5", str(100 * MB))
 
@@ -226,7 +231,9 @@ def test_parallel_quota_raises_never_exceed_the_domain_quota(api, raw, live_url)
     )
     statuses = sorted(status for status, _body in results)
     assert statuses == [200] * 5 + [403] * 5, results
-    total = sum(int(raw.entry(raw.user_dn(f"user{i:02d}@{DOMAIN}"))["mailquota"][0]) for i in range(10))
+    total = sum(
+        int(raw.entry(raw.user_dn(f"user{i:02d}@{DOMAIN}"))["mailquota"][0]) for i in range(10)
+    )
     assert total == 150 * MB
     assert counters(raw)[1] == str(150 * MB)
 
@@ -240,7 +247,9 @@ def test_parallel_creates_and_deletes_keep_the_counter_exact(api, raw, live_url)
     def request(session, i):
         if i < 10:
             return session.delete(f"{live_url}/user/old{i:02d}@{DOMAIN}")
-        return session.post(f"{live_url}/user/new{i:02d}@{DOMAIN}", data={"password": PASSWORD, "quota": "5"})
+        return session.post(
+            f"{live_url}/user/new{i:02d}@{DOMAIN}", data={"password": PASSWORD, "quota": "5"}
+        )
 
     results = run_at_once(sessions, request)
     assert all(status in (200, 201, 403) for status, _body in results), results

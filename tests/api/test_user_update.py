@@ -82,7 +82,10 @@ def test_names(api, user):
 
 
 def test_legacy_names_on_update(api, user):
-    assert put(api, {"cn": "Legacy", "preferredLanguage": "it_IT", "mailQuota": "7"}).status_code == 200
+    assert (
+        put(api, {"cn": "Legacy", "preferredLanguage": "it_IT", "mailQuota": "7"}).status_code
+        == 200
+    )
     entry = user()
     assert entry["cn"] == ["Legacy"] and entry["preferredlanguage"] == ["it_IT"]
     assert entry["mailquota"] == [str(7 * MB)]
@@ -104,7 +107,9 @@ def test_password_hash_and_policy_on_update(api, user):
     assert_error(put(api, {"password": "weak"}), 400, "PW_SHORTER_THAN_MIN_LENGTH", "password")
     assert_error(put(api, {"password": NEW_PASSWORD, "password_hash": stored}), 400,
                  "INVALID_PARAMETERS", "password")  # fmt: skip
-    assert_error(put(api, {"password_hash": "{MD5}xyz"}), 400, "INVALID_PASSWORD_SCHEME", "password_hash")
+    assert_error(
+        put(api, {"password_hash": "{MD5}xyz"}), 400, "INVALID_PASSWORD_SCHEME", "password_hash"
+    )
     assert user()["userpassword"] == [stored]
 
 
@@ -117,7 +122,9 @@ def test_password_endpoint(api, raw, user):
     stored = hash_password("x", "SSHA512")[0]
     assert api.put(f"/api/user/{MAIL}/password", data={"password_hash": stored}).status_code == 200
     assert user()["userpassword"] == [stored]
-    assert_error(api.put(f"/api/user/{MAIL}/password", data={}), 400, "INVALID_PARAMETERS", "password")
+    assert_error(
+        api.put(f"/api/user/{MAIL}/password", data={}), 400, "INVALID_PARAMETERS", "password"
+    )
     assert_error(api.put(f"/api/user/{MAIL}/password", data={"password": "short"}), 400,
                  "PW_SHORTER_THAN_MIN_LENGTH", "password")  # fmt: skip
     assert_error(api.put("/api/user/nobody@example.com/password", data={"password": NEW_PASSWORD}),
@@ -125,8 +132,12 @@ def test_password_endpoint(api, raw, user):
 
 
 def test_password_policy_uses_the_domain_lengths(api, raw, user):
-    raw.conn.modify(raw.domain_dn(DOMAIN), {"accountSetting": [("MODIFY_ADD", ["minPasswordLength:20"])]})
-    assert_error(put(api, {"password": NEW_PASSWORD}), 400, "PW_SHORTER_THAN_MIN_LENGTH", "password")
+    raw.conn.modify(
+        raw.domain_dn(DOMAIN), {"accountSetting": [("MODIFY_ADD", ["minPasswordLength:20"])]}
+    )
+    assert_error(
+        put(api, {"password": NEW_PASSWORD}), 400, "PW_SHORTER_THAN_MIN_LENGTH", "password"
+    )
     assert put(api, {"password": "Long-enough-pass-1234"}).status_code == 200
 
 
@@ -235,17 +246,34 @@ def test_services_triad(api, user):
     assert "imap" not in services and "gitlab" not in services and "jabber" in services
     assert put(api, {"services": "mail,deliver,displayedinglobaladdressbook"}).status_code == 200
     assert user()["enabledservice"] == ["mail", "deliver", "displayedInGlobalAddressBook"]
-    assert_error(put(api, {"services": "mail", "addService": "imap"}), 400, "INVALID_PARAMETERS", "services")
+    assert_error(
+        put(api, {"services": "mail", "addService": "imap"}), 400, "INVALID_PARAMETERS", "services"
+    )
 
 
 def test_forwarding_triad(api, raw, user):
     make_user(api, "jane@example.com")
     add_alias(raw, "sales@example.com")
-    response = put(api, {"forwarding": "Jane@Example.com,ext@other.net,sales@example.com,ext@other.net"})
+    response = put(
+        api, {"forwarding": "Jane@Example.com,ext@other.net,sales@example.com,ext@other.net"}
+    )
     assert response.status_code == 200, response.json
-    assert sorted(user()["mailforwardingaddress"]) == ["ext@other.net", "jane@example.com", "sales@example.com"]
-    assert response.json["_data"]["forwarding"] == ["jane@example.com", "ext@other.net", "sales@example.com"]
-    assert put(api, {"addForwarding": f"{MAIL},more@other.net", "removeForwarding": "ext@other.net"}).status_code == 200
+    assert sorted(user()["mailforwardingaddress"]) == [
+        "ext@other.net",
+        "jane@example.com",
+        "sales@example.com",
+    ]
+    assert response.json["_data"]["forwarding"] == [
+        "jane@example.com",
+        "ext@other.net",
+        "sales@example.com",
+    ]
+    assert (
+        put(
+            api, {"addForwarding": f"{MAIL},more@other.net", "removeForwarding": "ext@other.net"}
+        ).status_code
+        == 200
+    )
     assert sorted(user()["mailforwardingaddress"]) == [
         "jane@example.com", MAIL, "more@other.net", "sales@example.com"
     ]  # fmt: skip
@@ -311,7 +339,8 @@ def test_alias_restores_the_shadowaddress_service(api, user):
 
 def test_phones_are_multi_valued(api, user):
     response = api.put(
-        f"/api/user/{MAIL}", data={"telephoneNumber": ["+1 555 0100", "+1 555 0101"], "mobile": "+49 170 1,+49 170 2"}
+        f"/api/user/{MAIL}",
+        data={"telephoneNumber": ["+1 555 0100", "+1 555 0101"], "mobile": "+49 170 1,+49 170 2"},
     )
     assert response.status_code == 200, response.json
     entry = user()
@@ -341,7 +370,9 @@ def test_change_email_renames_and_keeps_the_mailbox(api, raw, user):
     raw.conn.modify(raw.domain_dn(DOMAIN), {"domainAliasName": [("MODIFY_ADD", ["alias.net"])],
                                             "domainAdmin": [("MODIFY_ADD", [MAIL])]})  # fmt: skip
     raw.conn.modify(raw.user_dn(MAIL), {"shadowAddress": [("MODIFY_ADD", ["john@alias.net"])]})
-    assert put(api, {"forwarding": f"{MAIL},ext@other.net", "name": "John Smith"}).status_code == 200
+    assert (
+        put(api, {"forwarding": f"{MAIL},ext@other.net", "name": "John Smith"}).status_code == 200
+    )
     alias = add_alias(raw, "sales@example.com", mailForwardingAddress=[MAIL, "x@other.net"])
     home = user()["homedirectory"]
 
@@ -366,11 +397,20 @@ def test_change_email_refusals(api, raw, user):
     make_domain(api, "other.com")
     assert_error(api.post(f"/api/user/{MAIL}/change_email/john@other.com"), 400,
                  "INVALID_PARAMETERS", "new_mail")  # fmt: skip
-    assert_error(api.post(f"/api/user/{MAIL}/change_email/{MAIL}"), 400, "INVALID_PARAMETERS", "new_mail")
-    assert_error(api.post(f"/api/user/{MAIL}/change_email/bad+x@example.com"), 400, "INVALID_MAIL", "new_mail")
+    assert_error(
+        api.post(f"/api/user/{MAIL}/change_email/{MAIL}"), 400, "INVALID_PARAMETERS", "new_mail"
+    )
+    assert_error(
+        api.post(f"/api/user/{MAIL}/change_email/bad+x@example.com"),
+        400,
+        "INVALID_MAIL",
+        "new_mail",
+    )
     for taken in ("jane@example.com", "sales@example.com"):
         assert_error(api.post(f"/api/user/{MAIL}/change_email/{taken}"), 409, "ALREADY_EXISTS")
-    assert_error(api.post("/api/user/ghost@example.com/change_email/g2@example.com"), 404, "NO_SUCH_ACCOUNT")
+    assert_error(
+        api.post("/api/user/ghost@example.com/change_email/g2@example.com"), 404, "NO_SUCH_ACCOUNT"
+    )
     assert user() is not None
 
 
@@ -388,7 +428,12 @@ def test_verify_password(api, user):
     assert ok.status_code == 200 and ok.json["success"] is True and ok.json["_success"] is True
     wrong = api.post(f"/api/verify_password/user/{MAIL}", data={"password": "nope"})
     assert_error(wrong, 401, "INVALID_CREDENTIALS")
-    assert_error(api.post(f"/api/verify_password/user/{MAIL}", data={}), 400, "INVALID_PARAMETERS", "password")
+    assert_error(
+        api.post(f"/api/verify_password/user/{MAIL}", data={}),
+        400,
+        "INVALID_PARAMETERS",
+        "password",
+    )
     assert_error(api.post("/api/verify_password/user/x@example.com", data={"password": "a"}), 404,
                  "NO_SUCH_ACCOUNT")  # fmt: skip
     # The admin's own session survives a failed check.

@@ -79,8 +79,12 @@ def test_embedded_serve_runs_sample_client_and_keeps_data(tmp_path):
                                 text=True, timeout=60)  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         session = requests.Session()
-        assert session.post(server.base + "/login", data={"username": ADMIN, "password": PASSWORD}).ok
-        assert session.post(server.base + "/domain/kept.test", data={"cn": "Kept"}).status_code == 201
+        assert session.post(
+            server.base + "/login", data={"username": ADMIN, "password": PASSWORD}
+        ).ok
+        assert (
+            session.post(server.base + "/domain/kept.test", data={"cn": "Kept"}).status_code == 201
+        )
     finally:
         server.stop()
     assert "created global admin boss@admin.test" in server.output()
@@ -91,7 +95,9 @@ def test_embedded_serve_runs_sample_client_and_keeps_data(tmp_path):
     again = Served(data)
     try:
         session = requests.Session()
-        assert session.post(again.base + "/login", data={"username": ADMIN, "password": PASSWORD}).ok
+        assert session.post(
+            again.base + "/login", data={"username": ADMIN, "password": PASSWORD}
+        ).ok
         body = session.get(again.base + "/domain/kept.test").json()
         assert body["_data"]["name"] == "Kept"
         assert cfg.load_ini(data / "config.ini")["SECRET_KEY"] == values["SECRET_KEY"]
@@ -109,7 +115,9 @@ def test_serve_generates_admin_password_once(tmp_path):
         email, password = secret.read_text().split()
         assert oct(secret.stat().st_mode & 0o777) == "0o600"
         assert password in server.output()
-        login = requests.post(server.base + "/login", data={"username": email, "password": password})
+        login = requests.post(
+            server.base + "/login", data={"username": email, "password": password}
+        )
         assert login.status_code == 200
     finally:
         server.stop()
@@ -120,21 +128,29 @@ def test_counts_written_behind_survive_a_graceful_stop(tmp_path):
     data = tmp_path / "var"
     Served(data, "--admin-email", ADMIN, "--admin-password", PASSWORD).stop()
     values = cfg.load_ini(data / "config.ini")
-    cfg.write_ini(data / "config.ini", {**values, "LDAP_COUNTER_FLUSH_SECONDS": 600})  # no timer: exit only
+    cfg.write_ini(
+        data / "config.ini", {**values, "LDAP_COUNTER_FLUSH_SECONDS": 600}
+    )  # no timer: exit only
     server = Served(data)
     try:
         session = requests.Session()
-        assert session.post(server.base + "/login", data={"username": ADMIN, "password": PASSWORD}).ok
+        assert session.post(
+            server.base + "/login", data={"username": ADMIN, "password": PASSWORD}
+        ).ok
         assert session.post(server.base + "/domain/count.test").status_code == 201
         for name in ("a", "b", "c"):
-            created = session.post(f"{server.base}/user/{name}@count.test", data={"password": "Secret-Pass-123"})
+            created = session.post(
+                f"{server.base}/user/{name}@count.test", data={"password": "Secret-Pass-123"}
+            )
             assert created.status_code == 201, created.text
     finally:
         server.stop()
     again = Served(data)
     try:
         session = requests.Session()
-        assert session.post(again.base + "/login", data={"username": ADMIN, "password": PASSWORD}).ok
+        assert session.post(
+            again.base + "/login", data={"username": ADMIN, "password": PASSWORD}
+        ).ok
         assert session.get(again.base + "/domain/count.test").json()["_data"]["currentUsers"] == 3
     finally:
         again.stop()
@@ -211,7 +227,6 @@ def test_missing_config_file_names_it(tmp_path):
     assert "nope.ini" in result.stderr and "--config" in result.stderr
 
 
-
 def test_purge_audit_log_deletes_old_rows(tmp_path, slapd_server):
     """purge-audit-log deletes rows older than --keep-days (or [sql] audit_keep_days) and says how many."""
     import sqlalchemy as sa
@@ -231,7 +246,9 @@ def test_purge_audit_log_deletes_old_rows(tmp_path, slapd_server):
         for days in (100, 40, 1):
             stamp = sa.func.datetime(now - days * 86400, "unixepoch")
             conn.execute(sa.insert(audit_log).values(timestamp=stamp, parameters="{}", status=200))
-    nothing = subprocess.run([*cli(), "purge-audit-log", "--config", str(ini)], capture_output=True, text=True)
+    nothing = subprocess.run(
+        [*cli(), "purge-audit-log", "--config", str(ini)], capture_output=True, text=True
+    )
     assert nothing.returncode != 0 and "audit_keep_days" in nothing.stderr
     purged = subprocess.run([*cli(), "purge-audit-log", "--keep-days", "30", "--config", str(ini)],
                             capture_output=True, text=True, timeout=60)  # fmt: skip

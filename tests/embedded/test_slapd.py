@@ -55,9 +55,7 @@ class Binder:
     def as_dn(self, dn: str, password: str) -> Connection:
         """Return a connection bound as dn."""
         server = Server(self.creds.uri, get_info=None, connect_timeout=5)
-        conn = Connection(
-            server, dn, password, raise_exceptions=True, receive_timeout=10
-        )
+        conn = Connection(server, dn, password, raise_exceptions=True, receive_timeout=10)
         self.opened.append(conn)
         conn.bind()
         return conn
@@ -234,9 +232,7 @@ def test_restart_keeps_data_port_and_passwords(tmp_path: Path) -> None:
         assert second.credentials == creds
         assert second.port == first.port
         binder = Binder(second.credentials)
-        assert children(binder.vmailadmin(), DOMAINS) == [
-            f"domainName=kept.example,{DOMAINS}"
-        ]
+        assert children(binder.vmailadmin(), DOMAINS) == [f"domainName=kept.example,{DOMAINS}"]
         binder.close()
 
 
@@ -260,9 +256,7 @@ def test_init_tree_is_idempotent(tree: EmbeddedSlapd) -> None:
     tree.init_tree()
     after = tree.ldapsearch(SUFFIX, "(objectClass=*)", "*", "entryCSN")
     assert f"dn: {ADMINS}\n" in after
-    vmail = tree.ldapsearch(
-        f"cn=vmail,{SUFFIX}", "(objectClass=*)", "*", "entryCSN", scope="base"
-    )
+    vmail = tree.ldapsearch(f"cn=vmail,{SUFFIX}", "(objectClass=*)", "*", "entryCSN", scope="base")
     assert vmail in before and vmail in after
 
 
@@ -282,10 +276,7 @@ def test_base_tree(tree: EmbeddedSlapd, ldap: Binder) -> None:
 def test_service_passwords_bind(tree: EmbeddedSlapd, ldap: Binder) -> None:
     """The recorded passwords of cn=vmail and cn=vmailadmin work for simple binds."""
     assert ldap.vmail().extend.standard.who_am_i() == f"dn:{tree.credentials.vmail_dn}"
-    assert (
-        ldap.vmailadmin().extend.standard.who_am_i()
-        == f"dn:{tree.credentials.vmailadmin_dn}"
-    )
+    assert ldap.vmailadmin().extend.standard.who_am_i() == f"dn:{tree.credentials.vmailadmin_dn}"
 
 
 def test_vmailadmin_can_write(tree: EmbeddedSlapd, ldap: Binder) -> None:
@@ -344,17 +335,13 @@ def test_users_see_only_their_domain(tree: EmbeddedSlapd, ldap: Binder) -> None:
     assert not found["bob@a.example"].userPassword.values
 
 
-def test_standalone_admin_writes_its_domain_only(
-    tree: EmbeddedSlapd, ldap: Binder
-) -> None:
+def test_standalone_admin_writes_its_domain_only(tree: EmbeddedSlapd, ldap: Binder) -> None:
     """mail=*@<domain>,o=domainAdmins may write that domain's subtree only."""
     admin = ldap.vmailadmin()
     own = add_domain(admin, "own.example")
     other = add_domain(admin, "other.example")
     boss = f"mail=boss@own.example,{ADMINS}"
-    admin.add(
-        boss, ["mailAdmin"], {"mail": "boss@own.example", "userPassword": ssha512("b")}
-    )
+    admin.add(boss, ["mailAdmin"], {"mail": "boss@own.example", "userPassword": ssha512("b")})
     conn = ldap.as_dn(boss, "b")
     # description falls through rules 1-5 to the per-domain rule 8.
     conn.modify(own, {"description": [(MODIFY_REPLACE, ["mine"])]})
@@ -366,17 +353,13 @@ def test_standalone_admin_writes_its_domain_only(
 
 def test_anonymous_bind_refused(slapd: EmbeddedSlapd) -> None:
     """Anonymous binds are refused and unauthenticated searches see nothing."""
-    conn = Connection(
-        Server(slapd.credentials.uri, get_info=None), raise_exceptions=False
-    )
+    conn = Connection(Server(slapd.credentials.uri, get_info=None), raise_exceptions=False)
     try:
         assert conn.bind() is False
         assert conn.result["result"] == 48  # inappropriateAuthentication
     finally:
         conn.unbind()
-    conn = Connection(
-        Server(slapd.credentials.uri, get_info=None), raise_exceptions=False
-    )
+    conn = Connection(Server(slapd.credentials.uri, get_info=None), raise_exceptions=False)
     try:
         conn.open()
         conn.search(SUFFIX, "(objectClass=*)", attributes=["*"])
@@ -385,9 +368,7 @@ def test_anonymous_bind_refused(slapd: EmbeddedSlapd) -> None:
         conn.unbind()
 
 
-def test_paged_search_is_unlimited_for_service_dns(
-    tree: EmbeddedSlapd, ldap: Binder
-) -> None:
+def test_paged_search_is_unlimited_for_service_dns(tree: EmbeddedSlapd, ldap: Binder) -> None:
     """Paged searches by service DNs return 700 entries; unpaged stop at 500."""
     add_domain(ldap.vmailadmin(), "big.example")
     users = f"ou=Users,domainName=big.example,{DOMAINS}"
@@ -480,9 +461,7 @@ def test_iredmail_objects_can_be_added(tree: EmbeddedSlapd, ldap: Binder) -> Non
             "shadowLastChange": 19000,
         },
     )
-    conn.search(
-        user, "(objectClass=*)", BASE, attributes=["objectClass", "amavisLocal"]
-    )
+    conn.search(user, "(objectClass=*)", BASE, attributes=["objectClass", "amavisLocal"])
     assert conn.entries[0].amavisLocal.value == "TRUE"
     assert set(conn.entries[0].objectClass.values) == {
         "inetOrgPerson",
@@ -551,9 +530,7 @@ def test_transactions_are_advertised(slapd: EmbeddedSlapd) -> None:
     assert "supportedExtension: 1.3.6.1.1.21.1\n" in root_dse
 
 
-def test_check_installed_without_slapd(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_check_installed_without_slapd(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A PATH without slapd raises SlapdNotInstalled with the Debian install hint."""
     check_installed()
     monkeypatch.setenv("PATH", str(tmp_path))

@@ -318,7 +318,17 @@ def test_filter_encoder_covers_what_filters_py_writes_and_defers_the_rest():
                 filter_ber.encode(text)
         else:
             assert filter_ber.encode(text) == ber.search_filter(text)
-    for bad in ["", "cn=x", "(cn=x", "(cn=x))", "(&)", "(!(a=1)(b=2))", "(=x)", "(cn=\\zz)", "(cn=\\4)"]:
+    for bad in [
+        "",
+        "cn=x",
+        "(cn=x",
+        "(cn=x))",
+        "(&)",
+        "(!(a=1)(b=2))",
+        "(=x)",
+        "(cn=\\zz)",
+        "(cn=\\4)",
+    ]:
         with pytest.raises(filter_ber.Unsupported):
             filter_ber.encode(bad)
 

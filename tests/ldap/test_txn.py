@@ -119,7 +119,12 @@ def txn_client(private_slapd, tmp_path):
     with app.app_context():
         create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
     client = app.test_client()
-    assert client.post("/api/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).status_code == 200
+    assert (
+        client.post(
+            "/api/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+        ).status_code
+        == 200
+    )
     yield client
     get_pool(app).close_all()
     sqlstore.dispose(app)
@@ -130,19 +135,26 @@ def test_create_user_with_transactions(txn_client, private_slapd):
     raw = Connection(Server(creds.uri), creds.root_dn, creds.root_password, auto_bind=True)
     assert txn_client.post("/api/domain/t.example").status_code == 201
     for name in ("a", "b", "c"):
-        response = txn_client.post(f"/api/user/{name}@t.example", data={"password": "Secret-Pass-123"})
+        response = txn_client.post(
+            f"/api/user/{name}@t.example", data={"password": "Secret-Pass-123"}
+        )
         assert response.status_code == 201, response.json
         assert response.json["_data"]["mail"] == f"{name}@t.example"
     raw.search(f"domainName=t.example,o=domains,{creds.suffix}", "(objectClass=*)", BASE,
                attributes=["domainCurrentUserNumber", "domainCurrentQuotaSize"])  # fmt: skip
     stored = raw.response[0]["raw_attributes"]
-    assert stored["domainCurrentUserNumber"] == [b"3"] and stored["domainCurrentQuotaSize"] == [b"0"]
+    assert stored["domainCurrentUserNumber"] == [b"3"] and stored["domainCurrentQuotaSize"] == [
+        b"0"
+    ]
     # Taken addresses are refused before anything is written (no failing transaction).
     response = txn_client.post("/api/user/a@t.example", data={"password": "Secret-Pass-123"})
     assert response.status_code == 409
     # A limited domain keeps the compare-and-swap reservation.
     assert txn_client.put("/api/domain/t.example", data={"numberOfUsers": "4"}).status_code == 200
-    assert txn_client.post("/api/user/d@t.example", data={"password": "Secret-Pass-123"}).status_code == 201
+    assert (
+        txn_client.post("/api/user/d@t.example", data={"password": "Secret-Pass-123"}).status_code
+        == 201
+    )
     response = txn_client.post("/api/user/e@t.example", data={"password": "Secret-Pass-123"})
     assert response.status_code == 403 and response.json["msg"] == "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
     raw.search(f"domainName=t.example,o=domains,{creds.suffix}", "(objectClass=*)", BASE,

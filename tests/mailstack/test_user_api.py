@@ -18,7 +18,9 @@ BINDABLE_SCHEMES = ["SSHA512", "SSHA", "SHA512", "BCRYPT", "SHA512-CRYPT", "MD5"
 @pytest.fixture
 def stack_client(ldap_tree, app_config, request):
     """A logged-in client of an app whose password scheme is the test's parameter."""
-    app = create_app({**app_config, "DEFAULT_PASSWORD_SCHEME": getattr(request, "param", "SSHA512")})
+    app = create_app(
+        {**app_config, "DEFAULT_PASSWORD_SCHEME": getattr(request, "param", "SSHA512")}
+    )
     client = app.test_client()
     from iredapi_ldap.ldap import get_directory
     from iredapi_ldap.models.admin import create_global_admin
@@ -45,7 +47,9 @@ def test_api_user_logs_in_to_dovecot_with_each_scheme(stack_client, dovecot, raw
     assert dovecot.auth_test(mail, PASSWORD)
     assert not dovecot.auth_test(mail, PASSWORD + "x")
     looked_up = dovecot.user_lookup(mail)
-    assert looked_up["home"].rstrip("/") == raw.entry(raw.user_dn(mail))["homedirectory"][0].rstrip("/")
+    assert looked_up["home"].rstrip("/") == raw.entry(raw.user_dn(mail))["homedirectory"][0].rstrip(
+        "/"
+    )
     assert "bytes=1073741824" in looked_up.get("quota_rule", "")
 
 
@@ -74,10 +78,14 @@ def test_disabled_user_is_refused_everywhere(stack_client, dovecot, postfix_maps
     mail = f"off@{DOMAIN}"
     assert stack_client.post(f"/api/user/{mail}", data={"password": PASSWORD}).status_code == 201
     assert dovecot.auth_test(mail, PASSWORD)
-    assert stack_client.put(f"/api/user/{mail}", data={"accountStatus": "disabled"}).status_code == 200
+    assert (
+        stack_client.put(f"/api/user/{mail}", data={"accountStatus": "disabled"}).status_code == 200
+    )
     assert not dovecot.auth_test(mail, PASSWORD)
     assert postfix_maps.query("virtual_mailbox_maps", mail) is None
-    assert stack_client.put(f"/api/user/{mail}", data={"accountStatus": "active"}).status_code == 200
+    assert (
+        stack_client.put(f"/api/user/{mail}", data={"accountStatus": "active"}).status_code == 200
+    )
     assert dovecot.auth_test(mail, PASSWORD)
 
 
@@ -85,10 +93,16 @@ def test_user_of_disabled_domain_is_refused(stack_client, dovecot, postfix_maps)
     """Disabling the domain through the API refuses its users; enabling restores them."""
     mail = f"member@{DOMAIN}"
     assert stack_client.post(f"/api/user/{mail}", data={"password": PASSWORD}).status_code == 201
-    assert stack_client.put(f"/api/domain/{DOMAIN}", data={"accountStatus": "disabled"}).status_code == 200
+    assert (
+        stack_client.put(f"/api/domain/{DOMAIN}", data={"accountStatus": "disabled"}).status_code
+        == 200
+    )
     assert not dovecot.auth_test(mail, PASSWORD)
     assert postfix_maps.query("virtual_mailbox_maps", mail) is None
     assert postfix_maps.query("virtual_mailbox_domains", DOMAIN) is None
-    assert stack_client.put(f"/api/domain/{DOMAIN}", data={"accountStatus": "active"}).status_code == 200
+    assert (
+        stack_client.put(f"/api/domain/{DOMAIN}", data={"accountStatus": "active"}).status_code
+        == 200
+    )
     assert dovecot.auth_test(mail, PASSWORD)
     assert postfix_maps.query("virtual_mailbox_maps", mail) is not None

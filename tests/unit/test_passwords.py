@@ -46,23 +46,35 @@ SALTED = {"SSHA512", "SSHA", "BCRYPT", "SHA512-CRYPT", "MD5"}
 # (Dovecot 2.3), or well-known published values.
 VECTORS = [
     ("secret", "{SSHA}qcxxkXhYfTZpzEkJV+yH3+B2TPXNfJNu"),
-    ("secret", "{SSHA512}tTUpzU7n4xvKhZcGQbmO6+S4b+MM+O5jrwCtDmP+hnGpjprDCx87iHmhDt7lXEpk5Hp1QPQ"
-               "tp82KDrEcznebeSUZj4HnKHg9"),
+    (
+        "secret",
+        "{SSHA512}tTUpzU7n4xvKhZcGQbmO6+S4b+MM+O5jrwCtDmP+hnGpjprDCx87iHmhDt7lXEpk5Hp1QPQ"
+        "tp82KDrEcznebeSUZj4HnKHg9",
+    ),
     ("secret", "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="),
     ("secret", "{MD5}Xr4ilOzQ4PCOq3aQ0qbuaQ=="),
-    ("secret", "{CRYPT}$6$A1uwy2btv3SjtVQS$B8eWFcj/fTfjT6OWlO4wbyuHqjheK4RJVSMHuSGbSWBrOCLuCuen4bIpJ7"
-               "NQW63lB5BKX/i4pxsorGllpQMws0"),
+    (
+        "secret",
+        "{CRYPT}$6$A1uwy2btv3SjtVQS$B8eWFcj/fTfjT6OWlO4wbyuHqjheK4RJVSMHuSGbSWBrOCLuCuen4bIpJ7"
+        "NQW63lB5BKX/i4pxsorGllpQMws0",
+    ),
     ("secret", "{CRYPT}$2b$05$51QmkTukCQwG.xUqsdTEO.WvAAn1z28442v/wjXUGo9eUJxLXUGuq"),
     ("secret", "{CRYPT}$5$Cex7gTIICtve.QlO$jQq8h.pRI22nEEfNtkazZ8WD.pnoSS0LaCa9R6HdrM7"),
     ("secret", "{CRYPT}$1$3rRVs/6U$N/hVFcRY8m.ZjKWoTewW2/"),
     ("secret", "$1$3rRVs/6U$N/hVFcRY8m.ZjKWoTewW2/"),
-    ("password", "{SHA512-CRYPT}$6$EcGKrYVijieG2GpO$AX4BxpLDoMiduZJwvNe5sHPJ6hsmEmNl4vvalcyGOe/2e13h6"
-                 ".Pa5.TiHw3a12rLX6X8ndIADrghgdxctHbhg1"),
+    (
+        "password",
+        "{SHA512-CRYPT}$6$EcGKrYVijieG2GpO$AX4BxpLDoMiduZJwvNe5sHPJ6hsmEmNl4vvalcyGOe/2e13h6"
+        ".Pa5.TiHw3a12rLX6X8ndIADrghgdxctHbhg1",
+    ),
     ("password", "{SHA256-CRYPT}$5$KJpZ1KmzxjklZE3v$xjIwpGNFyAKAag3nRMsoxF12Zq0NxAgNV8nIrsOYDh1"),
     ("password", "{MD5}$1$2.nVIjd/$xuXeYP6/GesEIKiwiB6E8."),
     ("password", "{BLF-CRYPT}$2y$05$R8PbMaD9TjkEc26VEquAI.yeEyMTo3mqw6jw4YjD9fzkQoUs9yBji"),
-    ("password", "{SHA512}sQnzu7wkTrgkQZF+0G1hi5AI3Qmzvv0bXgc5THBqi7mAsdd4Xll27ASbRt9fEyavWi6m0QP9B8lT"
-                 "hf+rDKy8hg=="),
+    (
+        "password",
+        "{SHA512}sQnzu7wkTrgkQZF+0G1hi5AI3Qmzvv0bXgc5THBqi7mAsdd4Xll27ASbRt9fEyavWi6m0QP9B8lT"
+        "hf+rDKy8hg==",
+    ),
     ("password", "{SSHA}E5Z1DYyh/bq7f5t5mW5Rzv3Bd/tcPpGM"),
     ("password", "{SSHA256}rUIiXCIP9fBnyFNJaSGxq8AjnNX2OmhDntIgowd3B+Sezjpq"),
     ("password", "{PLAIN-MD5}5f4dcc3b5aa765d61d8327deb882cf99"),
@@ -131,12 +143,15 @@ def test_scheme_name_is_case_insensitive() -> None:
     assert hash_password(PW, "ssha512")[0].startswith("{SSHA512}")
 
 
-@pytest.mark.parametrize("combo, prefixes", [
-    ("SSHA+NTLM", ["{SSHA}", ""]),
-    ("SSHA512+BCRYPT+PLAIN-MD5", ["{SSHA512}", "{CRYPT}$2b$", ""]),
-    ("SHA512-CRYPT+CRAM-MD5", ["{CRYPT}$6$", "{CRAM-MD5}"]),
-    ("SSHA+SSHA", ["{SSHA}"]),
-])
+@pytest.mark.parametrize(
+    "combo, prefixes",
+    [
+        ("SSHA+NTLM", ["{SSHA}", ""]),
+        ("SSHA512+BCRYPT+PLAIN-MD5", ["{SSHA512}", "{CRYPT}$2b$", ""]),
+        ("SHA512-CRYPT+CRAM-MD5", ["{CRYPT}$6$", "{CRAM-MD5}"]),
+        ("SSHA+SSHA", ["{SSHA}"]),
+    ],
+)
 def test_plus_combinations(combo: str, prefixes: list[str]) -> None:
     values = hash_password(PW, combo)
     assert len(values) == len(prefixes)
@@ -174,7 +189,9 @@ def test_manual_ssha_with_fixed_salt() -> None:
 
 def test_manual_ssha512_and_sha512() -> None:
     salt = b"12345678"
-    ssha512 = "{SSHA512}" + base64.b64encode(hashlib.sha512(b"secret" + salt).digest() + salt).decode()
+    ssha512 = (
+        "{SSHA512}" + base64.b64encode(hashlib.sha512(b"secret" + salt).digest() + salt).decode()
+    )
     sha512 = "{SHA512}" + base64.b64encode(hashlib.sha512(b"secret").digest()).decode()
     assert verify_password("secret", ssha512)
     assert verify_password("secret", sha512)
@@ -183,7 +200,7 @@ def test_manual_ssha512_and_sha512() -> None:
 
 def test_generated_ssha512_matches_manual_computation() -> None:
     (value,) = hash_password(PW, "SSHA512")
-    raw = base64.b64decode(value[len("{SSHA512}"):])
+    raw = base64.b64decode(value[len("{SSHA512}") :])
     digest, salt = raw[:64], raw[64:]
     assert len(salt) == 8
     assert digest == hashlib.sha512(PW.encode() + salt).digest()
@@ -191,7 +208,7 @@ def test_generated_ssha512_matches_manual_computation() -> None:
 
 def test_generated_ssha_matches_manual_computation() -> None:
     (value,) = hash_password(PW, "SSHA")
-    raw = base64.b64decode(value[len("{SSHA}"):])
+    raw = base64.b64decode(value[len("{SSHA}") :])
     assert raw[:20] == hashlib.sha1(PW.encode() + raw[20:]).digest()
     assert len(raw) == 28
 
@@ -200,7 +217,8 @@ def test_plain_md5_and_ntlm_known_values() -> None:
     assert hash_password("password", "PLAIN-MD5") == ["5f4dcc3b5aa765d61d8327deb882cf99"]
     assert hash_password("password", "NTLM") == ["8846f7eaee8fb117ad06bdd830b7586c"]
     assert hash_password("password", "CRAM-MD5") == [
-        "{CRAM-MD5}9186d855e11eba527a7a52ca82b313e180d62234f0acc9051b527243d41e2740"]
+        "{CRAM-MD5}9186d855e11eba527a7a52ca82b313e180d62234f0acc9051b527243d41e2740"
+    ]
 
 
 @pytest.mark.parametrize("plain, stored", VECTORS)
@@ -216,14 +234,14 @@ def test_md5_compress_matches_hashlib() -> None:
         padded = msg + b"\x80" + b"\0" * ((55 - len(msg)) % 64) + struct.pack("<Q", len(msg) * 8)
         state = pw_mod._MD5_IV
         for i in range(0, len(padded), 64):
-            state = pw_mod._md5_compress(state, padded[i:i + 64])
+            state = pw_mod._md5_compress(state, padded[i : i + 64])
         assert struct.pack("<4I", *state) == hashlib.md5(msg).digest()
 
 
 def test_cram_md5_context_reproduces_hmac_md5() -> None:
     # The stored context must let a server finish HMAC-MD5(password, challenge) without the password.
     (value,) = hash_password(PW, "CRAM-MD5")
-    words = struct.unpack("<8I", bytes.fromhex(value[len("{CRAM-MD5}"):]))
+    words = struct.unpack("<8I", bytes.fromhex(value[len("{CRAM-MD5}") :]))
     outer, inner = words[:4], words[4:]
     challenge = b"<1896.697170952@postoffice.example.net>"
 
@@ -231,27 +249,59 @@ def test_cram_md5_context_reproduces_hmac_md5() -> None:
         total = 64 + len(data)
         padded = data + b"\x80" + b"\0" * ((55 - total) % 64) + struct.pack("<Q", total * 8)
         for i in range(0, len(padded), 64):
-            state = pw_mod._md5_compress(state, padded[i:i + 64])
+            state = pw_mod._md5_compress(state, padded[i : i + 64])
         return struct.pack("<4I", *state)
 
-    assert finish(outer, finish(inner, challenge)) == hmac.new(PW.encode(), challenge, "md5").digest()
+    assert (
+        finish(outer, finish(inner, challenge)) == hmac.new(PW.encode(), challenge, "md5").digest()
+    )
 
 
 # ------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("stored", [
-    None, 123, b"\xff\xfe\xfd", "", "{", "}", "{}", "{}secret", "{SSHA}", "{SSHA}!!!!",
-    "{SSHA}" + base64.b64encode(b"0123456789").decode(),
-    "{SHA}" + base64.b64encode(b"0" * 21).decode(),
-    "{SSHA512}" + base64.b64encode(b"0" * 64).decode(),
-    "{SHA512}abc", "{SSHA512}====", "{CRYPT}", "{CRYPT}$6$bad", "{CRYPT}$6$salt$short",
-    "{CRYPT}$2b$04$short", "{CRYPT}$2x$05$51QmkTukCQwG.xUqsdTEO.WvAAn1z28442v/wjXUGo9eUJxLXUGuq",
-    "{CRYPT}abJnggxhB/yWI", "{BLF-CRYPT}$6$x$y", "{SHA512-CRYPT}$1$3rRVs/6U$N/hVFcRY8m.ZjKWoTewW2/",
-    "{CRAM-MD5}" + "z" * 64, "{CRAM-MD5}abcd", "{NTLM}xyz", "{PLAIN-MD5}123", "{UNKNOWN}secret",
-    "{PLAIN}", "secret", "$1$", "$6$A1uwy2btv3SjtVQS$B8eWFcj", "5f4dcc3b5aa765d61d8327deb882cf9",
-    "\0", "{SSHA}\udcff", "ñ" * 5000, "{PLAIN}secret\n",
-])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        None,
+        123,
+        b"\xff\xfe\xfd",
+        "",
+        "{",
+        "}",
+        "{}",
+        "{}secret",
+        "{SSHA}",
+        "{SSHA}!!!!",
+        "{SSHA}" + base64.b64encode(b"0123456789").decode(),
+        "{SHA}" + base64.b64encode(b"0" * 21).decode(),
+        "{SSHA512}" + base64.b64encode(b"0" * 64).decode(),
+        "{SHA512}abc",
+        "{SSHA512}====",
+        "{CRYPT}",
+        "{CRYPT}$6$bad",
+        "{CRYPT}$6$salt$short",
+        "{CRYPT}$2b$04$short",
+        "{CRYPT}$2x$05$51QmkTukCQwG.xUqsdTEO.WvAAn1z28442v/wjXUGo9eUJxLXUGuq",
+        "{CRYPT}abJnggxhB/yWI",
+        "{BLF-CRYPT}$6$x$y",
+        "{SHA512-CRYPT}$1$3rRVs/6U$N/hVFcRY8m.ZjKWoTewW2/",
+        "{CRAM-MD5}" + "z" * 64,
+        "{CRAM-MD5}abcd",
+        "{NTLM}xyz",
+        "{PLAIN-MD5}123",
+        "{UNKNOWN}secret",
+        "{PLAIN}",
+        "secret",
+        "$1$",
+        "$6$A1uwy2btv3SjtVQS$B8eWFcj",
+        "5f4dcc3b5aa765d61d8327deb882cf9",
+        "\0",
+        "{SSHA}\udcff",
+        "ñ" * 5000,
+        "{PLAIN}secret\n",
+    ],
+)
 def test_garbage_never_verifies(stored: object) -> None:
     assert verify_password("secret", stored) is False  # type: ignore[arg-type]
     assert is_supported_hash(stored) is False  # type: ignore[arg-type]
@@ -279,35 +329,51 @@ def test_bcrypt_truncates_at_72_bytes_like_libxcrypt() -> None:
 # ------------------------------------------------------- is_supported_hash
 
 
-@pytest.mark.parametrize("value", [
-    "{PLAIN}secret", "{plain}secret",
-    "{CRYPT}$1$3rRVs/6U$N/hVFcRY8m.ZjKWoTewW2/",
-    "{crypt}$2a$05$51QmkTukCQwG.xUqsdTEO.WvAAn1z28442v/wjXUGo9eUJxLXUGuq",
-    "{CRYPT}$5$Cex7gTIICtve.QlO$jQq8h.pRI22nEEfNtkazZ8WD.pnoSS0LaCa9R6HdrM7",
-    "{CRYPT}$6$rounds=656000$KkWr.r0PWuwZDC28$hQVbTFdwl.nZor/Q/YuwFjPwQvA7MPjl0FqKzYw9WIHmRsVJlanXGfQV"
-    "vj2NIsYJq8zd0Ro9qqctlf4x8Lk5b.",
-    "{MD5}$1$2.nVIjd/$xuXeYP6/GesEIKiwiB6E8.", "{MD5}Xr4ilOzQ4PCOq3aQ0qbuaQ==",
-    "{PLAIN-MD5}5f4dcc3b5aa765d61d8327deb882cf99", "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=",
-    "{SSHA}qcxxkXhYfTZpzEkJV+yH3+B2TPXNfJNu", "{sha512}" + base64.b64encode(b"1" * 64).decode(),
-    "{SSHA512}" + base64.b64encode(b"1" * 72).decode(),
-    "{SHA512-CRYPT}$6$EcGKrYVijieG2GpO$AX4BxpLDoMiduZJwvNe5sHPJ6hsmEmNl4vvalcyGOe/2e13h6.Pa5.TiHw3a12rL"
-    "X6X8ndIADrghgdxctHbhg1",
-    "{BCRYPT}$2b$05$51QmkTukCQwG.xUqsdTEO.WvAAn1z28442v/wjXUGo9eUJxLXUGuq",
-    "{Blf-Crypt}$2y$05$R8PbMaD9TjkEc26VEquAI.yeEyMTo3mqw6jw4YjD9fzkQoUs9yBji",
-    "{CRAM-MD5}9186d855e11eba527a7a52ca82b313e180d62234f0acc9051b527243d41e2740",
-    "{NTLM}8846f7eaee8fb117ad06bdd830b7586c",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{PLAIN}secret",
+        "{plain}secret",
+        "{CRYPT}$1$3rRVs/6U$N/hVFcRY8m.ZjKWoTewW2/",
+        "{crypt}$2a$05$51QmkTukCQwG.xUqsdTEO.WvAAn1z28442v/wjXUGo9eUJxLXUGuq",
+        "{CRYPT}$5$Cex7gTIICtve.QlO$jQq8h.pRI22nEEfNtkazZ8WD.pnoSS0LaCa9R6HdrM7",
+        "{CRYPT}$6$rounds=656000$KkWr.r0PWuwZDC28$hQVbTFdwl.nZor/Q/YuwFjPwQvA7MPjl0FqKzYw9WIHmRsVJlanXGfQV"
+        "vj2NIsYJq8zd0Ro9qqctlf4x8Lk5b.",
+        "{MD5}$1$2.nVIjd/$xuXeYP6/GesEIKiwiB6E8.",
+        "{MD5}Xr4ilOzQ4PCOq3aQ0qbuaQ==",
+        "{PLAIN-MD5}5f4dcc3b5aa765d61d8327deb882cf99",
+        "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=",
+        "{SSHA}qcxxkXhYfTZpzEkJV+yH3+B2TPXNfJNu",
+        "{sha512}" + base64.b64encode(b"1" * 64).decode(),
+        "{SSHA512}" + base64.b64encode(b"1" * 72).decode(),
+        "{SHA512-CRYPT}$6$EcGKrYVijieG2GpO$AX4BxpLDoMiduZJwvNe5sHPJ6hsmEmNl4vvalcyGOe/2e13h6.Pa5.TiHw3a12rL"
+        "X6X8ndIADrghgdxctHbhg1",
+        "{BCRYPT}$2b$05$51QmkTukCQwG.xUqsdTEO.WvAAn1z28442v/wjXUGo9eUJxLXUGuq",
+        "{Blf-Crypt}$2y$05$R8PbMaD9TjkEc26VEquAI.yeEyMTo3mqw6jw4YjD9fzkQoUs9yBji",
+        "{CRAM-MD5}9186d855e11eba527a7a52ca82b313e180d62234f0acc9051b527243d41e2740",
+        "{NTLM}8846f7eaee8fb117ad06bdd830b7586c",
+    ],
+)
 def test_is_supported_hash_true(value: str) -> None:
     assert is_supported_hash(value)
 
 
-@pytest.mark.parametrize("value", [
-    "5f4dcc3b5aa765d61d8327deb882cf99", "$1$3rRVs/6U$N/hVFcRY8m.ZjKWoTewW2/", "secret",
-    "{SSHA256}rUIiXCIP9fBnyFNJaSGxq8AjnNX2OmhDntIgowd3B+Sezjpq",
-    "{SHA256-CRYPT}$5$KJpZ1KmzxjklZE3v$xjIwpGNFyAKAag3nRMsoxF12Zq0NxAgNV8nIrsOYDh1",
-    "{CRYPT}secret", "{SSHA512}secret", "{NTLM}", "{SMD5}IrCtnVeTyhaGEAo2BUom+x+j/Cs=",
-    " {SSHA}qcxxkXhYfTZpzEkJV+yH3+B2TPXNfJNu", "{SSHA}qcxxkXhYfTZpzEkJV+yH3+B2TPXNfJNu ",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "5f4dcc3b5aa765d61d8327deb882cf99",
+        "$1$3rRVs/6U$N/hVFcRY8m.ZjKWoTewW2/",
+        "secret",
+        "{SSHA256}rUIiXCIP9fBnyFNJaSGxq8AjnNX2OmhDntIgowd3B+Sezjpq",
+        "{SHA256-CRYPT}$5$KJpZ1KmzxjklZE3v$xjIwpGNFyAKAag3nRMsoxF12Zq0NxAgNV8nIrsOYDh1",
+        "{CRYPT}secret",
+        "{SSHA512}secret",
+        "{NTLM}",
+        "{SMD5}IrCtnVeTyhaGEAo2BUom+x+j/Cs=",
+        " {SSHA}qcxxkXhYfTZpzEkJV+yH3+B2TPXNfJNu",
+        "{SSHA}qcxxkXhYfTZpzEkJV+yH3+B2TPXNfJNu ",
+    ],
+)
 def test_is_supported_hash_false(value: str) -> None:
     assert not is_supported_hash(value)
 
@@ -315,30 +381,60 @@ def test_is_supported_hash_false(value: str) -> None:
 # ------------------------------------------------------------------ policy
 
 
-@pytest.mark.parametrize("plain, policy, codes", [
-    ("Secret#123", PasswordPolicy(), []),
-    ("", PasswordPolicy(), ["PW_EMPTY"]),
-    ("   ", PasswordPolicy(), ["PW_EMPTY"]),
-    ("Sécret#123", PasswordPolicy(), ["PW_NON_ASCII"]),
-    ("Secret#1\t23", PasswordPolicy(), ["PW_NON_ASCII"]),
-    ("Se#1", PasswordPolicy(), ["PW_SHORTER_THAN_MIN_LENGTH"]),
-    ("  Se#1234  ", PasswordPolicy(min_length=9), ["PW_SHORTER_THAN_MIN_LENGTH"]),
-    ("Secret#123", PasswordPolicy(max_length=9), ["PW_GREATER_THAN_MAX_LENGTH"]),
-    ("Secret#123", PasswordPolicy(max_length=10), []),
-    ("Secret#123" * 50, PasswordPolicy(max_length=0), []),
-    ("12345678#", PasswordPolicy(), ["PW_NO_LETTER", "PW_NO_UPPERCASE"]),
-    ("secret#123", PasswordPolicy(), ["PW_NO_UPPERCASE"]),
-    ("Secret#abc", PasswordPolicy(), ["PW_NO_DIGIT_NUMBER"]),
-    ("Secret 123", PasswordPolicy(), ["PW_NO_SPECIAL_CHAR"]),
-    ("Secret^123", PasswordPolicy(special_chars="#"), ["PW_NO_SPECIAL_CHAR"]),
-    ("Secret^123", PasswordPolicy(special_chars="^"), []),
-    ("abc", PasswordPolicy(), ["PW_SHORTER_THAN_MIN_LENGTH", "PW_NO_UPPERCASE",
-                               "PW_NO_DIGIT_NUMBER", "PW_NO_SPECIAL_CHAR"]),
-    ("abc", PasswordPolicy(min_length=1, require_letter=False, require_uppercase=False,
-                           require_digit=False, require_special=False), []),
-    ("ü", PasswordPolicy(), ["PW_NON_ASCII", "PW_SHORTER_THAN_MIN_LENGTH", "PW_NO_LETTER",
-                             "PW_NO_UPPERCASE", "PW_NO_DIGIT_NUMBER", "PW_NO_SPECIAL_CHAR"]),
-])
+@pytest.mark.parametrize(
+    "plain, policy, codes",
+    [
+        ("Secret#123", PasswordPolicy(), []),
+        ("", PasswordPolicy(), ["PW_EMPTY"]),
+        ("   ", PasswordPolicy(), ["PW_EMPTY"]),
+        ("Sécret#123", PasswordPolicy(), ["PW_NON_ASCII"]),
+        ("Secret#1\t23", PasswordPolicy(), ["PW_NON_ASCII"]),
+        ("Se#1", PasswordPolicy(), ["PW_SHORTER_THAN_MIN_LENGTH"]),
+        ("  Se#1234  ", PasswordPolicy(min_length=9), ["PW_SHORTER_THAN_MIN_LENGTH"]),
+        ("Secret#123", PasswordPolicy(max_length=9), ["PW_GREATER_THAN_MAX_LENGTH"]),
+        ("Secret#123", PasswordPolicy(max_length=10), []),
+        ("Secret#123" * 50, PasswordPolicy(max_length=0), []),
+        ("12345678#", PasswordPolicy(), ["PW_NO_LETTER", "PW_NO_UPPERCASE"]),
+        ("secret#123", PasswordPolicy(), ["PW_NO_UPPERCASE"]),
+        ("Secret#abc", PasswordPolicy(), ["PW_NO_DIGIT_NUMBER"]),
+        ("Secret 123", PasswordPolicy(), ["PW_NO_SPECIAL_CHAR"]),
+        ("Secret^123", PasswordPolicy(special_chars="#"), ["PW_NO_SPECIAL_CHAR"]),
+        ("Secret^123", PasswordPolicy(special_chars="^"), []),
+        (
+            "abc",
+            PasswordPolicy(),
+            [
+                "PW_SHORTER_THAN_MIN_LENGTH",
+                "PW_NO_UPPERCASE",
+                "PW_NO_DIGIT_NUMBER",
+                "PW_NO_SPECIAL_CHAR",
+            ],
+        ),
+        (
+            "abc",
+            PasswordPolicy(
+                min_length=1,
+                require_letter=False,
+                require_uppercase=False,
+                require_digit=False,
+                require_special=False,
+            ),
+            [],
+        ),
+        (
+            "ü",
+            PasswordPolicy(),
+            [
+                "PW_NON_ASCII",
+                "PW_SHORTER_THAN_MIN_LENGTH",
+                "PW_NO_LETTER",
+                "PW_NO_UPPERCASE",
+                "PW_NO_DIGIT_NUMBER",
+                "PW_NO_SPECIAL_CHAR",
+            ],
+        ),
+    ],
+)
 def test_check_password(plain: str, policy: PasswordPolicy, codes: list[str]) -> None:
     assert check_password(plain, policy) == codes
 
@@ -360,8 +456,9 @@ def test_describe_password_errors() -> None:
     assert describe_password_errors(codes, policy) == expected
     assert describe_password_errors(",".join(codes), policy) == expected
     assert describe_password_errors([], policy) == ""
-    assert "at most 12" in describe_password_errors(["PW_GREATER_THAN_MAX_LENGTH"],
-                                                    PasswordPolicy(max_length=12))
+    assert "at most 12" in describe_password_errors(
+        ["PW_GREATER_THAN_MAX_LENGTH"], PasswordPolicy(max_length=12)
+    )
     assert describe_password_errors(["PW_WHATEVER"]) == "password PW_WHATEVER"
 
 
@@ -377,14 +474,21 @@ def test_every_code_is_described() -> None:
 # -------------------------------------------------------------- generation
 
 
-@pytest.mark.parametrize("policy", [
-    PasswordPolicy(),
-    PasswordPolicy(min_length=16),
-    PasswordPolicy(require_special=False),
-    PasswordPolicy(require_letter=False, require_uppercase=False, require_digit=False,
-                   require_special=False),
-    PasswordPolicy(special_chars="!"),
-])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        PasswordPolicy(),
+        PasswordPolicy(min_length=16),
+        PasswordPolicy(require_special=False),
+        PasswordPolicy(
+            require_letter=False,
+            require_uppercase=False,
+            require_digit=False,
+            require_special=False,
+        ),
+        PasswordPolicy(special_chars="!"),
+    ],
+)
 def test_generated_passwords_satisfy_policy(policy: PasswordPolicy) -> None:
     allowed = set("23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ")
     if policy.require_special:
@@ -420,13 +524,15 @@ def _libcrypt() -> ctypes.CDLL:
     return lib
 
 
-@pytest.mark.parametrize("scheme, marker", [("SHA512-CRYPT", "$6$"), ("BCRYPT", "$2b$"), ("MD5", "$1$")])
+@pytest.mark.parametrize(
+    "scheme, marker", [("SHA512-CRYPT", "$6$"), ("BCRYPT", "$2b$"), ("MD5", "$1$")]
+)
 @pytest.mark.parametrize("plain", ["Secret#123", "Pässwörd€1", "A1#" + "y" * 80])
 def test_libxcrypt_accepts_generated_crypt(scheme: str, marker: str, plain: str) -> None:
     lib = _libcrypt()
     (value,) = hash_password(plain, scheme)
     assert value.startswith("{CRYPT}" + marker)
-    setting = value[len("{CRYPT}"):].encode()
+    setting = value[len("{CRYPT}") :].encode()
     assert lib.crypt(plain.encode(), setting) == setting
     assert lib.crypt(b"wrong", setting) != setting
 
@@ -440,6 +546,7 @@ def test_doveadm_accepts_generated_hash(scheme: str) -> None:
     (value,) = hash_password(PW, scheme)
     if scheme == "PLAIN-MD5":
         value = "{PLAIN-MD5}" + value
-    result = subprocess.run(["doveadm", "pw", "-t", value, "-p", PW],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["doveadm", "pw", "-t", value, "-p", PW], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0, result.stderr

@@ -396,8 +396,8 @@ def probe_fallback_filters_encode_as_filter_ber_does(connection: Any) -> None:
     assert encoder.encode(compile_filter(node.elements[0])) == filter_ber.encode(text)
 
 
-def _smorest_app() -> Any:
-    """Return a bare Flask app configured for flask-smorest."""
+def _flask_app() -> Any:
+    """Return a bare Flask app (with the settings flask-smorest needs)."""
 
     from flask import Flask
 
@@ -417,7 +417,7 @@ def probe_api_registers_its_error_handlers_through_the_hook(connection: Any) -> 
         def _register_error_handlers(self):
             calls.append(self)
 
-    Probe(_smorest_app())
+    Probe(_flask_app())
     assert len(calls) == 1, "Api.__init__ no longer calls _register_error_handlers()"
 
 
@@ -451,7 +451,7 @@ def probe_manual_doc_reaches_the_openapi_document(connection: Any) -> None:
     # As policies.requires does: directly above the view, below the @blp decorators.
     inner._apidoc = {"manual_doc": {"description": "marker", "security": [{"cookieAuth": []}]}}
     blp.route("/probe")(blp.response(200)(inner))
-    api = Api(_smorest_app())
+    api = Api(_flask_app())
     api.register_blueprint(blp)
     operation = api.spec.to_dict()["paths"]["/probe"]["get"]
     assert operation["description"] == "marker", operation
@@ -474,7 +474,7 @@ def probe_parser_gets_its_schema_through_the_hook(connection: Any) -> None:
             seen.append(argmap)
             return super()._get_schema(argmap, req)
 
-    with _smorest_app().test_request_context("/?a=1"):
+    with _flask_app().test_request_context("/?a=1"):
         assert Probe().parse(ProbeSchema, location="query") == {"a": "1"}
     assert seen == [ProbeSchema], "Parser.parse no longer builds its schema with _get_schema()"
 
@@ -493,7 +493,7 @@ def probe_invalid_json_goes_through_the_hook(connection: Any) -> None:
             raise Handled()
 
     schema = ma.Schema.from_dict({"a": ma.fields.String()})()
-    app = _smorest_app()
+    app = _flask_app()
     with app.test_request_context("/", method="POST", data="{", content_type="application/json"):
         with pytest.raises(Handled):
             Probe().parse(schema, location="json")
@@ -502,7 +502,7 @@ def probe_invalid_json_goes_through_the_hook(connection: Any) -> None:
 def probe_hooks_inserted_first_run_first(connection: Any) -> None:
     """Check that a hook inserted first in before_request_funcs[None] runs first."""
 
-    app = _smorest_app()
+    app = _flask_app()
     order = []
     app.before_request(lambda: order.append("registered"))
     app.before_request_funcs.setdefault(None, []).insert(0, lambda: order.append("inserted"))
@@ -516,7 +516,7 @@ def probe_g_keeps_its_attributes_in_its_dict(connection: Any) -> None:
 
     from flask import g
 
-    with _smorest_app().app_context():
+    with _flask_app().app_context():
         g.probe = 1
         state = g._get_current_object().__dict__
         assert state.get("probe") == 1, state
@@ -533,7 +533,7 @@ def probe_the_loaded_user_lives_in_g(connection: Any) -> None:
     from flask_login import current_user
     from flask_login import login_user
 
-    app = _smorest_app()
+    app = _flask_app()
     app.secret_key = "probe"
     manager = LoginManager(app)
     loads = []

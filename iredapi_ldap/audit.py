@@ -1,5 +1,11 @@
 """Audit log: every write request (who, from where, what, when, result) in the SQL store."""
 
+# Private internals of flask-login relied on (setup.cfg pins flask-login to 0.6.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - g._login_user -- the admin this request authenticated as, if any, read without making
+#   flask-login load one (after the answer, a load would authenticate the request again).
+#   Renamed, rows of token (Bearer/Basic) requests lose their admin.
+
 from __future__ import annotations
 
 import json

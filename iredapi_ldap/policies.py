@@ -1,5 +1,12 @@
 """Access policies: the rule each route declares with @requires, checked before the view runs."""
 
+# Private internals of flask-smorest relied on (setup.cfg pins flask-smorest to 0.47.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - view._apidoc["manual_doc"] -- requires() adds the access text and security schemes
+#   there, which smorest merges into the operation as it merges @blp.doc's (without the
+#   extra wrapper per call that Blueprint.doc would add). Changed, the OpenAPI document
+#   loses who may call each route.
+
 from __future__ import annotations
 
 import ipaddress

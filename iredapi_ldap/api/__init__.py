@@ -1,5 +1,13 @@
 """HTTP layer: the flask-smorest Api, the OpenAPI document, blueprint registration."""
 
+# Private internals of flask-smorest relied on (setup.cfg pins flask-smorest to 0.47.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - Api._register_error_handlers -- overridden to register nothing, so errors.py keeps
+#   rendering every HTTPException. Renamed, smorest's handler comes back and errors leave
+#   the API envelope.
+# - view._apidoc["arguments"] -- the locations each view declares (parameters[].in), read by
+#   reject_undeclared_input. Changed, every query string and body is refused as undeclared.
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -7,6 +7,12 @@ tests/ldap/test_ber.py checks them byte for byte against ldap3's own encoding.
 Filters are encoded by filter_ber.py (ldap3's parser for the forms it does not cover).
 """
 
+# Private internals of ldap3 relied on (setup.cfg pins ldap3 to 2.9.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - parse_filter, compile_filter -- ldap3's own filter parser and pyasn1 compiler, the
+#   fallback for filters filter_ber.py does not encode (extensible matches, malformed text).
+#   Changed, those filters fail or are sent differently from what stock ldap3 sends.
+
 from __future__ import annotations
 
 from collections.abc import Iterable

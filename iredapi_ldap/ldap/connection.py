@@ -1,5 +1,12 @@
 """Connections: one server set per app, a small per-process pool of bound connections."""
 
+# Private internals of ldap3 relied on (setup.cfg pins ldap3 to 2.9.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - Server.reset_availability -- a refused single server is retried at once instead of
+#   after ldap3's 5 s back-off. Gone, a failed bind raises AttributeError: 500, not 503.
+# - Connection.socket -- discard() closes the socket ldap3 leaves open after a failed
+#   connect or unbind. Renamed, those sockets leak until garbage collection.
+
 from __future__ import annotations
 
 import os

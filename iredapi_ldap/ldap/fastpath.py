@@ -8,6 +8,36 @@ formatted, case-insensitive copies. Anything unusual (controls, a closed or SASL
 socket, usage statistics) takes ldap3's own path unchanged.
 """
 
+# Private internals of ldap3 relied on (setup.cfg pins ldap3 to 2.9.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - SyncStrategy._get_response -- overridden: BaseStrategy.get_response calls it to collect
+#   one request's responses. Renamed, the override never runs and entries silently go back
+#   through ldap3's generic decoder: still correct, several times the CPU.
+# - SyncStrategy.receiving -- the raw messages of one read from the socket. Gone, every
+#   fast-path read fails.
+# - BaseStrategy.decode_response_fast, decode_message_fast -- decode what ber.py leaves to
+#   ldap3 (results, referrals, notices) into ldap3's dicts. Gone, every operation fails.
+# - RESPONSE_COMPLETE, SESSION_TERMINATED_BY_SERVER, TRANSACTION_ERROR -- what
+#   _get_response returns to get_response. Changed, results or hang-ups are misread.
+# - Connection.strategy.__class__ -- the SYNC strategy instance (and its open socket) is
+#   re-classed to RawEntryStrategy. If SYNC stops being a plain SyncStrategy, the fast
+#   decoding is silently off.
+# - BaseStrategy._outstanding, Server.next_message_id -- _send_encoded takes a message id and
+#   registers the request as strategy.send does. Changed, get_response finds no outstanding
+#   request and every fast-path operation fails.
+# - Connection.request, Connection.socket, Connection.connection_lock -- the request in
+#   flight (its type selects how the result is read), the socket written to, and the lock
+#   ldap3 holds around an operation. Gone, every fast-path operation fails.
+# - Connection.post_send_single_response, Connection.post_send_search -- collect the
+#   responses to a message id we sent. Gone, every fast-path operation fails.
+# - Connection._entries -- reset after each operation as ldap3 does, so that conn.entries is
+#   rebuilt from the last response. Gone, only a stray attribute (nothing reads entries).
+# - Connection.fast_decoder, Connection.sasl_in_progress -- tell when a request must take
+#   ldap3's own path. Gone, AttributeError on every operation.
+# - communication_exception_factory -- builds the exception ldap3 raises for a failed send,
+#   which ldap/errors.py maps to 503. Gone, ImportError at startup.
+# - to_unicode -- decodes entry DNs as ldap3 does. Gone, ImportError at startup.
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,5 +1,18 @@
 """Who may reach the API and how often: client address, allow-list, rate limits, API tokens."""
 
+# Private internals of flask relied on (setup.cfg pins flask to 3.1.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - Flask.before_request_funcs -- _forget_previous_request is inserted first in the
+#   app-wide list (before_request can only append). Changed, it runs after the gates or
+#   not at all, and a request can start with the previous one's state.
+# - g.__dict__ -- the request state is dropped from g's instance dict in one lookup. Changed,
+#   the previous request's user, token and address are not forgotten.
+# Private internals of flask-login relied on (setup.cfg pins flask-login to 0.6.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - g._login_user -- where flask-login keeps the loaded user; dropping it makes the next
+#   current_user load again. Renamed, a request under an enclosing app context (tests,
+#   scripts) inherits the previous request's login.
+
 from __future__ import annotations
 
 from flask import Flask

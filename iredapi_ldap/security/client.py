@@ -1,5 +1,10 @@
 """The client's address (X-Forwarded-For only from trusted proxies) and the API gates."""
 
+# Private internals of flask relied on (setup.cfg pins flask to 3.1.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - Flask.before_request_funcs -- check_access is inserted first in the app-wide list, so a
+#   refused client never reaches the login checks. Changed, it runs later or not at all.
+
 from __future__ import annotations
 
 import ipaddress

@@ -20,15 +20,11 @@ LIST = f"team@{DOMAIN}"
 
 
 @pytest.fixture
-def app_config(app_config, mlmmj_spool):
-    """The test app with an mlmmj spool, for the custom_headers cases."""
+def spool(app, mlmmj_spool):
+    """Point the app at an mlmmj spool in the test's tmp directory; return the spool."""
     spool, archive = mlmmj_spool
-    return {**app_config, "MLMMJ_SPOOL_DIR": str(spool), "MLMMJ_ARCHIVE_DIR": str(archive)}
-
-
-@pytest.fixture
-def spool(mlmmj_spool):
-    return mlmmj_spool[0]
+    app.config.update(MLMMJ_SPOOL_DIR=str(spool), MLMMJ_ARCHIVE_DIR=str(archive))
+    return spool
 
 
 @pytest.fixture

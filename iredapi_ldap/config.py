@@ -63,6 +63,7 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("general", "log_level"): ("LOG_LEVEL", _str, "INFO"),
     ("api", "default_page_size"): ("API_DEFAULT_PAGE_SIZE", _int, 100),
     ("api", "max_page_size"): ("API_MAX_PAGE_SIZE", _int, 1000),
+    ("api", "max_values_per_field"): ("API_MAX_VALUES_PER_FIELD", _int, 1000),
     ("api", "enable_api"): ("ENABLE_API", _bool, True),
     ("api", "restrict_api_access"): ("RESTRICT_API_ACCESS", _bool, False),
     ("api", "api_clients"): ("API_CLIENTS", _str, ""),
@@ -184,7 +185,12 @@ def validate_config(config: dict[str, Any]) -> None:
     if missing:
         keys = ", ".join(_ini_name(name) for name in missing)
         raise ConfigError(f"Missing required configuration: {keys}")
-    for name in ("LDAP_PAGE_SIZE", "API_DEFAULT_PAGE_SIZE", "API_MAX_PAGE_SIZE"):
+    for name in (
+        "LDAP_PAGE_SIZE",
+        "API_DEFAULT_PAGE_SIZE",
+        "API_MAX_PAGE_SIZE",
+        "API_MAX_VALUES_PER_FIELD",
+    ):
         if int(config[name]) < 1:
             raise ConfigError(f"{_ini_name(name)} must be at least 1")
     if config["API_DEFAULT_PAGE_SIZE"] > config["API_MAX_PAGE_SIZE"]:

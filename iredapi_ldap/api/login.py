@@ -11,6 +11,7 @@ from ..auth import log_out
 from ..auth import requires
 from ..schemas.base import BaseSchema
 from ..schemas.base import EnvelopeSchema
+from ..schemas.fields import Text
 from . import ApiBlueprint
 from .envelope import ok
 
@@ -20,7 +21,7 @@ blp = ApiBlueprint("login", __name__, description="Session login")
 class LoginSchema(BaseSchema):
     """Credentials of an admin (full email address and plain password)."""
 
-    username = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    username = Text(required=True, min_length=1, max_length=320)
     password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
 
 

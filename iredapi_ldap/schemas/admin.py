@@ -24,6 +24,7 @@ from .fields import Language
 from .fields import Limit
 from .fields import MultiValue
 from .fields import Quota
+from .fields import Text
 from .fields import YesNo
 
 TYPES = ("super", "standard", "limited")
@@ -67,8 +68,8 @@ class RestrictedIps(fields.Field):
         return result
 
 
-def _name(description: str) -> fields.String:
-    return fields.String(validate=validate.Length(max=255), metadata={"description": description})
+def _name(description: str) -> Text:
+    return Text(metadata={"description": description})
 
 
 def _password(description: str, **kwargs: Any) -> fields.String:
@@ -86,11 +87,9 @@ class AdminSelfServiceSchema(BaseSchema):
     email = Email(metadata={"description": "Contact address; defaults to the admin's own"})
     language = Language(metadata={"description": "preferredLanguage, e.g. en_US"})
     password = _password("Plain password, checked against the global password policy")
-    securityQuestion = fields.String(
-        validate=[
-            validate.Length(min=1, max=255),
-            validate.Regexp(PRINTABLE_ASCII, error="Use printable ASCII characters only."),
-        ]
+    securityQuestion = Text(
+        min_length=1,
+        validate=validate.Regexp(PRINTABLE_ASCII, error="Use printable ASCII characters only."),
     )
     securityAnswer = fields.String(
         validate=validate.Length(min=1, max=255),

@@ -7,7 +7,6 @@ from typing import Any
 from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
-from marshmallow import validate
 
 from ..models.members import ACCESS_POLICIES
 from .base import BaseSchema
@@ -18,10 +17,10 @@ from .base import TriadMixin
 from .fields import AccountStatus
 from .fields import Email
 from .fields import MultiValue
+from .fields import Text
 from .fields import YesNo
 from .fields import string_list
 
-NAME = validate.Length(max=255)
 # iRedAPD still honours the old name of moderatorsonly.
 POLICY_ALIASES = {"allowedonly": "moderatorsonly"}
 
@@ -52,7 +51,7 @@ def addresses(description: str) -> MultiValue:
 class AliasCreateSchema(BaseSchema):
     """Parameters of POST /api/alias/<mail> (2016 name cn accepted)."""
 
-    name = fields.String(validate=NAME, metadata={"description": "Display name (cn)"})
+    name = Text(metadata={"description": "Display name (cn)"})
     accountStatus = AccountStatus()
     accessPolicy = access_policy()
     members = addresses("Member addresses (mailForwardingAddress); may be empty")
@@ -67,7 +66,7 @@ class AliasUpdateSchema(TriadMixin, BaseSchema):
         ("moderators", "addModerator", "removeModerator"),
     )
 
-    name = fields.String(validate=NAME, metadata={"description": "cn; empty removes it"})
+    name = Text(metadata={"description": "cn; empty removes it"})
     accountStatus = AccountStatus()
     accessPolicy = access_policy()
     members = addresses("Replace the members; empty leaves none")

@@ -19,7 +19,6 @@ from .base import EnvelopeSchema
 from .base import PageArgsSchema
 from .base import PageEnvelopeSchema
 from .base import TriadMixin
-from .fields import RELAY_HOST
 from .fields import AccountStatus
 from .fields import DomainName
 from .fields import Email
@@ -28,13 +27,14 @@ from .fields import Limit
 from .fields import MultiValue
 from .fields import OptionalEmail
 from .fields import Quota
+from .fields import Text
 from .fields import Transport
 from .fields import YesNo
 from .fields import choice_of
+from .fields import destination
+from .fields import relay_host
 
-NAME = fields.String(
-    validate=validate.Length(max=255), metadata={"description": "Description or company name (cn)"}
-)
+NAME = Text(metadata={"description": "Description or company name (cn)"})
 
 
 def _password_length() -> fields.Integer:
@@ -59,16 +59,11 @@ class DomainCreateSchema(BaseSchema):
     senderBcc = OptionalEmail(metadata={"description": "BCC every outgoing mail; empty clears"})
     recipientBcc = OptionalEmail(metadata={"description": "BCC every incoming mail; empty clears"})
     is_backupmx = YesNo(metadata={"description": "Relay for this domain as backup MX"})
-    primarymx = fields.String(
-        validate=validate.Regexp(RELAY_HOST, error="Not a host[:port]."),
-        metadata={"description": "Primary MX host/IP[:port] for a backup MX domain"},
+    primarymx = destination(
+        metadata={"description": "Primary MX host, [host] or [IP], optional :port (backup MX)"}
     )
-    outboundRelay = fields.String(
-        validate=[
-            validate.Length(max=255),
-            validate.Regexp(r"^$|" + RELAY_HOST.pattern, error="Not a relay host."),
-        ],
-        metadata={"description": "senderRelayHost, e.g. smtp:[1.2.3.4]:25; empty disables"},
+    outboundRelay = relay_host(
+        metadata={"description": "senderRelayHost, e.g. smtp:[1.2.3.4]:25; empty disables"}
     )
     services = MultiValue(
         choice_of(DOMAIN_SERVICES), metadata={"description": "Replace enabledService"}

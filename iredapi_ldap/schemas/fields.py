@@ -1,21 +1,40 @@
-"""Reusable fields: domain names, addresses, quotas, yes/no flags, multi-values."""
+"""Reusable fields: text, domain names, addresses, quotas, yes/no flags, transports, multi-values."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
+from flask import current_app
+from flask import has_app_context
 from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validate
+
+from ..config import DEFAULTS
+from . import postfix
 
 DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 # iRedAdmin's auth_email local part: no '+', starts with a word char, '-' or '#'.
 LOCAL_PART = re.compile(r"^[\w\-#][\w\-.&#]*$", re.ASCII)
 LANGUAGE = re.compile(r"^[a-z]{2,3}(?:_[A-Z]{2})?$")
-TRANSPORT = re.compile(r"^[A-Za-z0-9_.+-]+(?::[\x21-\x7e]*)?$")
-RELAY_HOST = re.compile(r"^(?:[A-Za-z0-9_-]+:)?\[?[A-Za-z0-9.:_-]+\]?(?::\d{1,5})?$")
+# What breaks a line or drives a terminal: C0 (TAB, LF, VT, FF, CR, FS..US among them), DEL,
+# C1 (NEL among them), U+2028 LINE SEPARATOR and U+2029 PARAGRAPH SEPARATOR. These are all
+# the line boundaries str.splitlines() knows.
+LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Multi-line text (footers, descriptions) keeps TAB, LF and CR.
+TEXT_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MAX_VALUES = "API_MAX_VALUES_PER_FIELD"
+TRANSPORT_ERROR = (
+    "Not a Postfix transport: name or name:nexthop, e.g. dovecot, "
+    "lmtp:unix:private/dovecot-lmtp, smtp:[192.0.2.1]:25."
+)
+RELAY_HOST_ERROR = (
+    "Not a relay host: host, [host], host:port or [host]:port, optionally after transport:."
+)
+DESTINATION_ERROR = "Not a host, [host], host:port or [host]:port."
 
 
 def normalise_domain(value: str) -> str:
@@ -41,6 +60,58 @@ def normalise_email(value: str) -> str:
         raise ValidationError("Not a valid email address.")
     normalise_domain(domain)
     return address
+
+
+class NoControls(validate.Validator):
+    """Refuse control characters; in one line of text also line and paragraph separators."""
+
+    def __init__(self, multiline: bool = False) -> None:
+        self.pattern = TEXT_CONTROLS if multiline else LINE_BREAKING
+        self.what = "control characters" if multiline else "line breaks or control characters"
+
+    def __call__(self, value: str) -> str:
+        found = self.pattern.search(value)
+        if found:
+            raise ValidationError(
+                f"Must not contain {self.what} (U+{ord(found.group()):04X} at {found.start() + 1})."
+            )
+        return value
+
+
+ONE_LINE = NoControls()
+MULTI_LINE = NoControls(multiline=True)
+
+
+class Grammar(validate.Validator):
+    """Accept the values a check function accepts (and "" when allowed)."""
+
+    def __init__(self, check: Callable[[str], bool], error: str, allow_empty: bool = False) -> None:
+        self.check, self.error, self.allow_empty = check, error, allow_empty
+
+    def __call__(self, value: str) -> str:
+        if (self.allow_empty and value == "") or self.check(value):
+            return value
+        raise ValidationError(self.error)
+
+
+class Text(fields.String):
+    """Free text of at most max_length characters: one line unless multiline."""
+
+    def __init__(
+        self,
+        *,
+        max_length: int = 255,
+        min_length: int | None = None,
+        multiline: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        extra = kwargs.pop("validate", None) or []
+        checks = [
+            validate.Length(min=min_length, max=max_length),
+            MULTI_LINE if multiline else ONE_LINE,
+            *(extra if isinstance(extra, (list, tuple)) else [extra]),
+        ]
+        super().__init__(validate=checks, **kwargs)
 
 
 class DomainName(fields.String):
@@ -120,15 +191,38 @@ class Language(fields.String):
         super().__init__(**kwargs)
 
 
-class Transport(fields.String):
-    """A Postfix transport like `dovecot` or `lmtp:inet:127.0.0.1:24`."""
+class Transport(Text):
+    """A Postfix transport like `dovecot` or `lmtp:unix:private/dovecot-lmtp` (see postfix.py)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "validate",
-            [validate.Length(max=255), validate.Regexp(TRANSPORT, error="Not a transport.")],
-        )
-        super().__init__(**kwargs)
+    def __init__(self, *, allow_empty: bool = False, **kwargs: Any) -> None:
+        grammar = Grammar(postfix.is_transport, TRANSPORT_ERROR, allow_empty=allow_empty)
+        super().__init__(validate=grammar, **kwargs)
+
+
+def relay_host(**kwargs: Any) -> Text:
+    """Return a senderRelayHost field: `[transport:]host[:port]`; empty removes it."""
+    return Text(
+        validate=Grammar(postfix.is_relay_host, RELAY_HOST_ERROR, allow_empty=True), **kwargs
+    )
+
+
+def destination(**kwargs: Any) -> Text:
+    """Return a nexthop host field: `host`, `[host]`, `host:port` or `[host]:port`."""
+    return Text(validate=Grammar(postfix.is_destination, DESTINATION_ERROR), **kwargs)
+
+
+def max_values() -> int:
+    """Return how many items one multi-valued field may carry ([api] max_values_per_field)."""
+    if has_app_context():
+        return int(current_app.config.get(MAX_VALUES, DEFAULTS[MAX_VALUES]))
+    return int(DEFAULTS[MAX_VALUES])
+
+
+def check_count(count: int) -> None:
+    """Refuse more items than max_values() allows, before any item is looked at."""
+    cap = max_values()
+    if count > cap:
+        raise ValidationError(f"At most {cap} values may be given; {count} were.")
 
 
 class MultiValue(fields.Field):
@@ -148,6 +242,7 @@ class MultiValue(fields.Field):
             if not isinstance(element, str):
                 raise ValidationError("Expected a string or a list of strings.")
             parts.extend(p.strip() for p in element.split(",") if p.strip())
+        check_count(len(parts))
         result: list = []
         bad: list[str] = []
         for part in parts:

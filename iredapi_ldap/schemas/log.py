@@ -7,13 +7,13 @@ from typing import Any
 from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
-from marshmallow import validate
 from marshmallow import validates_schema
 
 from .base import PageArgsSchema
 from .base import PageEnvelopeSchema
 from .fields import DomainName
 from .fields import Email
+from .fields import Text
 from .token import Moment
 
 
@@ -24,12 +24,14 @@ class LogArgsSchema(PageArgsSchema):
     domain = DomainName(metadata={"description": "Only entries about this domain"})
     since = Moment(metadata={"description": "ISO 8601; entries at or after (no zone = UTC)"})
     until = Moment(metadata={"description": "ISO 8601; entries at or before (no zone = UTC)"})
-    action = fields.String(
-        validate=validate.Length(min=1, max=32),
+    action = Text(
+        min_length=1,
+        max_length=32,
         metadata={"description": "create, update, delete, login, logout, ..."},
     )
-    resource = fields.String(
-        validate=validate.Length(min=1, max=64),
+    resource = Text(
+        min_length=1,
+        max_length=64,
         metadata={"description": "domain, user, admin, token, login, ..."},
     )
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from marshmallow import fields
 
-from .alias import NAME
 from .alias import GroupViewSchema
 from .alias import access_policy
 from .alias import addresses
@@ -17,6 +16,7 @@ from .base import PageArgsSchema
 from .base import PageEnvelopeSchema
 from .base import TriadMixin
 from .fields import MultiValue
+from .fields import Text
 from .fields import YesNo
 from .fields import normalise_domain
 from .fields import normalise_email
@@ -44,7 +44,7 @@ def senders(description: str) -> MultiValue:
 class MaillistCreateSchema(BaseSchema):
     """Parameters of POST /api/maillist/<mail> (2016 name cn accepted)."""
 
-    name = fields.String(validate=NAME, metadata={"description": "Display name (cn)"})
+    name = Text(metadata={"description": "Display name (cn)"})
     accessPolicy = access_policy()
     members = addresses("Members: accounts hosted here get memberOfGroup, others are external")
     moderators = addresses("listModerator")
@@ -62,7 +62,7 @@ class MaillistUpdateSchema(TriadMixin, BaseSchema):
         ("allowedSenders", "addAllowedSender", "removeAllowedSender"),
     )
 
-    name = fields.String(validate=NAME, metadata={"description": "cn; empty removes it"})
+    name = Text(metadata={"description": "cn; empty removes it"})
     accessPolicy = access_policy()
     members = addresses("Replace the members; empty leaves none")
     addMember = addresses("Add members")

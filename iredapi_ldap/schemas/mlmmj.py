@@ -21,15 +21,23 @@ from .base import TriadMixin
 from .fields import AccountStatus
 from .fields import Email
 from .fields import MultiValue
+from .fields import Text
 from .fields import YesNo
+from .fields import check_count
 from .fields import choice_of
 from .fields import string_list
 
 # The policies an mlmmj list can carry (iRedAdmin-Pro's list for /api/ml).
 ACCESS_POLICIES = ("public", "domain", "subdomain", "membersonly", "moderatorsonly")
-# RFC 5322 field name: printable ASCII except the colon.
-HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")
-ONE_LINE = validate.Regexp(re.compile(r"^[^\r\n]*$"), error="Must be a single line.")
+# RFC 5322 field name: printable US-ASCII (33-126) except the colon.
+HEADER_NAME = re.compile(r"[!-9;-~]{1,76}")
+# RFC 5322 unstructured text (UTF-8 allowed, RFC 6532): no control character but TAB.
+HEADER_VALUE_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+HEADER_LINE_ERROR = (
+    "Not a header line 'Name: value' (Name printable ASCII without ':' or spaces, "
+    "the value without control characters)"
+)
+MAX_HEADER_LINE = 998
 MAX_MESSAGE_SIZE = 2**31 - 1
 FLAG_DOCS = "yes/no; see api-surface.md 2.3 for the mlmmj control file it sets"
 
@@ -40,9 +48,16 @@ def _split_header_lines(value: Any) -> list[str]:
     for item in items:
         if not isinstance(item, str):
             raise ValidationError("Expected a string or a list of strings.")
-        # Form clients often send the two characters backslash-n for a line break.
-        lines += [line.strip() for line in re.split(r"\r?\n|\\n", item) if line.strip()]
+        # Form clients often send the two characters backslash-n for a line break. Only
+        # spaces and tabs are trimmed: any other character left over is refused, not dropped.
+        lines += [line.strip(" \t") for line in re.split(r"\r?\n|\\n", item)]
     return lines
+
+
+def _shown(line: str) -> str:
+    """Return a line with control and non-ASCII characters escaped, shortened for a message."""
+    text = line.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class HeaderLines(fields.Field):
@@ -51,18 +66,27 @@ class HeaderLines(fields.Field):
     is_multiple = True
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list[str]:
+        lines = _split_header_lines(value)
+        check_count(sum(1 for line in lines if line))
         result: list[str] = []
         bad: list[str] = []
-        for line in _split_header_lines(value):
-            name, colon, text = line.partition(":")
-            if not colon or not HEADER_NAME.match(name.strip()) or len(line) > 998:
-                bad.append(line)
+        for number, line in enumerate(lines, 1):
+            if not line:
                 continue
-            header = f"{name.strip()}: {text.strip()}"
+            name, colon, text = line.partition(":")
+            if (
+                not colon
+                or not HEADER_NAME.fullmatch(name)
+                or HEADER_VALUE_CONTROLS.search(text)
+                or len(line) > MAX_HEADER_LINE
+            ):
+                bad.append(f"line {number}: {_shown(line)}")
+                continue
+            header = name + ": " + text.lstrip(" \t")
             if header not in result:
                 result.append(header)
         if bad:
-            raise ValidationError(f"Not a header line 'Name: value': {', '.join(bad)}")
+            raise ValidationError(f"{HEADER_LINE_ERROR}: {'; '.join(bad)}")
         return result
 
 
@@ -71,7 +95,7 @@ class HeaderName(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         name = super()._deserialize(value, attr, data, **kwargs).strip().rstrip(":").strip()
-        if not HEADER_NAME.match(name):
+        if not HEADER_NAME.fullmatch(name):
             raise ValidationError("Not a header name.")
         return f"{name}:"
 
@@ -87,8 +111,7 @@ def _flags() -> dict[str, fields.Field]:
 class _ProfileFields(BaseSchema):
     """The profile parameters shared by create and update."""
 
-    name = fields.String(validate=[validate.Length(max=255), ONE_LINE],
-                         metadata={"description": "Display name (cn, control/name)"})  # fmt: skip
+    name = Text(metadata={"description": "Display name (cn, control/name)"})
     accountStatus = AccountStatus()
     accessPolicy = choice_of(ACCESS_POLICIES)
     maxMailSize = fields.Integer(
@@ -99,20 +122,20 @@ class _ProfileFields(BaseSchema):
         validate=validate.Range(min=0, max=MAX_MESSAGE_SIZE),
         metadata={"description": "mlmmjadmin name of maxMailSize"},
     )
-    newsletter_description = fields.String(
-        validate=validate.Length(max=1024), metadata={"description": "LDAP description"}
+    newsletter_description = Text(
+        max_length=1024, multiline=True, metadata={"description": "LDAP description"}
     )
     owner = _addresses("control/owner and listOwner; empty = postmaster@<domain>")
     moderators = _addresses("control/moderators and listModerator; empty clears")
     subscription_moderators = _addresses("control/submod (implies moderate_subscription)")
     extra_addresses = _addresses("Further addresses of the list (control/listaddress)")
-    subject_prefix = fields.String(validate=[validate.Length(max=128), ONE_LINE])
+    subject_prefix = Text(max_length=128)
     custom_headers = HeaderLines(metadata={"description": "Header lines, newline-separated"})
     remove_headers = MultiValue(
         HeaderName(), metadata={"description": "Header names, comma-separated"}
     )
-    footer_text = fields.String(validate=validate.Length(max=65536))
-    footer_html = fields.String(validate=validate.Length(max=65536))
+    footer_text = Text(max_length=65536, multiline=True)
+    footer_html = Text(max_length=65536, multiline=True)
     require_confirm = YesNo(
         metadata={"description": "Mail new subscribers a confirmation (default yes)"}
     )

@@ -19,6 +19,7 @@ from marshmallow import validates_schema
 from .base import BaseSchema
 from .base import EnvelopeSchema
 from .fields import MultiValue
+from .fields import Text
 from .fields import YesNo
 
 MAX_ALLOWED_IPS = 20
@@ -57,13 +58,8 @@ class Moment(fields.Field):
 class TokenCreateSchema(BaseSchema):
     """Parameters of POST /api/admin/<mail>/tokens."""
 
-    name = fields.String(
-        load_default="",
-        validate=[
-            validate.Length(max=64),
-            validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed."),
-        ],
-        metadata={"description": "Label to recognise the token by"},
+    name = Text(
+        max_length=64, load_default="", metadata={"description": "Label to recognise the token by"}
     )
     expires_in_days = fields.Integer(
         validate=validate.Range(min=0, max=MAX_DAYS),

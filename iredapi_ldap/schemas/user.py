@@ -14,13 +14,13 @@ from marshmallow import validates_schema
 from .base import BaseSchema
 from .base import TriadMixin
 from .fields import LANGUAGE
-from .fields import TRANSPORT
 from .fields import AccountStatus
 from .fields import Email
 from .fields import Language
 from .fields import MultiValue
 from .fields import OptionalEmail
 from .fields import Quota
+from .fields import Text
 from .fields import Transport
 from .fields import YesNo
 from .fields import choice_of
@@ -30,7 +30,6 @@ MAILBOX_FOLDER = re.compile(r"^[a-zA-Z0-9]{1,20}$")
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # LDAP PrintableString, the syntax of telephoneNumber and mobile.
 PHONE = re.compile(r"^[A-Za-z0-9'()+,\-./:? ]{1,64}$")
-TEXT = validate.Length(max=255)
 
 
 class MaildirPath(fields.String):
@@ -81,9 +80,7 @@ class UserCreateSchema(BaseSchema):
 
     password = _password()
     password_hash = _password_hash()
-    name = fields.String(
-        validate=TEXT, metadata={"description": "Display name (cn); default: local part"}
-    )
+    name = Text(metadata={"description": "Display name (cn); default: local part"})
     language = Language(metadata={"description": "preferredLanguage; default: the domain's"})
     quota = Quota(metadata={"description": "MB; 0 or absent = the domain's defaultQuota"})
     mailboxFormat = choice_of(MAILBOX_FORMATS)
@@ -118,9 +115,9 @@ class UserUpdateSchema(TriadMixin, BaseSchema):
         ("services", "addService", "removeService"),
     )
 
-    name = fields.String(validate=TEXT, metadata={"description": "cn; empty = local part"})
-    gn = fields.String(validate=TEXT, metadata={"description": "givenName"})
-    sn = fields.String(validate=TEXT, metadata={"description": "Surname; empty = local part"})
+    name = Text(metadata={"description": "cn; empty = local part"})
+    gn = Text(metadata={"description": "givenName"})
+    sn = Text(metadata={"description": "Surname; empty = local part"})
     password = _password()
     password_hash = _password_hash()
     quota = Quota(metadata={"description": "MB; 0 = unlimited"})
@@ -128,12 +125,10 @@ class UserUpdateSchema(TriadMixin, BaseSchema):
     language = Language(
         validate=validate.Regexp(re.compile(r"^$|" + LANGUAGE.pattern), error="Not a language tag.")
     )
-    employeeid = fields.String(validate=TEXT, metadata={"description": "employeeNumber"})
+    employeeid = Text(metadata={"description": "employeeNumber"})
     transport = Transport(
-        validate=[
-            TEXT,
-            validate.Regexp(re.compile(r"^$|" + TRANSPORT.pattern), error="Not a transport."),
-        ]
+        allow_empty=True,
+        metadata={"description": "mtaTransport; empty removes it (the domain's applies)"},
     )
     isGlobalAdmin = YesNo(
         metadata={"description": "domainGlobalAdmin + enabledService domainadmin"}
@@ -162,11 +157,11 @@ class UserUpdateSchema(TriadMixin, BaseSchema):
     )
     maildir = MaildirPath(metadata={"description": "Absolute homeDirectory"})
     telephoneNumber = MultiValue(
-        fields.String(validate=validate.Regexp(PHONE)),
+        Text(max_length=64, validate=validate.Regexp(PHONE)),
         metadata={"description": "Replace; empty clears"},
     )
     mobile = MultiValue(
-        fields.String(validate=validate.Regexp(PHONE)),
+        Text(max_length=64, validate=validate.Regexp(PHONE)),
         metadata={"description": "Replace; empty clears"},
     )
 

@@ -13,13 +13,14 @@ from marshmallow import validates_schema
 from .base import BaseSchema
 from .base import EnvelopeSchema
 from .base import PageArgsSchema
-from .fields import TRANSPORT
 from .fields import AccountStatus
 from .fields import Language
+from .fields import Text
+from .fields import Transport
 from .fields import YesNo
 
-SEARCH = fields.String(
-    validate=validate.Length(min=1, max=255),
+SEARCH = Text(
+    min_length=1,
     metadata={"description": "Substring of the address or the display name (taken literally)"},
 )
 
@@ -64,11 +65,8 @@ class UsersBulkUpdateSchema(BaseSchema):
     accountStatus = AccountStatus()
     password = _password()
     language = Language(metadata={"description": "preferredLanguage, e.g. en_US"})
-    transport = fields.String(
-        validate=[
-            validate.Length(max=255),
-            validate.Regexp(r"^$|" + TRANSPORT.pattern, error="Not a transport."),
-        ],
+    transport = Transport(
+        allow_empty=True,
         metadata={"description": "mtaTransport; empty removes it (the domain's applies)"},
     )
 

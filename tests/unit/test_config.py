@@ -139,6 +139,7 @@ def test_validate_config_missing_keys():
     [
         ({"LDAP_PAGE_SIZE": 0}, r"\[ldap\] page_size must be at least 1"),
         ({"API_MAX_PAGE_SIZE": 0}, r"\[api\] max_page_size must be at least 1"),
+        ({"API_MAX_VALUES_PER_FIELD": 0}, r"\[api\] max_values_per_field must be at least 1"),
         ({"API_DEFAULT_PAGE_SIZE": 50, "API_MAX_PAGE_SIZE": 10}, "must not exceed"),
     ],
 )

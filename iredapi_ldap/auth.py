@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask
+from flask import Response
 from flask import current_app
+from flask import request
 from flask import session
 from flask_login import LoginManager
 from flask_login import UserMixin
@@ -71,8 +76,9 @@ __all__ = [
 login_manager = LoginManager()
 
 SESSION_KEY = "_iredapi_admin"
-# Re-read the admin's entry at most this often, so a disabled admin is locked out
-# quickly without an extra LDAP read on every request.
+# Each request re-reads the admin's entry (one base read): a logout, a password change, a
+# disabled, locked, deleted or demoted admin ends its sessions on every node at once. The
+# managed domains (a subtree search) are re-read at most this often.
 RECHECK_SECONDS = 30
 # The session cookie caches at most this many managed domains; an admin with more
 # is checked against the directory on each domain-scoped request instead.
@@ -97,6 +103,8 @@ class CurrentAdmin(UserMixin):
         restricted_ips: Iterable[str] = (),
         single_session: bool = False,
         session_epoch: int = 0,
+        password_digest: str = "",
+        session_id: str = "",
         domains: Iterable[str] | None = None,
         checked: float | None = None,
     ) -> None:
@@ -111,6 +119,8 @@ class CurrentAdmin(UserMixin):
         self.restricted_ips = list(restricted_ips)
         self.single_session = single_session
         self.session_epoch = session_epoch
+        self.password_digest = password_digest
+        self.session_id = session_id
         self.domains = None if domains is None else [d.lower() for d in domains]
         self.checked = time.time() if checked is None else checked
 
@@ -155,6 +165,8 @@ class CurrentAdmin(UserMixin):
             "ips": self.restricted_ips,
             "single": self.single_session,
             "epoch": self.session_epoch,
+            "sid": self.session_id,
+            "pw": password_tag(self.password_digest),
             "domains": [] if self.domains == [] else cached,
             "checked": self.checked,
         }
@@ -173,9 +185,23 @@ class CurrentAdmin(UserMixin):
             restricted_ips=stored.get("ips") or (),
             single_session=stored.get("single", False),
             session_epoch=stored.get("epoch", 0),
+            session_id=stored.get("sid", ""),
             domains=stored.get("domains"),
             checked=stored.get("checked", 0),
         )
+
+
+def password_tag(digest: str, key: Any = None) -> str:
+    """Return what the cookie keeps of the password digest: keyed, so it says nothing about it."""
+    secret = str(current_app.secret_key if key is None else key).encode()
+    return hmac.new(secret, digest.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def password_unchanged(digest: str, tag: Any) -> bool:
+    """Tell whether a cookie's tag was made from this digest (with the key or a fallback key)."""
+    keys = (current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or ()))
+    text = tag if isinstance(tag, str) else ""
+    return any(hmac.compare_digest(password_tag(digest, key), text) for key in keys)
 
 
 def init_app(app: Flask) -> None:
@@ -183,6 +209,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None
     app.before_request(enforce_route_policy)
+    app.after_request(_refresh_after_own_change)
 
 
 def _renew_cookie_when_due() -> None:
@@ -201,25 +228,30 @@ def _renew_cookie_when_due() -> None:
 @login_manager.user_loader
 def _load_admin(user_id: str) -> CurrentAdmin | None:
     stored = session.get(SESSION_KEY)
-    if not stored or stored.get("mail") != user_id:
+    if not stored or stored.get("mail") != user_id or not stored.get("sid"):
         return None
-    admin = CurrentAdmin.from_session(stored)
-    _renew_cookie_when_due()
-    due = time.time() - admin.checked > RECHECK_SECONDS
-    if not due and not admin.single_session:
-        return admin
     from .ldap import get_directory
-    from .models.admin import load_login_admin
+    from .models.admin import load_session_admin
+    from .models.admin import managed_domains
 
-    # A single-session admin is re-read on every request: a newer login ends this one at once.
-    fresh = load_login_admin(get_directory(), user_id, with_domains=due)
-    if fresh is None or (fresh.single_session and fresh.session_epoch != admin.session_epoch):
+    directory = get_directory()
+    fresh = load_session_admin(directory, stored["dn"], stored["sid"])
+    if (
+        fresh is None
+        or fresh.mail != user_id
+        or fresh.session_epoch != stored.get("epoch", 0)
+        or not password_unchanged(fresh.password_digest, stored.get("pw"))
+    ):
         session.pop(SESSION_KEY, None)
         return None
-    fresh.session_epoch = admin.session_epoch
-    if not due:
-        fresh.domains, fresh.checked = admin.domains, admin.checked
+    _renew_cookie_when_due()
+    fresh.session_id = stored["sid"]
+    changed_role = fresh.is_global != stored.get("global")
+    if not changed_role and time.time() - stored.get("checked", 0) <= RECHECK_SECONDS:
+        fresh.domains, fresh.checked = stored.get("domains"), stored.get("checked", 0)
         return fresh
+    if not fresh.is_global:
+        fresh.domains = managed_domains(directory, fresh.mail)
     session[SESSION_KEY] = fresh.to_session()
     return fresh
 
@@ -243,18 +275,20 @@ def log_in(username: str, password: str) -> CurrentAdmin:
     from .models.admin import verify_login
     from .security import ratelimit
 
-    ratelimit.check_login(username)
+    attempt = ratelimit.check_login(username)
     directory = get_directory()
     admin = verify_login(directory, username, password)
     if admin is None:
-        ratelimit.record_failure(username)
+        attempt.failed()
         raise InvalidCredentials()
     if admin.locked:
         raise Forbidden("This admin account is locked.", code="ACCOUNT_LOCKED")
     if admin.restricted_ips and not address_allowed(client_address(), admin.restricted_ips):
         raise Forbidden("This admin may not log in from this address.", code="IP_NOT_ALLOWED")
+    attempt.succeeded(admin.mail, issue_device_cookie=True)
     if admin.single_session:
         admin.session_epoch = bump_session_epoch(directory, admin.dn)
+    admin.session_id = new_session_id()
     session.clear()
     session.permanent = True
     session[SESSION_KEY] = admin.to_session()
@@ -262,26 +296,61 @@ def log_in(username: str, password: str) -> CurrentAdmin:
     return admin
 
 
+def new_session_id() -> str:
+    """Return a fresh random session id (the cookie carries it; a logout records it)."""
+    return secrets.token_urlsafe(16)
+
+
 def log_out() -> None:
-    """End the session."""
+    """End the session here and, through the admin's entry, on every node (copies included)."""
+    from .ldap import get_directory
+    from .models.admin import end_session
+
+    stored = dict(session.get(SESSION_KEY) or {})
     logout_user()
     session.clear()
+    if stored.get("sid") and stored.get("dn"):
+        # A copy of the cookie cannot outlive its last signature by more than the idle
+        # lifetime, and a refused copy is never signed again: the record may go after that.
+        lifetime = current_app.permanent_session_lifetime.total_seconds()
+        end_session(get_directory(), stored["dn"], stored["sid"], int(time.time() + lifetime) + 1)
 
 
 def refresh_session() -> None:
     """Re-read the logged-in admin now (after it changed its own password or domains)."""
     from .ldap import get_directory
-    from .models.admin import load_login_admin
+    from .models.admin import managed_domains
+    from .models.admin import reload_admin
 
     stored = session.get(SESSION_KEY)
     if not stored:
         return
-    fresh = load_login_admin(get_directory(), stored["mail"])
-    if fresh is None:
+    directory = get_directory()
+    found = reload_admin(directory, stored["dn"])
+    if found is None:
         session.pop(SESSION_KEY, None)
         return
+    fresh = found[0]
+    if not fresh.is_global:
+        fresh.domains = managed_domains(directory, fresh.mail)
     fresh.session_epoch = stored.get("epoch", 0)
+    fresh.session_id = stored.get("sid", "")
     session[SESSION_KEY] = fresh.to_session()
+
+
+def _refresh_after_own_change(response: Response) -> Response:
+    # The session that changed its own admin's entry (its password, above all) goes on with
+    # the new state; every other copy of it is refused at its next request.
+    if request.method in ("GET", "HEAD", "OPTIONS") or response.status_code >= 400:
+        return response
+    stored = session.get(SESSION_KEY)
+    mail = (request.view_args or {}).get("mail")
+    if stored and isinstance(mail, str) and mail.strip().lower() == stored.get("mail"):
+        from .security.tokens import current_token
+
+        if current_token() is None:
+            refresh_session()
+    return response
 
 
 def remember_managed_domain(domain: str) -> None:

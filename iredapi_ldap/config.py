@@ -80,6 +80,7 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
         "20/15minutes",
     ),
     ("security", "token_cache_seconds"): ("TOKEN_CACHE_SECONDS", _int, 5),
+    ("security", "trusted_client_days"): ("TRUSTED_CLIENT_DAYS", _int, 30),
     ("domain", "default_mta_transport"): ("DEFAULT_MTA_TRANSPORT", _str, "dovecot"),
     ("domain", "default_language"): ("DEFAULT_LANGUAGE", _str, "en_US"),
     ("domain", "additional_enabled_services"): (

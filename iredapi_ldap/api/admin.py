@@ -8,7 +8,6 @@ from flask_login import current_user
 from ..auth import GLOBAL_ADMIN
 from ..auth import PASSWORD_CHANGE
 from ..auth import SELF
-from ..auth import refresh_session
 from ..auth import requires
 from ..errors import Forbidden
 from ..errors import InvalidCredentials
@@ -86,9 +85,8 @@ def update_admin(args, mail):
                 f"Only a global admin may set: {', '.join(refused)}.",
                 errors={name: ["Global admins only."] for name in refused},
             )
+    # auth refreshes the caller's own session after the write (_refresh_after_own_change).
     updated = admins.update_admin(get_directory(), mail, args, current_app.config, by_self=by_self)
-    if by_self:
-        refresh_session()
     return ok(updated)
 
 
@@ -101,8 +99,6 @@ def set_password(args, mail):
     mail = path_mail(mail)
     by_self = mail == current_user.mail
     admins.set_admin_password(get_directory(), mail, args, current_app.config, by_self=by_self)
-    if by_self:
-        refresh_session()
     return ok()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import random
 import time
 
@@ -15,6 +16,7 @@ from ..ldap import Entry
 from ..ldap import StaleValue
 from ..ldap import attrs as A
 from ..ldap import filters as F
+from ..ldap import retry_on_stale
 from ..passwords import hash_password
 from ..passwords import verify_password
 from ..schemas.fields import normalise_email
@@ -27,6 +29,11 @@ LOCKED = "locked"  # locked:yes
 PASSWORD_EXPIRATION = "passwordExpiration"  # days after shadowLastChange; absent = never
 SIMULTANEOUS_LOGINS = "allowSimultaneousLogins"  # only "no" is stored
 SESSION_EPOCH = "sessionEpoch"  # bumped at each login of a single-session admin
+# endedSession:<session id>:<unix time>: a logged-out session, refused until no copy of its
+# cookie can still be valid (the idle lifetime after the logout).
+ENDED_SESSION = "endedSession"
+# More ended sessions than this at once: a logout ends all of the admin's sessions instead.
+MAX_ENDED_SESSIONS = 100
 RESTRICTED_IPS = "restrictedIps"  # one value per address or network
 CREATE_NEW_DOMAINS = "create_new_domains"  # iRedAdmin-Pro: a normal admin may create domains
 SETTING = "accountSetting"
@@ -124,8 +131,14 @@ def admin_from_entry(entry: Entry, domains: list[str] | None = None) -> CurrentA
         restricted_ips=setting_values(entry, RESTRICTED_IPS),
         single_session=(setting_value(entry, SIMULTANEOUS_LOGINS) or "").lower() == "no",
         session_epoch=epoch,
+        password_digest=password_digest(entry),
         domains=[] if is_global else domains,
     )
+
+
+def password_digest(entry: Entry) -> str:
+    """Return a digest of the entry's stored password hashes: it changes with the password."""
+    return hashlib.sha256("\0".join(sorted(entry.all("userPassword"))).encode()).hexdigest()
 
 
 def login_entries(directory: Directory, mail: str) -> list[Entry]:
@@ -181,6 +194,66 @@ def load_login_admin(
             admin.domains = managed_domains(directory, admin.mail)
         return admin
     return None
+
+
+def reload_admin(directory: Directory, dn: str) -> tuple[CurrentAdmin, Entry] | None:
+    """Re-read an admin by DN (one base read); None when it may no longer act (locked too)."""
+    entry = directory.get(dn, LOGIN_ATTRIBUTES)
+    admin = admin_from_entry(entry) if entry is not None else None
+    if entry is None or admin is None or admin.locked:
+        return None
+    return admin, entry
+
+
+def _ended_records(entry: Entry) -> list[tuple[str, str, int]]:
+    """Return (stored value, session id, kept until) for each endedSession value of an entry."""
+    records = []
+    for value in entry.all(SETTING):
+        key, _sep, rest = value.partition(":")
+        if key.lower() == ENDED_SESSION.lower():
+            session_id, _sep, until = rest.rpartition(":")
+            records.append((value, session_id, int(until) if until.isdigit() else 0))
+    return records
+
+
+def load_session_admin(directory: Directory, dn: str, session_id: str) -> CurrentAdmin | None:
+    """Re-read a running session's admin; None when it may no longer act or the session ended."""
+    found = reload_admin(directory, dn)
+    if found is None or any(ended == session_id for _v, ended, _u in _ended_records(found[1])):
+        return None
+    return found[0]
+
+
+def end_session(directory: Directory, dn: str, session_id: str, until: int) -> None:
+    """Record a logout on the admin's entry (dropping expired records) so every node refuses it.
+
+    With MAX_ENDED_SESSIONS records still live, the admin's sessionEpoch is increased
+    instead: that ends all of its sessions and lets every record go.
+    """
+
+    def attempt() -> None:
+        entry = directory.get(dn, [SETTING])
+        if entry is None:
+            return
+        records = _ended_records(entry)
+        if any(ended == session_id for _v, ended, _u in records):
+            return
+        now = time.time()
+        if sum(1 for _v, _s, kept in records if kept > now) >= MAX_ENDED_SESSIONS:
+            epochs = [v for v in entry.all(SETTING) if _key_of(v) == SESSION_EPOCH.lower()]
+            new_epoch = f"{SESSION_EPOCH}:{setting_int(entry, SESSION_EPOCH) + 1}"
+            steps = [("delete", [v for v, _s, _k in records] + epochs), ("add", [new_epoch])]
+        else:
+            expired = [value for value, _s, kept in records if kept <= now]
+            steps = [("delete", expired)] if expired else []
+            steps.append(("add", [f"{ENDED_SESSION}:{session_id}:{until}"]))
+        directory.modify(dn, {SETTING: steps})
+
+    retry_on_stale(attempt, EPOCH_ATTEMPTS)
+
+
+def _key_of(value: str) -> str:
+    return value.partition(":")[0].lower()
 
 
 def bump_session_epoch(directory: Directory, dn: str) -> int:

@@ -62,6 +62,27 @@ def find_token(
     return None
 
 
+def recheck_token(
+    directory: Directory, record: TokenRecord, admin: CurrentAdmin
+) -> tuple[TokenRecord, CurrentAdmin] | None:
+    """Re-read a cached token's admin by DN; None once the token is gone or the admin may not act.
+
+    The admin's role and restrictions come from the entry just read; its managed domains
+    from the cache, unless its global flag changed (then they are looked up when needed).
+    """
+    from .admin import reload_admin
+
+    found = reload_admin(directory, admin.dn)
+    if found is None:
+        return None
+    fresh, entry = found
+    current = next((r for r in tokens_of(entry) if r.id == record.id), None)
+    if current is None or current.digest != record.digest:
+        return None
+    fresh.domains = admin.domains if fresh.is_global == admin.is_global else None
+    return current, fresh
+
+
 def admin_entry(directory: Directory, mail: str) -> Entry:
     """Return the entry of an admin (mail user admin first, as iRedAdmin); 404 otherwise."""
     from .admin import is_admin_entry

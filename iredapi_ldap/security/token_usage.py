@@ -38,29 +38,30 @@ token_usage = sa.Table(
 )
 
 
-class _Recent:
-    """The tokens this worker recorded lately, and when (monotonic seconds)."""
+class Recent:
+    """Keys this worker acted on lately, and when (monotonic seconds): at most once per `every`."""
 
-    def __init__(self) -> None:
+    def __init__(self, every: float = RECORD_EVERY_SECONDS) -> None:
+        self.every = every
         self.lock = threading.Lock()
-        self.written: dict[str, float] = {}
+        self.written: dict[Any, float] = {}
 
-    def due(self, token_id: str) -> bool:
-        """Tell whether the token's row should be written now, and note that it is."""
+    def due(self, key: Any) -> bool:
+        """Tell whether the key should be acted on now, and note that it is."""
         now = time.monotonic()
         with self.lock:
-            last = self.written.get(token_id)
-            if last is not None and now - last < RECORD_EVERY_SECONDS:
+            last = self.written.get(key)
+            if last is not None and now - last < self.every:
                 return False
             if len(self.written) > 4096:
                 self.written.clear()
-            self.written[token_id] = now
+            self.written[key] = now
             return True
 
 
 def note_use(token_id: str) -> None:
     """Record that a token authenticated this request (at most once a minute per worker); never raises."""
-    recent = current_app.extensions.setdefault(EXTENSION_KEY, _Recent())
+    recent = current_app.extensions.setdefault(EXTENSION_KEY, Recent())
     if not recent.due(token_id):
         return
     values = {"last_used": utc_now(), "client_address": client_address()[:64]}

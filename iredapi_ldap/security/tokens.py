@@ -11,9 +11,10 @@ After `<id>:` the fields are `;`-separated key=value pairs (IPv6 networks contai
 unknown keys are ignored so later versions can add some. The name is base64url because
 accountSetting is IA5 (ASCII) and the label is free text.
 
-A verified token is trusted for [security] token_cache_seconds (default 5) by the worker
-that checked it: revoking a token or disabling its admin takes effect at once on the node
-that did it and within that time everywhere else.
+Each worker caches where a verified token is stored, and its admin's managed domains, for
+[security] token_cache_seconds (default 5); every request still re-reads the admin's entry
+(one base read), so a revoked token, or a disabled, locked, demoted or deleted admin, is
+refused on every worker and node from the moment the directory holds the change.
 """
 
 from __future__ import annotations
@@ -218,8 +219,8 @@ def init_app(app: Flask) -> None:
 
 
 def _forget_changed_admins(response: Response) -> Response:
-    # A disabled, locked or deleted admin (or its domain) must lose its cached tokens
-    # here at once; other nodes drop them when the cache time runs out.
+    # Revocation needs no help (each request re-reads the admin's entry), but a changed
+    # admin (or domain) should not keep its cached managed domains on this node.
     if request.method in READ_METHODS or response.status_code >= 400:
         return response
     view_args = request.view_args or {}
@@ -257,12 +258,13 @@ def admin_from_request(request: Request) -> Any:
         return None
     parsed = split_token(presented)
     account = claimed or (f"token:{parsed[0]}" if parsed else "token:malformed")
-    ratelimit.check_login(account)
+    attempt = ratelimit.check_login(account)
     admin, record = _verify(parsed, claimed)
     if admin is None:
-        ratelimit.record_failure(account)
+        attempt.failed()
         raise InvalidCredentials(headers=CHALLENGE)
     _enforce(record, request.method)
+    attempt.succeeded(admin.mail)
     g._iredapi_token = record
     note_use(record.id)
     return admin
@@ -271,13 +273,20 @@ def admin_from_request(request: Request) -> Any:
 def _verify(parsed: tuple[str, str] | None, claimed: str | None) -> tuple[Any, Any]:
     from ..ldap import get_directory
     from ..models.token import find_token
+    from ..models.token import recheck_token
 
     if parsed is None:
         return None, None
     token_id, secret = parsed
     cache = token_cache()
     found = cache.get(token_id)
-    if found is None:
+    if found is not None:
+        # The cache saves the search for the token and the admin's domains, never the
+        # check that the token is still stored and its admin may still act: one base read.
+        found = recheck_token(get_directory(), *found)
+        if found is None:
+            cache.forget(token_id)
+    else:
         found = find_token(get_directory(), token_id)
         if found is not None and found[1] is not None:
             cache.put(*found)

@@ -70,13 +70,13 @@ def test_lock_ends_running_session(client, raw, api, app, recheck_now):
     assert other.get(f"/api/admin/{ADMIN}").status_code == 401  # the session stays ended
 
 
-def test_lock_waits_for_recheck(client, raw, api, app):
-    """Without a due recheck a running session lives on until RECHECK_SECONDS pass."""
+def test_lock_does_not_wait_for_the_recheck(client, raw, api, app):
+    """A lock ends a running session at its next request, not after RECHECK_SECONDS (issue 11/5)."""
     add_admin(raw, ADMIN)
     other = app.test_client()
     assert login(other, ADMIN).status_code == 200
     assert api.put(f"/api/admin/{ADMIN}", data={"locked": "yes"}).status_code == 200
-    assert other.get(f"/api/admin/{ADMIN}").status_code == 200
+    assert other.get(f"/api/admin/{ADMIN}").status_code == 401
 
 
 def test_expired_password_only_allows_change(client, raw, admin):

@@ -135,6 +135,127 @@ def test_forwarded_client_addresses_are_limited_separately(app_config, admin):
         assert other.status_code == 200
 
 
+# -- the guesser is throttled, not the owner (issue 11, item 6) --------------------------
+
+ATTACKER = "198.51.100.7"
+OWNER_HOME = "192.0.2.10"
+NEW_PLACE = "203.0.113.20"
+DEVICE_COOKIE = "iredapi-device"
+
+
+def guess(client, how, address=ATTACKER):
+    """Send one wrong credential for the admin's account: a password or a Basic token."""
+    if how == "password":
+        return login(client, password="wrong", address=address)
+    wrong = "iredapi_0123456789abcdef_" + "A" * 43
+    return client.get("/api/domains", headers=basic(ADMIN_EMAIL, wrong),
+                      environ_base={"REMOTE_ADDR": address})  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["password", "basic"])
+def test_the_guesser_is_throttled_not_the_owner_at_a_known_address(app_config, admin, how):
+    """Failures from elsewhere lock the account for unknown clients, not for the owner's address."""
+    with app_with(app_config, **LIMITS) as node:
+        assert login(node.test_client(), address=OWNER_HOME).status_code == 200
+        attacker = node.test_client()
+        for _ in range(3):
+            assert guess(attacker, how).status_code == 401
+        assert_limited(login(attacker, address=ATTACKER))  # the right password too
+        assert_limited(login(node.test_client(), address=NEW_PLACE))  # any unknown client
+        owner = node.test_client()
+        response = login(owner, address=OWNER_HOME)
+        assert response.status_code == 200, response.json
+        assert owner.get("/api/domains").status_code == 200
+
+
+def test_a_known_address_has_its_own_limit(app_config, admin):
+    """Failures from a known address (say a shared NAT) lock the account for that address too."""
+    with app_with(app_config, **LIMITS) as node:
+        owner = node.test_client()
+        assert login(owner, address=OWNER_HOME).status_code == 200
+        for _ in range(3):
+            assert guess(node.test_client(), "password", OWNER_HOME).status_code == 401
+        assert_limited(login(node.test_client(), address=OWNER_HOME))
+        # The owner's device cookie is its own client, with its own (clean) count.
+        assert login(owner, address=OWNER_HOME).status_code == 200
+
+
+def test_a_device_cookie_lets_the_owner_in_from_a_new_address(app_config, admin):
+    """A successful login sets a signed device cookie; with it the account's lock does not apply."""
+    with app_with(app_config, **LIMITS) as node:
+        owner = node.test_client()
+        first = login(owner, address=OWNER_HOME)
+        assert first.status_code == 200
+        [header] = [h for h in first.headers.getlist("Set-Cookie") if h.startswith(DEVICE_COOKIE)]
+        assert "HttpOnly" in header and "SameSite=Strict" in header
+        assert f"Max-Age={30 * 86400}" in header
+        assert ADMIN_EMAIL not in header  # signed, and the account is not readable in clear
+        for _ in range(3):
+            assert guess(node.test_client(), "password").status_code == 401
+        assert_limited(login(node.test_client(), address=NEW_PLACE))
+        response = login(owner, address=NEW_PLACE)
+        assert response.status_code == 200, response.json
+        assert owner.get("/api/domains").status_code == 200
+        forged = node.test_client()
+        forged.set_cookie(DEVICE_COOKIE, owner.get_cookie(DEVICE_COOKIE).value[:-2] + "xx")
+        assert_limited(login(forged, address="203.0.113.21"))
+
+
+def test_a_device_cookie_has_its_own_lockout(app_config, admin):
+    """A copied device cookie that keeps failing is locked itself; the owner's address is not."""
+    with app_with(app_config, **LIMITS) as node:
+        owner = node.test_client()
+        assert login(owner, address=OWNER_HOME).status_code == 200
+        stolen = node.test_client()
+        stolen.set_cookie(DEVICE_COOKIE, owner.get_cookie(DEVICE_COOKIE).value)
+        for _ in range(3):
+            assert login(stolen, password="wrong", address=NEW_PLACE).status_code == 401
+        assert_limited(login(stolen, address=NEW_PLACE))
+        assert login(node.test_client(), address=OWNER_HOME).status_code == 200
+
+
+def test_a_device_cookie_counts_only_for_its_own_account(app_config, admin):
+    """The cookie names the account it was issued for; another account's lock still applies."""
+    with app_with(app_config, **LIMITS) as node:
+        add_admin_via_root(node)
+        owner = node.test_client()
+        assert login(owner, address=OWNER_HOME).status_code == 200
+        for _ in range(3):
+            assert login(node.test_client(), OTHER, "wrong", ATTACKER).status_code == 401
+        assert_limited(login(owner, OTHER, "Other-Pass-456", NEW_PLACE))
+
+
+def test_a_successful_token_makes_its_address_known(api, app_config):
+    """A script authenticating with a token from an address keeps working, login included."""
+    token = make_token(api, ADMIN_EMAIL)["token"]
+    script_host = {"REMOTE_ADDR": "192.0.2.30"}
+    with app_with(app_config, **LIMITS) as node:
+        script = node.test_client()
+        headers = basic(ADMIN_EMAIL, token)
+        assert (
+            script.get("/api/domains", headers=headers, environ_base=script_host).status_code == 200
+        )
+        for _ in range(3):
+            assert guess(node.test_client(), "basic").status_code == 401
+        assert_limited(node.test_client().get("/api/domains", headers=headers))
+        assert (
+            script.get("/api/domains", headers=headers, environ_base=script_host).status_code == 200
+        )
+        assert login(node.test_client(), address="192.0.2.30").status_code == 200
+
+
+def test_trusted_client_days_zero_restores_one_shared_account_limit(app_config, admin):
+    """With trusted_client_days = 0 no cookie is issued and every client shares the account's limit."""
+    with app_with(app_config, TRUSTED_CLIENT_DAYS=0, **LIMITS) as node:
+        owner = node.test_client()
+        response = login(owner, address=OWNER_HOME)
+        assert response.status_code == 200
+        assert not any(h.startswith(DEVICE_COOKIE) for h in response.headers.getlist("Set-Cookie"))
+        for _ in range(3):
+            assert guess(node.test_client(), "password").status_code == 401
+        assert_limited(login(owner, address=OWNER_HOME))
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -215,3 +336,20 @@ def test_unreachable_redis_refuses_logins_with_503(app_config, admin):
         assert response.status_code == 503
         assert response.json["msg"] == "RATE_LIMIT_STORAGE_UNAVAILABLE"
         assert "Set-Cookie" not in response.headers
+
+
+def test_redis_shares_known_addresses_between_api_nodes(app_config, admin, redis_url):
+    """With Redis, a login on one node makes its address known to the others."""
+    import redis
+
+    settings = dict(LIMITS, RATE_LIMIT_STORAGE=redis_url)
+    redis.Redis.from_url(redis_url).flushdb()
+    with app_with(app_config, **settings) as first, app_with(app_config, **settings) as second:
+        assert login(first.test_client(), address=OWNER_HOME).status_code == 200
+        for _ in range(3):
+            assert guess(second.test_client(), "password").status_code == 401
+        assert_limited(login(first.test_client(), address=NEW_PLACE))
+        assert login(second.test_client(), address=OWNER_HOME).status_code == 200
+        keys = [key.decode() for key in redis.Redis.from_url(redis_url).keys("*")]
+        assert any("iredapi-login-known" in key and OWNER_HOME in key for key in keys), keys
+    redis.Redis.from_url(redis_url).flushdb()

@@ -182,18 +182,16 @@ def test_revocation_is_immediate_on_this_node(api, app, raw):
     assert again.status_code == 404 and again.json["msg"] == "NO_SUCH_TOKEN"
 
 
-def test_revocation_on_another_node_takes_effect_within_the_cache_time(api, app_config, raw):
-    """A node that verified a token trusts it for token_cache_seconds, then re-reads the directory."""
+def test_revocation_elsewhere_is_seen_at_once_whatever_the_cache_time(api, app_config, raw):
+    """A token removed from the entry by another node or tool is refused at the next request."""
     token = make_token(api, ADMIN_EMAIL)
-    with app_with(app_config, TOKEN_CACHE_SECONDS=1) as node:
+    with app_with(app_config, TOKEN_CACHE_SECONDS=3600) as node:
         other = node.test_client()
         assert other.get("/api/domains", headers=bearer(token["token"])).status_code == 200
         [stored] = token_values(raw, admin_dn(raw, ADMIN_EMAIL))
         raw.conn.modify(
             admin_dn(raw, ADMIN_EMAIL), {"accountSetting": [("MODIFY_DELETE", [stored])]}
         )
-        assert other.get("/api/domains", headers=bearer(token["token"])).status_code == 200
-        time.sleep(1.1)
         assert other.get("/api/domains", headers=bearer(token["token"])).status_code == 401
 
 

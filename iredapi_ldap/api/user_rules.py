@@ -34,7 +34,7 @@ def _services_refusal(values: list[Any], view_args: dict[str, Any]) -> str | Non
     """Refuse naming domainadmin, and replacing an admin's services (it would drop domainadmin)."""
     refusal = naming(values, ADMIN_SERVICES)
     if refusal is None and is_admin_account(get_directory(), path_mail(view_args["mail"])):
-        refusal = "Replacing an admin's services removes its admin rights; global admins only."
+        refusal = "Only a global admin may replace an admin's services (it drops domainadmin)."
     return refusal
 
 

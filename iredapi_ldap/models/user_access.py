@@ -55,18 +55,18 @@ def maildir_refusal(
     domain = domain_of(mail)
     roots = domain_mail_roots(domain, config, storage_base_of(get_domain_entry(directory, domain)))
     if not roots:
-        return "Mailbox paths carry no domain on this server; only a global admin sets them."
+        return "Only a global admin may set mailbox paths here: they carry no domain directory."
     root_forms = [path_forms(root) for root in roots]
     forms: set[str] = set()
     for path in paths:
         written, real = path_forms(path)
         if not any(is_below(written, w) and is_below(real, r) for w, r in root_forms):
             inside = " or ".join(f"{root}/" for root in roots)
-            return f"Must lie inside {inside} (this domain's mailboxes)."
+            return f"Only a global admin may place a mailbox outside {inside} (the domain's)."
         forms |= {written, real}
     owner = overlapping_mailbox(directory, domain, mail, forms)
     if owner:
-        return f"Overlaps the mailbox of {owner}."
+        return f"Only a global admin may place a mailbox on, in or around {owner}'s mailbox."
     return None
 
 

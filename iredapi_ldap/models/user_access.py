@@ -4,7 +4,8 @@ A mailbox path decides which files Dovecot serves to the user and where new mail
 is delivered, so a path into another mailbox hands that mailbox over. A non-global
 admin may only place a mailbox inside its domain's own directory below a storage
 base (`<base>/<domain>/`, hashed as configured), never on the domain directory
-itself, and never so that it shares, sits in or contains another account's mailbox.
+itself, never on or in another user's mailbox, and never around the mailbox of
+another user of its domain.
 Paths are compared as written and, where the storage exists on this host, with
 symlinks resolved.
 """
@@ -73,11 +74,18 @@ def maildir_refusal(
 def overlapping_mailbox(
     directory: Directory, domain: str, mail: str, forms: set[str]
 ) -> str | None:
-    """Return another user of the domain whose mailbox is, holds or lies in one of the paths.
+    """Return another user whose mailbox is, holds or lies in one of the paths.
 
-    homeDirectory has no substring matching rule, so the domain's mailbox paths are
+    Any user's mailbox at one of the paths or above it is found by one indexed
+    equality search. homeDirectory has no substring matching rule, so mailboxes
+    below the paths are looked for among the domain's users only: their paths are
     read (paged, four attributes each) and compared here.
     """
+    above = F.and_(F.object_class(A.OC_USER), F.any_of("homeDirectory", _with_ancestors(forms)))
+    for entry in directory.search(directory.dn.domains, above, ["mail"]):
+        other = (entry.first("mail") or "").lower()
+        if other != mail:
+            return other
     for entry in directory.search(
         directory.dn.users(domain), F.object_class(A.OC_USER), MAILBOX_ATTRIBUTES
     ):
@@ -89,6 +97,16 @@ def overlapping_mailbox(
             if any(p == taken or is_below(p, taken) or is_below(taken, p) for p in forms):
                 return other
     return None
+
+
+def _with_ancestors(paths: Iterable[str]) -> list[str]:
+    """Return the paths and every directory above them, each with and without a final '/'."""
+    found: set[str] = set()
+    for path in paths:
+        while path.strip("/"):
+            found |= {path, path + "/"}
+            path = posixpath.dirname(path)
+    return sorted(found)
 
 
 def allowed_transports(config: dict[str, Any]) -> frozenset[str]:

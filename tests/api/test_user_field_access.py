@@ -127,6 +127,18 @@ def test_maildir_overlapping_another_mailbox_is_refused(world, raw, storage):
     assert stored(raw, USER, "homeDirectory") == [own]
 
 
+def test_maildir_of_another_domains_user_in_this_tree_is_refused(world, raw, storage):
+    """A mailbox a global admin placed in a.test's directory for a b.test user stays its own."""
+    placed = f"{storage}/a.test/shared/"
+    add_user(raw, "guest@b.test", homeDirectory=placed)
+    before = tree(raw)
+    for path in (placed, placed + "Maildir/"):
+        response = world["standard"].put(f"/api/user/{USER}", data={"maildir": path})
+        assert_refused(response, "maildir")
+        assert "guest@b.test" in response.json["errors"]["maildir"][0]
+    assert tree(raw) == before
+
+
 def test_maildir_inside_own_domain_is_accepted(world, raw, storage):
     """A fresh path below the domain's directory works on PUT and POST, lower-cased."""
     path = f"{storage}/a.test/Custom/user/"

@@ -68,6 +68,7 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("api", "restrict_api_access"): ("RESTRICT_API_ACCESS", _bool, False),
     ("api", "api_clients"): ("API_CLIENTS", _str, ""),
     ("api", "trusted_proxies"): ("TRUSTED_PROXIES", _str, ""),
+    ("api", "domain_admin_transports"): ("DOMAIN_ADMIN_TRANSPORTS", _str, ""),
     ("security", "rate_limit_storage"): ("RATE_LIMIT_STORAGE", _str, "memory://"),
     ("security", "login_failures_per_account"): (
         "LOGIN_FAILURES_PER_ACCOUNT",

@@ -13,6 +13,7 @@ import ipaddress
 import logging
 from collections.abc import Callable
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -141,6 +142,44 @@ POLICIES: tuple[Policy, ...] = (
 _BY_NAME = {str(policy): policy for policy in POLICIES}
 
 
+@dataclass(frozen=True)
+class ValueRule:
+    """A body field a non-global admin may send, but only with values the rule lets through.
+
+    `parse` turns one raw value (a JSON value or one form value) into what the view's
+    schema would make of it; a value it cannot parse is left to the schema (400).
+    `refuse(parsed values, view args)` returns why they are global-only, or None.
+    `example` is a value refused to a non-global admin on every route declaring the
+    rule (tests/api/test_roles.py sends it).
+    """
+
+    field: str
+    refuse: Callable[[list[Any], dict[str, Any]], str | None]
+    example: str
+    description: str
+    parse: Callable[[Any], Any] = lambda value: value
+
+
+def global_values(
+    fields: Iterable[str], names: Iterable[str], parse: Callable[[Any], Any], description: str
+) -> tuple[ValueRule, ...]:
+    """Return rules making each field global-only when it names one of `names` (any case)."""
+    wanted = frozenset(name.lower() for name in names)
+
+    def refuse(values: list[Any], view_args: dict[str, Any]) -> str | None:
+        return naming(values, wanted)
+
+    example = ",".join(sorted(wanted))
+    return tuple(ValueRule(field, refuse, example, description, parse) for field in fields)
+
+
+def naming(values: list[Any], names: frozenset[str]) -> str | None:
+    """Return a refusal when the parsed values (strings or lists of them) name one of `names`."""
+    items = [v for value in values for v in (value if isinstance(value, list) else [value])]
+    named = sorted({item.lower() for item in items if isinstance(item, str)} & names)
+    return f"Only a global admin may set or remove {', '.join(named)}." if named else None
+
+
 def client_address() -> str | None:
     """Return the caller's IP address (trusted-proxy aware once iredapi_ldap.security has it)."""
     try:
@@ -167,18 +206,21 @@ def address_allowed(address: str | None, allowed: Iterable[str]) -> bool:
     return False
 
 
-def requires(policy: str, *, global_fields: Iterable[str] = ()) -> Callable:
-    """Declare who may call a view (and which body fields only a global admin may send)."""
+def requires(
+    policy: str, *, global_fields: Iterable[str] = (), global_values: Iterable[ValueRule] = ()
+) -> Callable:
+    """Declare who may call a view, which body fields and which field values are global-only."""
     declared = _BY_NAME.get(str(policy))
     if declared is None:
         raise ValueError(f"unknown policy {policy!r}")
     super_fields = tuple(global_fields)
+    value_rules = tuple(global_values)
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not g.get(_CHECKED):
-                check_policy(declared, request.view_args or {}, super_fields)
+                check_policy(declared, request.view_args or {}, super_fields, value_rules)
             if declared.creates and current_user.is_authenticated and not current_user.is_super:
                 from .ldap import get_directory
                 from .models.admin_roles import creation_guard
@@ -192,13 +234,16 @@ def requires(policy: str, *, global_fields: Iterable[str] = ()) -> Callable:
 
         wrapper._iredapi_policy = declared
         wrapper._iredapi_global_fields = super_fields
+        wrapper._iredapi_value_rules = value_rules
         apidoc = dict(getattr(wrapper, "_apidoc", {}))
         manual = dict(apidoc.get("manual_doc", {}))
         if declared.login:
             manual["security"] = [{"cookieAuth": []}, {"bearerAuth": []}, {"basicAuth": []}]
         manual["description"] = (
-            (view.__doc__ or "").strip() + "\n\n"
-        ).lstrip() + f"Access: {declared.description}"
+            ((view.__doc__ or "").strip() + "\n\n").lstrip()
+            + f"Access: {declared.description}"
+            + "".join(f"\n\n`{rule.field}`: {rule.description}" for rule in value_rules)
+        )
         apidoc["manual_doc"] = manual
         wrapper._apidoc = apidoc
         return wrapper
@@ -218,9 +263,18 @@ def policy_of(view: Callable) -> Policy | None:
 
 def global_fields_of(view: Callable) -> tuple[str, ...]:
     """Return the body fields of a view that only a global admin may send."""
+    return _declared(view, "_iredapi_global_fields")
+
+
+def value_rules_of(view: Callable) -> tuple[ValueRule, ...]:
+    """Return the value rules of a view: fields global-only with some values."""
+    return _declared(view, "_iredapi_value_rules")
+
+
+def _declared(view: Callable, name: str) -> tuple:
     while view is not None:
-        if hasattr(view, "_iredapi_global_fields"):
-            return view._iredapi_global_fields
+        if hasattr(view, name):
+            return getattr(view, name)
         view = getattr(view, "__wrapped__", None)
     return ()
 
@@ -237,12 +291,15 @@ def enforce_route_policy() -> None:
     if policy is None:
         log.error("Route %s declares no access policy; refused.", endpoint)
         raise Forbidden("This route declares no access policy.")
-    check_policy(policy, request.view_args or {}, global_fields_of(view))
+    check_policy(policy, request.view_args or {}, global_fields_of(view), value_rules_of(view))
     g.setdefault(_CHECKED, True)
 
 
 def check_policy(
-    policy: Policy, view_args: dict[str, Any], global_fields: Iterable[str] = ()
+    policy: Policy,
+    view_args: dict[str, Any],
+    global_fields: Iterable[str] = (),
+    value_rules: Iterable[ValueRule] = (),
 ) -> None:
     """Raise Unauthorized/Forbidden unless the current admin may call a route with this policy."""
     if not policy.login:
@@ -268,19 +325,47 @@ def check_policy(
     if policy.self_target:
         if _path_mail(view_args) != admin.mail:
             raise Forbidden("Only a global admin may manage other admins.")
+        _check_global_fields(global_fields)
         return
     if policy.write and admin.read_only:
         raise Forbidden("A limited admin has read-only access.")
     if policy.create_domain and not admin.can_create_domains:
         raise Forbidden("This admin may not create domains.")
+    _check_global_fields(global_fields)
+    if policy.domain_scoped:
+        _check_scope(admin, policy, view_args)
+    _check_values(value_rules, view_args)
+
+
+def _check_global_fields(global_fields: Iterable[str]) -> None:
     sent = _body_fields() & set(global_fields)
     if sent:
         raise Forbidden(
             f"Only a global admin may set: {', '.join(sorted(sent))}.",
             errors={name: ["Global admins only."] for name in sorted(sent)},
         )
-    if policy.domain_scoped:
-        _check_scope(admin, policy, view_args)
+
+
+def _check_values(value_rules: Iterable[ValueRule], view_args: dict[str, Any]) -> None:
+    """Refuse body values only a global admin may send (checked after the domain scope)."""
+    from marshmallow import ValidationError
+
+    refused: dict[str, list[str]] = {}
+    for rule in value_rules:
+        parsed = []
+        for raw in _body_values(rule.field):
+            try:
+                parsed.append(rule.parse(raw))
+            except ValidationError:
+                continue  # the view's schema refuses it with a 400; nothing is written
+        reason = rule.refuse(parsed, view_args) if parsed else None
+        if reason:
+            refused.setdefault(rule.field, []).append(reason)
+    if refused:
+        raise Forbidden(
+            "; ".join(f"{name}: {' '.join(why)}" for name, why in sorted(refused.items())),
+            errors=dict(sorted(refused.items())),
+        )
 
 
 def _check_scope(admin: Any, policy: Policy, view_args: dict[str, Any]) -> None:
@@ -338,7 +423,19 @@ def _scope_domains(view_args: dict[str, Any]) -> list[str | None]:
 
 def _body_fields() -> set[str]:
     """Return the names of the fields the request body carries (JSON or form)."""
-    body = request.get_json(silent=True) if request.is_json else None
+    body = _json_body()
     if isinstance(body, dict):
         return set(body)
     return set(request.form.keys())
+
+
+def _body_values(field: str) -> list[Any]:
+    """Return every raw value of one body field: the JSON value, or each repeated form value."""
+    body = _json_body()
+    if isinstance(body, dict):
+        return [body[field]] if field in body else []
+    return request.form.getlist(field)
+
+
+def _json_body() -> Any:
+    return request.get_json(silent=True) if request.is_json else None

@@ -9,7 +9,6 @@ from ..auth import GLOBAL_ADMIN
 from ..auth import PASSWORD_CHANGE
 from ..auth import SELF
 from ..auth import requires
-from ..errors import Forbidden
 from ..errors import InvalidCredentials
 from ..ldap import get_directory
 from ..models import admin_profile as admins
@@ -35,6 +34,7 @@ blp = ApiBlueprint(
 
 # What admins may change on their own account; everything else is global-admin only.
 SELF_SERVICE_FIELDS = frozenset(AdminSelfServiceSchema().fields) | {"oldPassword"}
+GLOBAL_ONLY_FIELDS = tuple(sorted(set(AdminUpdateSchema().fields) - SELF_SERVICE_FIELDS))
 
 
 @blp.route("/admins", methods=["GET"])
@@ -73,18 +73,11 @@ def create_admin(args, mail):
 @blp.route("/admin/<mail>", methods=["PUT"])
 @blp.arguments(AdminUpdateSchema, location="json_or_form")
 @blp.response(200, AdminEnvelopeSchema)
-@requires(SELF)
+@requires(SELF, global_fields=GLOBAL_ONLY_FIELDS)
 def update_admin(args, mail):
     """Update an admin; admins may change their own name, contact, language and password."""
     mail = path_mail(mail)
     by_self = mail == current_user.mail
-    if not current_user.is_super:
-        refused = sorted(set(args) - SELF_SERVICE_FIELDS)
-        if refused:
-            raise Forbidden(
-                f"Only a global admin may set: {', '.join(refused)}.",
-                errors={name: ["Global admins only."] for name in refused},
-            )
     # auth refreshes the caller's own session after the write (_refresh_after_own_change).
     updated = admins.update_admin(get_directory(), mail, args, current_app.config, by_self=by_self)
     return ok(updated)

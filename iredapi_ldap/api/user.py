@@ -27,6 +27,9 @@ from ..schemas.user_view import UserEnvelopeSchema
 from . import ApiBlueprint
 from .envelope import ok
 from .paths import path_mail
+from .user_rules import ADMIN_SERVICE_RULES
+from .user_rules import MAILDIR_RULE
+from .user_rules import TRANSPORT_RULE
 
 blp = ApiBlueprint("user", __name__, description="One mail user")
 
@@ -46,7 +49,7 @@ def get_user(mail):
 @blp.response(201, UserEnvelopeSchema)
 @blp.alt_response(403, schema=ErrorEnvelopeSchema,
                   description="EXCEEDED_DOMAIN_ACCOUNT_LIMIT or EXCEEDED_DOMAIN_QUOTA_SIZE")  # fmt: skip
-@requires(CREATE_USER)
+@requires(CREATE_USER, global_values=(MAILDIR_RULE,))
 def create(args, mail):
     """Create a mail user; numberOfUsers and the domain quota hold under concurrency."""
     created = create_user(get_directory(), path_mail(mail), args, current_app.config)
@@ -56,7 +59,11 @@ def create(args, mail):
 @blp.route("/user/<mail>", methods=["PUT"])
 @blp.arguments(UserUpdateSchema, location="json_or_form")
 @blp.response(200, UserEnvelopeSchema)
-@requires(UPDATE_USER, global_fields=("isGlobalAdmin",))
+@requires(
+    UPDATE_USER,
+    global_fields=("isGlobalAdmin",),
+    global_values=(*ADMIN_SERVICE_RULES, MAILDIR_RULE, TRANSPORT_RULE),
+)
 def update(args, mail):
     """Update a user; X replaces a set, addX/removeX change it (not combined)."""
     return ok(update_user(get_directory(), path_mail(mail), args, current_app.config))

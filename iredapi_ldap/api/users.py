@@ -29,6 +29,7 @@ from .jobs import accepted
 from .paging import page_meta
 from .paging import window
 from .paths import path_domain
+from .user_rules import TRANSPORT_RULE
 
 blp = ApiBlueprint("users", __name__, description="Mail users of a domain, as a set")
 
@@ -89,7 +90,7 @@ def export_users(args, domain):
 @blp.arguments(UsersBulkUpdateSchema, location="json_or_form")
 @blp.response(200, UpdatedEnvelopeSchema)
 @blp.alt_response(202, schema=JobEnvelopeSchema, description=ACCEPTED)
-@requires(DOMAIN_BULK_WRITE)
+@requires(DOMAIN_BULK_WRITE, global_values=(TRANSPORT_RULE,))
 def bulk_update_users(args, domain):
     """Apply accountStatus/password/language/transport to every user of the domain."""
     return _bulk_update(path_domain(domain), args)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import posixpath
 import time
 from typing import Any
+
+from ..ldap import Entry
+from .settings import settings_of
 
 
 def _hash_chars(username: str) -> list[str]:
@@ -18,7 +22,7 @@ def _hash_chars(username: str) -> list[str]:
     return ["_" if char in (".", "~") else char for char in chars]
 
 
-def _domain_prefix(domain: str, hashed: bool) -> str:
+def domain_prefix(domain: str, hashed: bool) -> str:
     """Return `<domain>/`, or `<x>/<y>/<domain>/` when domains are hashed."""
     if not hashed:
         return f"{domain}/"
@@ -41,8 +45,14 @@ def maildir_path(mail: str, config: dict[str, Any], now: time.struct_time | None
     else:
         path = f"{username}{timestamp}/"
     if config["MAILDIR_PREPEND_DOMAIN"]:
-        path = _domain_prefix(domain, config["MAILDIR_DOMAIN_HASHED"]) + path
+        path = domain_prefix(domain, config["MAILDIR_DOMAIN_HASHED"]) + path
     return path
+
+
+def storage_base_of(domain_entry: Entry) -> str | None:
+    """Return the domain's defaultStorageBaseDirectory when it is an absolute path."""
+    base = settings_of(domain_entry).get("defaultStorageBaseDirectory")
+    return base if isinstance(base, str) and posixpath.isabs(base) else None
 
 
 def home_directory(

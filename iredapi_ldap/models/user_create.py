@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +17,7 @@ from .admin import days_since_epoch
 from .counter_queue import add_counted
 from .domain import get_domain_entry
 from .maildir import home_directory
+from .maildir import storage_base_of
 from .settings import settings_of
 from .user import ACCOUNT_CLASSES
 from .user import NORMAL_USER_SERVICES
@@ -48,12 +48,6 @@ def _services(additional: str) -> tuple[str, ...]:
     return tuple(services)
 
 
-def _storage_base(domain_entry: Entry) -> str | None:
-    """Return the domain's defaultStorageBaseDirectory when it is an absolute path."""
-    base = settings_of(domain_entry).get("defaultStorageBaseDirectory")
-    return base if isinstance(base, str) and posixpath.isabs(base) else None
-
-
 def _language(values: dict[str, Any], domain_entry: Entry, config: dict[str, Any]) -> str:
     return (
         values.get("language")
@@ -69,7 +63,7 @@ def new_user_attributes(
     local = local_part(mail)
     alias_domains = [d.lower() for d in domain_entry.all("domainAliasName")]
     domain_active = (domain_entry.first("accountStatus") or "").lower() == A.STATUS_ACTIVE
-    maildir = values.get("maildir") or home_directory(mail, config, _storage_base(domain_entry))
+    maildir = values.get("maildir") or home_directory(mail, config, storage_base_of(domain_entry))
     return {
         "objectClass": list(A.USER_OBJECT_CLASSES),
         "mail": mail,

@@ -14,7 +14,9 @@ from iredapi_ldap.ldap.connection import get_pool
 from iredapi_ldap.policies import POLICIES
 from iredapi_ldap.policies import PUBLIC_ENDPOINT_PREFIXES
 from iredapi_ldap.policies import PUBLIC_ENDPOINTS
+from iredapi_ldap.policies import global_fields_of
 from iredapi_ldap.policies import policy_of
+from iredapi_ldap.policies import value_rules_of
 
 from .admin_support import PASSWORD
 from .admin_support import add_admin
@@ -191,12 +193,106 @@ def test_role_matrix(app, raw, world, rule, method, endpoint):
         assert response.status_code < 500, (caller, scope, response.get_data(as_text=True))
 
 
-def _call(client, path, method):
-    """Send an empty body; read streamed answers to the end so their context is closed."""
-    response = client.open(path, method=method, data={})
+def _call(client, path, method, data=None):
+    """Send a body (empty by default); read streamed answers to the end to close their context."""
+    response = client.open(path, method=method, data=data or {})
     response.get_data()
     response.close()
     return response
+
+
+# -- field-level grants ------------------------------------------------------------
+
+# Body fields that grant admin rights, place a mailbox or route mail. A route whose body
+# takes one must make it global-only, by name (global_fields) or by value (global_values),
+# unless the whole route is global-only.
+SENSITIVE_FIELDS = frozenset({
+    "services", "addService", "removeService", "isGlobalAdmin", "type", "domains", "addDomain",
+    "removeDomain", "addAdmin", "removeAdmin", "removeAllAdmins", "maildir", "transport",
+})  # fmt: skip
+
+
+def _body_schema(view):
+    for parameter in getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", []):
+        if parameter.get("in") in ("json_or_form", "json", "form"):
+            return parameter["schema"]
+    return None
+
+
+def test_sensitive_fields_are_global_only_or_checked():
+    """Every route taking an admin-right, mailbox-path or transport field guards it."""
+    app = _route_app()
+    unguarded = []
+    for endpoint, view in app.view_functions.items():
+        policy, schema = policy_of(view), _body_schema(view)
+        if policy is None or schema is None or policy.super_only:
+            continue
+        names = {field.data_key or name for name, field in schema().fields.items()}
+        guarded = set(global_fields_of(view)) | {rule.field for rule in value_rules_of(view)}
+        unguarded += [f"{endpoint}: {name}" for name in sorted(names & SENSITIVE_FIELDS - guarded)]
+    assert unguarded == []
+
+
+def _grants():
+    """One case per route and global-only field (any value) or value rule (its example)."""
+    app = _route_app()
+    cases = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        sent = [(name, "x") for name in global_fields_of(view)]
+        sent += [(value_rule.field, value_rule.example) for value_rule in value_rules_of(view)]
+        for method in sorted(rule.methods & set(METHODS)):
+            for field, value in sent:
+                name = f"{method} {rule.rule} {field}={value}"
+                cases.append(pytest.param(rule.rule, method, rule.endpoint, field, value, id=name))
+    return cases
+
+
+GRANTS = _grants()
+
+
+def test_grant_cases_cover_the_known_routes():
+    """The generated cases include admin rights, mailbox paths and transports (sanity)."""
+    ids = {case.id for case in GRANTS}
+    for expected_id in (
+        "PUT /api/user/<mail> addService=domainadmin",
+        "PUT /api/user/<mail> services=mail,domainadmin",
+        "PUT /api/user/<mail> isGlobalAdmin=x",
+        "PUT /api/user/<mail> maildir=/etc/",
+        "POST /api/user/<mail> maildir=/etc/",
+        "PUT /api/user/<mail> transport=smtp:[203.0.113.9]:25",
+        "PUT /api/users/<domain> transport=smtp:[203.0.113.9]:25",
+        "PUT /api/admin/<mail> type=x",
+        "PUT /api/domain/<domain> services=x",
+    ):
+        assert expected_id in ids
+
+
+@pytest.fixture
+def grant_world(raw, admin, app):
+    """A standard admin of own.test allowed to create domains, and a plain user there."""
+    add_domain(raw, OWN, admins=[STANDARD])
+    add_admin(raw, STANDARD, settings=["create_new_domains:yes"])
+    add_user(raw, f"victim@{OWN}")
+    return {
+        "super": new_client(app, admin, "Secret-Pass-123"),
+        "standard": new_client(app, STANDARD),
+    }
+
+
+@pytest.mark.parametrize(("rule", "method", "endpoint", "field", "value"), GRANTS)
+def test_global_only_fields_and_values(app, raw, grant_world, rule, method, endpoint, field, value):
+    """A standard admin sending a global-only field or value gets 403 naming it; nothing changes."""
+    policy = policy_of(app.view_functions[endpoint])
+    path = _path(rule, policy, OWN).replace(TARGET, STANDARD)  # self routes: its own account
+    before = tree(raw)
+    response = _call(grant_world["standard"], path, method, {field: value})
+    assert response.status_code == 403, response.json
+    assert response.json["msg"] == "PERMISSION_DENIED"
+    assert set(response.json["errors"]) == {field}, response.json
+    assert tree(raw) == before, "a refused call changed the directory"
+    response = _call(grant_world["super"], path, method, {field: value})
+    assert _refused(response) is None, response.json
 
 
 # -- scoping ---------------------------------------------------------------------

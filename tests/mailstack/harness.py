@@ -33,6 +33,9 @@ __all__ = [
     "LdapMap",
     "MailStackError",
     "PostfixMaps",
+    "deliver",
+    "mail_owner",
+    "make_storage",
     "require_mail_stack",
 ]
 
@@ -280,6 +283,20 @@ class Dovecot:
                 fields[name] = value
         return fields
 
+    def subjects(self, user: str, mailbox: str = "INBOX") -> list[str]:
+        """Return the Subject of each message Dovecot serves the user from a mailbox (its storage)."""
+        uid, gid = mail_owner()
+        result = self.doveadm(
+            "-o", f"mail_uid={uid}", "-o", f"mail_gid={gid}",
+            "fetch", "-u", user, "hdr.subject", "mailbox", mailbox, "all",
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise self._failure("fetch", result)
+        prefix = "hdr.subject: "
+        return [
+            line[len(prefix) :] for line in result.stdout.splitlines() if line.startswith(prefix)
+        ]
+
     def _failure(self, what: str, result: subprocess.CompletedProcess[str]) -> MailStackError:
         """Describe a doveadm run that neither succeeded nor refused."""
         return MailStackError(
@@ -323,6 +340,36 @@ class Dovecot:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def mail_owner() -> tuple[int, int]:
+    """Return the uid and gid mailboxes are read as: ours, or nobody's as root (Dovecot refuses root)."""
+    import pwd
+
+    if os.getuid() != 0:
+        return os.getuid(), os.getgid()
+    nobody = pwd.getpwnam("nobody")
+    return nobody.pw_uid, nobody.pw_gid
+
+
+def make_storage() -> Path:
+    """Create a mail storage base the mail owner can traverse (pytest's temp root is private)."""
+    base = Path(tempfile.mkdtemp(prefix="iredapi-vmail-"))
+    base.chmod(0o755)
+    return base
+
+
+def deliver(home: str | os.PathLike[str], subject: str, folder: str = "Maildir") -> Path:
+    """Put one message into the Maildir below a home directory, owned by the mail owner."""
+    maildir = Path(home) / folder
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    message = maildir / "new" / f"{time.time_ns()}.{os.getpid()}.harness"
+    message.write_text(f"From: sender@harness.invalid\nSubject: {subject}\n\n{subject}\n")
+    uid, gid = mail_owner()
+    for path in (Path(home), *Path(home).rglob("*")):
+        os.chown(path, uid, gid)
+    return message
 
 
 def _user_name() -> str:

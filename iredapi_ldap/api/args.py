@@ -9,6 +9,7 @@ from typing import NoReturn
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser
 
+from .. import inputs
 from ..errors import ValidationFailed
 
 
@@ -78,8 +79,18 @@ class ApiParser(FlaskParser):
         errors = flatten_errors(error.messages)
         raise ValidationFailed(describe(errors), errors=errors)
 
-    def _handle_invalid_json_error(self, error, req, *args, **kwargs) -> NoReturn:
-        raise ValidationFailed("Request body is not valid JSON.", code="INVALID_JSON")
+    # Every location is read through iredapi_ldap.inputs: strict UTF-8, bounded JSON depth,
+    # no lone surrogates, and the same decoded input the policies and the audit log see.
+    def _raw_load_json(self, req: Any) -> Any:
+        return inputs.json_body()
+
+    def load_form(self, req: Any, schema: ma.Schema) -> Any:
+        """Return the form fields, checked to be UTF-8."""
+        return self._makeproxy(inputs.form_body(), schema)
+
+    def load_querystring(self, req: Any, schema: ma.Schema) -> Any:
+        """Return the query string's fields, checked to be UTF-8."""
+        return self._makeproxy(inputs.query_args(), schema)
 
 
 parser = ApiParser()

@@ -11,6 +11,7 @@ from ..auth import log_out
 from ..auth import requires
 from ..schemas.base import BaseSchema
 from ..schemas.base import EnvelopeSchema
+from ..schemas.fields import secret
 from . import ApiBlueprint
 from .envelope import ok
 
@@ -21,7 +22,7 @@ class LoginSchema(BaseSchema):
     """Credentials of an admin (full email address and plain password)."""
 
     username = fields.String(required=True, validate=validate.Length(min=1, max=320))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    password = secret(fields.String(required=True, validate=validate.Length(min=1, max=1024)))
 
 
 @blp.route("/login", methods=["POST"])

@@ -20,6 +20,7 @@ from .base import BaseSchema
 from .base import EnvelopeSchema
 from .fields import MultiValue
 from .fields import YesNo
+from .fields import secret
 
 MAX_ALLOWED_IPS = 20
 MAX_DAYS = 3650
@@ -129,7 +130,7 @@ class TokenSchema(Schema):
 class NewTokenSchema(TokenSchema):
     """A token just created, with the secret string shown this once."""
 
-    token = fields.String(metadata={"description": "iredapi_<id>_<secret>; store it now"})
+    token = secret(fields.String(metadata={"description": "iredapi_<id>_<secret>; store it now"}))
 
 
 class TokenListEnvelopeSchema(EnvelopeSchema):

@@ -17,6 +17,7 @@ from .fields import TRANSPORT
 from .fields import AccountStatus
 from .fields import Language
 from .fields import YesNo
+from .fields import secret
 
 SEARCH = fields.String(
     validate=validate.Length(min=1, max=255),
@@ -24,13 +25,15 @@ SEARCH = fields.String(
 )
 
 
-def _password(**kwargs: Any) -> fields.String:
-    return fields.String(
-        validate=validate.Length(min=1, max=256),
-        metadata={
-            "description": "Plain password; checked against the domain's policy, hashed per user"
-        },
-        **kwargs,
+def _password(**kwargs: Any) -> fields.Field:
+    return secret(
+        fields.String(
+            validate=validate.Length(min=1, max=256),
+            metadata={
+                "description": "Plain password; checked against the domain's policy, hashed per user"
+            },
+            **kwargs,
+        )
     )
 
 

@@ -1,0 +1,192 @@
+"""Malformed input on every route and role: never a 5xx, one audit row per write, 400 naming it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from iredapi_ldap import create_app
+from iredapi_ldap import sqlstore
+from iredapi_ldap.audit import WRITE_METHODS
+from iredapi_ldap.audit import audit_log
+from iredapi_ldap.ldap import get_directory
+from iredapi_ldap.ldap.connection import get_pool
+from iredapi_ldap.models.admin import create_global_admin
+from tests.conftest import ADMIN_EMAIL
+from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import build_config
+
+from .admin_support import add_admin
+from .admin_support import add_domain
+from .admin_support import add_user
+from .admin_support import login
+
+DOMAIN = "a.test"
+BOSS = "boss@partner.test"  # a standard admin of a.test
+TARGET = "target@partner.test"  # another admin, the subject of the admin routes
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MULTIPART = "multipart/form-data; boundary=XyZ"
+DECODE_CODES = {"INVALID_ENCODING", "JSON_TOO_DEEP", "INVALID_JSON", "INVALID_PARAMETERS"}
+PATH_VALUES = {
+    "domain": DOMAIN,
+    "days": "30",
+    "new_mail": f"new@{DOMAIN}",
+    "token_id": "0123456789abcdef",
+    "job_id": "0123456789abcdef",
+    "filename": "x.css",
+}
+MAIL_BY_RESOURCE = {
+    "user": f"u@{DOMAIN}",
+    "alias": f"al@{DOMAIN}",
+    "maillist": f"ml@{DOMAIN}",
+    "ml": f"list@{DOMAIN}",
+    "admin": TARGET,
+    "token": TARGET,
+}
+
+
+def _json(text):
+    return {"data": text.encode(), "content_type": JSON}
+
+
+def _multipart(value):
+    body = (
+        b'--XyZ\r\nContent-Disposition: form-data; name="name"\r\n\r\n' + value + b"\r\n--XyZ--\r\n"
+    )
+    return {"data": body, "content_type": MULTIPART}
+
+
+# (name, request keyword arguments, what must be refused: "body", "query" or None)
+CORPUS = [
+    ("surrogate in values", _json('{"name": "\\ud800", "password": "x\\udfff"}'), "body"),
+    ("surrogate in a key", _json('{"\\ud800x": "v", "name": "n"}'), "body"),
+    ("surrogate in a list", _json('{"members": ["a@a.test", "\\ud83d"]}'), "body"),
+    ("100,000 levels of arrays", _json("[" * 100_000 + "]" * 100_000), "body"),
+    ("33 levels of objects", _json('{"a": ' * 33 + "1" + "}" * 33), "body"),
+    ("bad UTF-8 in a JSON string", {"data": b'{"name": "\xff\xfe"}', "content_type": JSON}, "body"),
+    ("bad UTF-8 outside strings", {"data": b'\xff{"name": 1}', "content_type": JSON}, "body"),
+    ("huge and non-finite numbers", _json('{"quota": ' + "9" * 5000 + ', "x": 1e999}'), "body"),
+    ("NaN", _json('{"maxUsers": NaN, "quota": Infinity}'), "body"),
+    ("NUL bytes", _json('{"name": "a\\u0000b", "x\\u0000": 1, "password": "p\\u0000"}'), None),
+    ("list where a string goes", {"json": {"name": ["a", "b"], "password": ["x"]}}, None),
+    ("object where a list goes", {"json": {"members": {"a": 1}, "services": {"x": []}}}, None),
+    ("wrong scalars", {"json": {"quota": "abc", "name": 12, "enabled": "maybe"}}, None),
+    ("blank secrets", {"json": {"securityQuestion": "Q?", "securityAnswer": "   "}}, None),
+    ("body not an object", _json("[1, 2, 3]"), None),
+    ("broken JSON", _json('{"name": '), None),
+    ("bad percent-escapes in a form", {"data": b"name=%ff%fe&password=%c3", "content_type": FORM}, "body"),
+    ("raw bytes and a bad name in a form", {"data": b"name=\xff&%fe=1", "content_type": FORM}, "body"),
+    ("bad UTF-8 in multipart", _multipart(b"\xff\xfe"), "body"),
+    ("truncated multipart", {"data": b"--XyZ\r\nContent-Disposition: form-data; name=", "content_type": MULTIPART}, None),
+    ("bad percent-escapes in the query", {"query_string": "name=%ed%a0%80&x=%ff"}, "query"),
+    ("raw bytes in the query", {"environ_overrides": {"QUERY_STRING": "name=\xff\xfe"}}, "query"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus_app(slapd_server, tmp_path_factory):
+    """One app for the module, answering unexpected errors as production does (500, logged)."""
+    config = build_config(slapd_server, tmp_path_factory.mktemp("corpus"))
+    # TESTING off: exceptions are not propagated, so a crash shows as the 5xx a client gets.
+    application = create_app({**config, "TESTING": False})
+    yield application
+    get_pool(application).close_all()
+    sqlstore.dispose(application)
+
+
+@pytest.fixture(scope="module")
+def audit_rows(corpus_app):
+    """Read the audit table directly: the rows after a given id."""
+    engine = sa.create_engine(corpus_app.config["SQL_URL"])
+
+    def after(last_id):
+        query = sa.select(audit_log).where(audit_log.c.id > last_id).order_by(audit_log.c.id)
+        with engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    yield after
+    engine.dispose()
+
+
+def _routes(app):
+    """Return (method, url, endpoint, reads a body) for every rule and method, deletes last."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        resource = rule.endpoint.split(".")[0]
+        values = {
+            name: MAIL_BY_RESOURCE.get(resource, f"u@{DOMAIN}")
+            if name == "mail"
+            else PATH_VALUES[name]
+            for name in rule.arguments
+        }
+        url = rule.build(values, append_unknown=False)[1]
+        view = app.view_functions[rule.endpoint]
+        parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        body = any(p.get("in") == "json_or_form" for p in parameters)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((method, url, rule.endpoint, body))
+    return sorted(routes, key=lambda route: route[0] == "DELETE")
+
+
+def _world(app, raw):
+    """The global admin, a.test with a user, an alias and a list, its admin BOSS, and TARGET."""
+    with app.app_context():
+        create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
+    add_domain(raw, DOMAIN, admins=[BOSS])
+    add_admin(raw, BOSS)
+    add_admin(raw, TARGET)
+    add_user(raw, f"u@{DOMAIN}")
+    client = app.test_client()
+    assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 200
+    assert client.post(f"/api/alias/al@{DOMAIN}").status_code == 201
+    assert client.post(f"/api/maillist/ml@{DOMAIN}").status_code == 201
+
+
+def _caller(app, role):
+    client = app.test_client()
+    if role == "global_admin":
+        assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 200
+    elif role == "domain_admin":
+        assert login(client, BOSS).status_code == 200
+    return client
+
+
+@pytest.mark.parametrize("role", ["global_admin", "domain_admin", "anonymous"])
+def test_malformed_input_never_fails_the_server_and_is_always_audited(
+    corpus_app, audit_rows, ldap_tree, raw, role
+):
+    """Every route x corpus entry: no 5xx, exactly one audit row per write (none per read) with the
+    answer's status, and as global admin a 400 naming the problem for undecodable input."""
+    _world(corpus_app, raw)
+    client = _caller(corpus_app, role)
+    last_id = max([0, *(row["id"] for row in audit_rows(0))])
+    failures = []
+    for method, url, endpoint, reads_body in _routes(corpus_app):
+        for name, kwargs, refused in CORPUS:
+            response = client.open(url, method=method, **kwargs)
+            response.get_data()  # the export streams: read it before the next request
+            response.close()
+            rows = audit_rows(last_id)
+            last_id = max([last_id, *(row["id"] for row in rows)])
+            where = f"{role} {method} {url} [{name}]"
+            if response.status_code >= 500:
+                failures.append(
+                    f"{where}: {response.status_code} {response.get_data(as_text=True)}"
+                )
+            expected_rows = 1 if method in WRITE_METHODS else 0
+            if len(rows) != expected_rows:
+                failures.append(f"{where}: {len(rows)} audit rows, not {expected_rows}")
+            elif rows and (rows[0]["status"], rows[0]["method"]) != (response.status_code, method):
+                failures.append(f"{where}: audit row says {rows[0]['status']} {rows[0]['method']}")
+            must_refuse = refused == "query" or (refused == "body" and reads_body)
+            if role == "global_admin" and must_refuse and url.startswith("/api/"):
+                body = response.get_json(silent=True) or {}
+                if response.status_code != 400 or body.get("msg") not in DECODE_CODES:
+                    failures.append(f"{where}: {response.status_code} {body.get('msg')}, not a 400")
+                elif not (body.get("errors") or "nested" in body.get("detail", "")):
+                    failures.append(f"{where}: the answer names no field: {body}")
+            if endpoint == "login.logout" and role != "anonymous":
+                client = _caller(corpus_app, role)
+                last_id = max([last_id, *(row["id"] for row in audit_rows(last_id))])
+    assert failures == [], "\n".join(failures)

@@ -20,6 +20,7 @@ from .admin_support import add_admin
 from .admin_support import add_domain
 from .admin_support import add_user
 from .admin_support import login
+from .test_audit import rows as audit_table
 
 DOMAIN = "a.test"
 BOSS = "boss@partner.test"  # a standard admin of a.test
@@ -190,3 +191,96 @@ def test_malformed_input_never_fails_the_server_and_is_always_audited(
                 client = _caller(corpus_app, role)
                 last_id = max([last_id, *(row["id"] for row in audit_rows(last_id))])
     assert failures == [], "\n".join(failures)
+
+
+# -- targeted cases: the exact answer, and nothing changed -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code", "field"),
+    [
+        (_json('{"name": "J\\ud800"}'), "INVALID_ENCODING", "name"),
+        (_json('{"\\udfffname": "x"}'), "INVALID_ENCODING", "\\udfffname"),
+        (_json('{"forwarding": ["x@a.test", "\\ud800"]}'), "INVALID_ENCODING", "forwarding.1"),
+        ({"data": b'{"name": "J\xe9r\xf4me"}', "content_type": JSON}, "INVALID_ENCODING", "name"),
+        (_json('{"quota": 1' + "0" * 70 + "}"), "INVALID_PARAMETERS", "quota"),
+        (_json('{"quota": -Infinity}'), "INVALID_JSON", "quota"),
+        ({"data": b"name=J%E9r%F4me", "content_type": FORM}, "INVALID_ENCODING", "name"),
+        ({"data": b"name=J\xe9r\xf4me", "content_type": FORM}, "INVALID_ENCODING", "name"),
+        (_multipart(b"J\xe9r\xf4me"), "INVALID_ENCODING", "name"),
+    ],
+    ids=[
+        "surrogate", "surrogate-key", "surrogate-item", "latin1-json", "huge-int", "infinity",
+        "form-escape", "form-raw", "multipart",
+    ],
+)  # fmt: skip
+def test_undecodable_input_is_400_naming_the_field_and_changes_nothing(
+    api, raw, app_config, kwargs, code, field
+):
+    """PUT /api/user with an undecodable value: 400 naming the field, entry and log as expected.
+
+    Before, surrogates and huge numbers were 500s without an audit row, and werkzeug stored
+    "%E9" as text or dropped a form body with raw Latin-1 bytes (an update of nothing: 200).
+    """
+    mail = f"u@{DOMAIN}"
+    assert api.post(f"/api/domain/{DOMAIN}").status_code == 201
+    assert api.post(f"/api/user/{mail}", data={"password": ADMIN_PASSWORD}).status_code == 201
+    before = raw.snapshot()
+    response = api.put(f"/api/user/{mail}", **kwargs)
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.json["msg"] == code
+    assert field in response.json["errors"], response.json
+    assert field in response.json["detail"]
+    assert raw.snapshot() == before
+    row = audit_table(app_config["SQL_URL"])[-1]
+    assert (row["method"], row["status"], row["result"]) == ("PUT", 400, code)
+    assert row["parameters"] == f'{{"_body": "not read: {code}"}}'
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "JSON_TOO_DEEP"),
+        ('{"name": "\\ud800"}', "INVALID_ENCODING"),
+    ],
+    ids=["100000-levels", "surrogate"],
+)
+def test_malformed_login_is_400_and_audited(client, admin, app_config, body, code):
+    """Unauthenticated: POST /api/login with over-deep JSON or a surrogate is a 400 with one row."""
+    response = client.post("/api/login", data=body, content_type=JSON)
+    assert response.status_code == 400 and response.json["msg"] == code
+    rows = audit_table(app_config["SQL_URL"])
+    assert [(r["action"], r["status"], r["result"], r["admin"]) for r in rows] == [
+        ("login", 400, code, "")
+    ]
+
+
+def test_json_is_read_up_to_32_levels_deep(api, raw):
+    """32 levels parse and reach the schema (unknown field); 33 are JSON_TOO_DEEP, nothing made."""
+    deepest = '{"a": ' * 31 + "[1]" + "}" * 31
+    response = api.post(f"/api/domain/{DOMAIN}", data=deepest, content_type=JSON)
+    assert response.status_code == 400
+    assert response.json["msg"] == "INVALID_PARAMETERS" and "a" in response.json["errors"]
+    response = api.post(f"/api/domain/{DOMAIN}", data='{"a": ' + deepest + "}", content_type=JSON)
+    assert response.status_code == 400 and response.json["msg"] == "JSON_TOO_DEEP"
+    assert "32" in response.json["detail"]
+    assert raw.entry(raw.domain_dn(DOMAIN)) is None
+
+
+def test_raw_bytes_in_the_query_string_are_400(api):
+    """A query string with raw non-UTF-8 bytes (werkzeug could not decode it: 500) is a 400."""
+    response = api.get("/api/log", environ_overrides={"QUERY_STRING": "admin=\xe9@a.test"})
+    assert response.status_code == 400 and response.json["msg"] == "INVALID_ENCODING"
+    assert response.json["errors"] == {"admin": ["Not valid UTF-8."]}
+
+
+def test_a_blank_security_answer_is_400_naming_it(api, raw):
+    """securityAnswer of spaces only is 400 naming it (it was a 500 from hashing ''), nothing stored."""
+    before = raw.snapshot()
+    response = api.post(
+        "/api/admin/new@partner.test",
+        json={"password": "Admin-Pass-123", "securityQuestion": "Pet?", "securityAnswer": "   "},
+    )
+    assert response.status_code == 400
+    assert response.json["errors"] == {"securityAnswer": ["Must not be blank."]}
+    assert raw.snapshot() == before

@@ -9,22 +9,18 @@ from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
 from iredapi_ldap.audit import WRITE_METHODS
 from iredapi_ldap.audit import audit_log
-from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.ldap.connection import get_pool
-from iredapi_ldap.models.admin import create_global_admin
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.conftest import build_config
 
-from .admin_support import add_admin
-from .admin_support import add_domain
-from .admin_support import add_user
 from .admin_support import login
+from .route_support import BOSS
+from .route_support import DOMAIN
+from .route_support import build_world
+from .route_support import every_route
 from .test_audit import rows as audit_table
 
-DOMAIN = "a.test"
-BOSS = "boss@partner.test"  # a standard admin of a.test
-TARGET = "target@partner.test"  # another admin, the subject of the admin routes
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data; boundary=XyZ"
@@ -36,14 +32,6 @@ PATH_VALUES = {
     "token_id": "0123456789abcdef",
     "job_id": "0123456789abcdef",
     "filename": "x.css",
-}
-MAIL_BY_RESOURCE = {
-    "user": f"u@{DOMAIN}",
-    "alias": f"al@{DOMAIN}",
-    "maillist": f"ml@{DOMAIN}",
-    "ml": f"list@{DOMAIN}",
-    "admin": TARGET,
-    "token": TARGET,
 }
 
 
@@ -110,40 +98,6 @@ def audit_rows(corpus_app):
     engine.dispose()
 
 
-def _routes(app):
-    """Return (method, url, endpoint, reads a body) for every rule and method, deletes last."""
-    routes = []
-    for rule in app.url_map.iter_rules():
-        resource = rule.endpoint.split(".")[0]
-        values = {
-            name: MAIL_BY_RESOURCE.get(resource, f"u@{DOMAIN}")
-            if name == "mail"
-            else PATH_VALUES[name]
-            for name in rule.arguments
-        }
-        url = rule.build(values, append_unknown=False)[1]
-        view = app.view_functions[rule.endpoint]
-        parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
-        body = any(p.get("in") == "json_or_form" for p in parameters)
-        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            routes.append((method, url, rule.endpoint, body))
-    return sorted(routes, key=lambda route: route[0] == "DELETE")
-
-
-def _world(app, raw):
-    """The global admin, a.test with a user, an alias and a list, its admin BOSS, and TARGET."""
-    with app.app_context():
-        create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
-    add_domain(raw, DOMAIN, admins=[BOSS])
-    add_admin(raw, BOSS)
-    add_admin(raw, TARGET)
-    add_user(raw, f"u@{DOMAIN}")
-    client = app.test_client()
-    assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 200
-    assert client.post(f"/api/alias/al@{DOMAIN}").status_code == 201
-    assert client.post(f"/api/maillist/ml@{DOMAIN}").status_code == 201
-
-
 def _caller(app, role):
     client = app.test_client()
     if role == "global_admin":
@@ -159,11 +113,12 @@ def test_malformed_input_never_fails_the_server_and_is_always_audited(
 ):
     """Every route x corpus entry: no 5xx, exactly one audit row per write (none per read) with the
     answer's status, and as global admin a 400 naming the problem for undecodable input."""
-    _world(corpus_app, raw)
+    build_world(corpus_app, raw)
     client = _caller(corpus_app, role)
     last_id = max([0, *(row["id"] for row in audit_rows(0))])
     failures = []
-    for method, url, endpoint, reads_body in _routes(corpus_app):
+    for route in every_route(corpus_app):
+        method, url, endpoint = route.method, route.url, route.endpoint
         for name, kwargs, refused in CORPUS:
             response = client.open(url, method=method, **kwargs)
             response.get_data()  # the export streams: read it before the next request
@@ -180,7 +135,7 @@ def test_malformed_input_never_fails_the_server_and_is_always_audited(
                 failures.append(f"{where}: {len(rows)} audit rows, not {expected_rows}")
             elif rows and (rows[0]["status"], rows[0]["method"]) != (response.status_code, method):
                 failures.append(f"{where}: audit row says {rows[0]['status']} {rows[0]['method']}")
-            must_refuse = refused == "query" or (refused == "body" and reads_body)
+            must_refuse = refused == "query" or (refused == "body" and route.reads_body())
             if role == "global_admin" and must_refuse and url.startswith("/api/"):
                 body = response.get_json(silent=True) or {}
                 if response.status_code != 400 or body.get("msg") not in DECODE_CODES:

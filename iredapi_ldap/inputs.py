@@ -38,6 +38,7 @@ NOT_UTF8 = "Not valid UTF-8."
 SURROGATE = "Contains a lone UTF-16 surrogate; not valid Unicode text."
 _CACHE = "_iredapi_inputs"
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_NON_ASCII_ESCAPE = re.compile(rb"%[89a-fA-F][0-9a-fA-F]")
 _PARTS = MultiPartParser()  # only for its get_part_charset(), which keeps no state
 
 
@@ -212,8 +213,8 @@ def _check_pairs(raw: bytes, where: str) -> None:
     body that holds a raw non-UTF-8 byte: either way the API would store or ignore
     something else than what was sent.
     """
-    if raw.isascii() and b"%" not in raw:
-        return
+    if raw.isascii() and not _NON_ASCII_ESCAPE.search(raw):
+        return  # only bytes >= 0x80, raw or %-escaped, can fail to decode
     found: dict[str, list[str]] = {}
     for pair in raw.split(b"&"):
         name, _, value = pair.partition(b"=")

@@ -25,14 +25,6 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MULTIPART = "multipart/form-data; boundary=XyZ"
 DECODE_CODES = {"INVALID_ENCODING", "JSON_TOO_DEEP", "INVALID_JSON", "INVALID_PARAMETERS"}
-PATH_VALUES = {
-    "domain": DOMAIN,
-    "days": "30",
-    "new_mail": f"new@{DOMAIN}",
-    "token_id": "0123456789abcdef",
-    "job_id": "0123456789abcdef",
-    "filename": "x.css",
-}
 
 
 def _json(text):

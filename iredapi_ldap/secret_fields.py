@@ -11,6 +11,14 @@ and is the one list behind every mask:
 - a failure answer never echoes them in `detail` or `errors` (`redact_failure`).
 """
 
+# Private internals of flask-smorest relied on (setup.cfg pins flask-smorest to 0.47.x;
+# tests/unit/test_library_internals.py checks every name below):
+# - view._apidoc["arguments"] -- the argument schemas of each view (parameters[].schema),
+#   where the secret fields are collected from. Changed, init_app finds no secret field
+#   and the app refuses to start.
+# - view._apidoc["response"] -- the answer schemas of each view (responses[status][].schema),
+#   for secrets shown once (a new token). Changed, such a field is masked by its name only.
+
 from __future__ import annotations
 
 import json
@@ -68,11 +76,12 @@ def collect(schemas: Iterable[Schema | type[Schema]]) -> SecretFields:
     pending = list(schemas)
     while pending:
         schema = pending.pop()
-        cls = schema if isinstance(schema, type) else type(schema)
-        if cls in seen:
+        if isinstance(schema, type):
+            schema = schema()
+        if type(schema) in seen:
             continue
-        seen.add(cls)
-        for name, field in cls._declared_fields.items():
+        seen.add(type(schema))
+        for name, field in schema.fields.items():
             key = field.data_key or name
             declared.add(key)
             if is_secret(field):
@@ -81,10 +90,9 @@ def collect(schemas: Iterable[Schema | type[Schema]]) -> SecretFields:
     return SecretFields(frozenset(secret), frozenset(declared))
 
 
-def _nested_schemas(field: fields.Field) -> list[Any]:
+def _nested_schemas(field: fields.Field) -> list[Schema]:
     if isinstance(field, fields.Nested):
-        nested = field.nested
-        return [nested] if isinstance(nested, (Schema, type)) else []
+        return [field.schema]
     if isinstance(field, fields.List):
         return _nested_schemas(field.inner)
     if isinstance(field, fields.Dict) and field.value_field is not None:
@@ -117,7 +125,11 @@ def _apidoc(view: Any) -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     """Collect the app's secret fields (after its routes exist) and redact log records."""
-    app.extensions[EXTENSION] = collect(schemas_of(app))
+    found = collect(schemas_of(app))
+    if "password" not in found.secret:
+        # Fail closed: without the list, secrets would reach the audit log in clear.
+        raise RuntimeError("No secret field found in the routes' schemas (flask-smorest changed?)")
+    app.extensions[EXTENSION] = found
     _install_log_redaction()
 
 

@@ -22,6 +22,7 @@ def create_app(
     from . import config
     from . import errors
     from . import ldap
+    from . import secret_fields
     from . import security
     from . import sqlstore
     from .api import register_api
@@ -59,6 +60,7 @@ def create_app(
     audit.init_app(app)
     errors.register_error_handlers(app)
     register_api(app)
+    secret_fields.init_app(app)
     return app
 
 

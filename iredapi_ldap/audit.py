@@ -24,9 +24,16 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask import session
+from marshmallow import missing
 from werkzeug.exceptions import HTTPException
 
 from .errors import ApiError
+from .inputs import MalformedInput
+from .inputs import form_body
+from .inputs import json_body
+from .inputs import printable
+from .inputs import query_args
+from .secret_fields import mask
 from .sqlstore import get_store
 from .sqlstore import iso_utc
 from .sqlstore import metadata
@@ -46,9 +53,6 @@ ENDPOINT_ACTIONS = {
     "user.change_email": "rename",
     "alias.change_email": "rename",
 }
-# Parameter names holding secrets: these lower-case substrings, or a name ending in "hash".
-SECRET_NAMES = ("password", "passwd", "token", "secret")
-MASK = "********"
 MAX_PARAMETERS = 16000  # characters of JSON; fits TEXT on every backend
 PURGE_EVERY_SECONDS = 3600
 PURGED_KEY = "iredapi_audit_purged"
@@ -80,10 +84,14 @@ INSERT = sa.insert(audit_log)
 LIMITS = {column.name: getattr(column.type, "length", None) for column in audit_log.columns}
 
 
+_RECORDED = "_iredapi_audited"
+
+
 def init_app(app: Flask) -> None:
     """Record every write request once its answer is known, failed ones included."""
     app.before_request(_remember_session_admin)
     app.after_request(_record_write)
+    app.teardown_request(_record_if_missed)
 
 
 def note(**fields: str) -> None:
@@ -99,18 +107,35 @@ def _remember_session_admin() -> None:
 
 
 def _record_write(response: Response) -> Response:
-    if request.method not in WRITE_METHODS:
-        return response
-    row = describe_request(response.status_code)
+    if request.method in WRITE_METHODS:
+        _write_row(response.status_code)
+    return response
+
+
+def _record_if_missed(error: BaseException | None) -> None:
+    """Record a write request whose answer never passed after_request (an exception escaped)."""
+    if request.method in WRITE_METHODS and not vars(request._get_current_object()).get(_RECORDED):
+        _write_row(500, "INTERNAL_SERVER_ERROR")
+
+
+def _write_row(status: int, result: str = "") -> None:
+    """Insert the request's row; nothing about the request may keep it out of the log."""
+    vars(request._get_current_object())[_RECORDED] = True
+    try:
+        row = describe_request(status)
+    except Exception:
+        log.exception("Audit row of %s %s not described in full", request.method, request.path)
+        row = _bare_row(status)
+    if result:
+        row["result"] = result
     try:
         with translate_errors(), get_store().engine.begin() as conn:
             conn.execute(INSERT, [row])
-    except ApiError:
+    except Exception:
         # The write itself is done; failing the answer now would make clients retry it.
         log.error("Audit log not written: %s %s by %s", row["method"], row["path"], row["admin"])
-        return response
+        return
     _purge_now_and_then(current_app)
-    return response
 
 
 def _purge_now_and_then(app: Flask) -> None:
@@ -164,10 +189,29 @@ def describe_request(status: int) -> dict[str, Any]:
         "result": g.get("_iredapi_result_code") or ("SUCCESS" if status < 400 else ""),
         **{key: str(value).lower() for key, value in described.items()},
     }
-    return {
-        key: value[: LIMITS[key]] if isinstance(value, str) and LIMITS.get(key) else value
-        for key, value in row.items()
+    return {key: _fit(key, value) for key, value in row.items()}
+
+
+def _bare_row(status: int) -> dict[str, Any]:
+    """Return the row of a request that could not be described: what it was, nothing more."""
+    row = {
+        "timestamp": utc_now(),
+        "admin": "",
+        "method": request.method,
+        "path": request.path,
+        "parameters": json.dumps({"_body": "not read"}),
+        "status": status,
+        "result": "",
     }
+    return {key: _fit(key, value) for key, value in row.items()}
+
+
+def _fit(key: str, value: Any) -> Any:
+    """Make a value storable on every backend: no NUL, no lone surrogate, within the column."""
+    if not isinstance(value, str):
+        return value
+    value = printable(value).replace("\x00", "\\x00")
+    return value[: LIMITS[key]] if LIMITS.get(key) else value
 
 
 def _who() -> str:
@@ -193,39 +237,30 @@ def _first_segment() -> str:
 def _body() -> dict[str, Any]:
     try:
         if request.is_json:
-            data = request.get_json(silent=True)
-            if data is None and request.content_length:
-                return {"_body": "not valid JSON"}
+            data = json_body()
+            if data is missing:
+                return {}
             return data if isinstance(data, dict) else {"_body": data}
-        form = request.form
+        form = form_body()
         return {key: values if len(values) > 1 else values[0] for key, values in form.lists()}
+    except MalformedInput as exc:
+        # Not stored: the secrets of a body that cannot be decoded could not be masked.
+        return {"_body": f"not read: {exc.code}"}
     except HTTPException:  # e.g. larger than max_content_length
         return {"_body": "not read"}
 
 
 def _parameters_json() -> str:
     parameters = _body()
-    if request.args:
-        parameters = {**parameters, "_query": dict(request.args.lists())}
+    try:
+        args = query_args()
+    except MalformedInput as exc:
+        parameters = {**parameters, "_query": f"not read: {exc.code}"}
+    else:
+        if args:
+            parameters = {**parameters, "_query": dict(args.lists())}
     text = json.dumps(mask(parameters), ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= MAX_PARAMETERS else text[: MAX_PARAMETERS - 3] + "..."
-
-
-def mask(value: Any) -> Any:
-    """Return a copy with the values of secret-looking keys replaced by a mask."""
-    if isinstance(value, dict):
-        return {
-            key: MASK if _is_secret(str(key)) and item not in (None, "") else mask(item)
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [mask(item) for item in value]
-    return value
-
-
-def _is_secret(name: str) -> bool:
-    lowered = name.lower()
-    return lowered.endswith("hash") or any(word in lowered for word in SECRET_NAMES)
 
 
 def query_log(
@@ -291,7 +326,8 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
     stamp = row["timestamp"]
     row["timestamp"] = iso_utc(stamp)
     try:
-        row["parameters"] = json.loads(row["parameters"])
+        # Masked again: rows written before a field was marked secret hold it in clear.
+        row["parameters"] = mask(json.loads(row["parameters"]))
     except ValueError:
         pass  # a truncated record stays text
     return row

@@ -147,7 +147,9 @@ HTTP_CODES = {
 
 
 def failure_payload(code: str, detail: str, errors: dict | None = None) -> dict:
-    """Build the failure envelope shared by every error response."""
+    """Build the failure envelope shared by every error response; it never echoes a secret."""
+    from .secret_fields import redact_failure
+
     payload: dict[str, Any] = {
         "success": False,
         "_success": False,
@@ -157,7 +159,7 @@ def failure_payload(code: str, detail: str, errors: dict | None = None) -> dict:
     }
     if errors:
         payload["errors"] = errors
-    return payload
+    return redact_failure(payload)
 
 
 def handle_api_error(error: ApiError):

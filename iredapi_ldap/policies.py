@@ -422,20 +422,37 @@ def _scope_domains(view_args: dict[str, Any]) -> list[str | None]:
 
 
 def _body_fields() -> set[str]:
-    """Return the names of the fields the request body carries (JSON or form)."""
-    body = _json_body()
-    if isinstance(body, dict):
-        return set(body)
-    return set(request.form.keys())
+    """Return the names of the fields the request body carries (JSON or form).
+
+    A body that cannot be read names none: the view's parser reads the same decoded body
+    and answers 400 before anything is done, so no field can slip past this check.
+    """
+    from .inputs import MalformedInput
+    from .inputs import form_body
+    from .inputs import json_body
+
+    try:
+        if request.is_json:
+            body = json_body()
+            return set(body) if isinstance(body, dict) else set()
+        return set(form_body().keys())
+    except MalformedInput:
+        return set()
 
 
 def _body_values(field: str) -> list[Any]:
-    """Return every raw value of one body field: the JSON value, or each repeated form value."""
-    body = _json_body()
-    if isinstance(body, dict):
-        return [body[field]] if field in body else []
-    return request.form.getlist(field)
+    """Return every raw value of one body field: the JSON value, or each repeated form value.
 
+    An unreadable body gives none, for the reason _body_fields gives.
+    """
+    from .inputs import MalformedInput
+    from .inputs import form_body
+    from .inputs import json_body
 
-def _json_body() -> Any:
-    return request.get_json(silent=True) if request.is_json else None
+    try:
+        if request.is_json:
+            body = json_body()
+            return [body[field]] if isinstance(body, dict) and field in body else []
+        return form_body().getlist(field)
+    except MalformedInput:
+        return []

@@ -22,6 +22,7 @@ from flask_smorest import Blueprint
 from .. import __version__
 from ..errors import UnsupportedMediaType
 from ..errors import ValidationFailed
+from ..inputs import query_args
 from ..schemas.base import ErrorEnvelopeSchema
 from .args import parser
 
@@ -67,11 +68,12 @@ def reject_undeclared_input() -> None:
     if view is None or not (request.path == "/api" or request.path.startswith("/api/")):
         return
     locations = _declared_locations(view)
-    if request.args and "query" not in locations and "openapi" not in (request.endpoint or ""):
-        errors = {name: ["Unknown field."] for name in request.args}
+    args = query_args()
+    if args and "query" not in locations and "openapi" not in (request.endpoint or ""):
+        errors = {name: ["Unknown field."] for name in args}
         raise ValidationFailed(
             "Invalid parameters: this endpoint takes no query string ("
-            + ", ".join(sorted(request.args))
+            + ", ".join(sorted(args))
             + ").",
             errors=errors,
         )

@@ -4,8 +4,6 @@
 # tests/unit/test_library_internals.py checks every name below):
 # - Parser._get_schema -- overridden to build each schema class once instead of per
 #   request. Renamed, schemas are built per request again (a tenth of a create's CPU).
-# - FlaskParser._handle_invalid_json_error -- overridden to answer INVALID_JSON in the
-#   envelope. Renamed, webargs aborts with its own 400 and message instead.
 
 from __future__ import annotations
 
@@ -15,7 +13,9 @@ from typing import NoReturn
 
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
 
+from .. import inputs
 from ..errors import ValidationFailed
 
 
@@ -85,8 +85,24 @@ class ApiParser(FlaskParser):
         errors = flatten_errors(error.messages)
         raise ValidationFailed(describe(errors), errors=errors)
 
-    def _handle_invalid_json_error(self, error, req, *args, **kwargs) -> NoReturn:
-        raise ValidationFailed("Request body is not valid JSON.", code="INVALID_JSON")
+    # Every location is read through iredapi_ldap.inputs (strict UTF-8, bounded JSON depth,
+    # no lone surrogates): the same decoded input the policies and the audit log see. Only
+    # webargs' public loader methods are overridden (json_or_form calls these two).
+    def load_json(self, req: Any, schema: ma.Schema) -> Any:
+        """Return the JSON body, or missing when the body is empty or not JSON."""
+        return inputs.json_body()
+
+    def load_form(self, req: Any, schema: ma.Schema) -> Any:
+        """Return the form fields, checked to be UTF-8."""
+        return self._proxy(inputs.form_body(), schema)
+
+    def load_querystring(self, req: Any, schema: ma.Schema) -> Any:
+        """Return the query string's fields, checked to be UTF-8."""
+        return self._proxy(inputs.query_args(), schema)
+
+    def _proxy(self, multidict: Any, schema: ma.Schema) -> MultiDictProxy:
+        # What webargs' own loaders return: lists only for fields that take several values.
+        return MultiDictProxy(multidict, schema, known_multi_fields=tuple(self.KNOWN_MULTI_FIELDS))
 
 
 parser = ApiParser()

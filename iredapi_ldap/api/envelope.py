@@ -38,7 +38,9 @@ def render(payload: dict[str, Any], status: int, headers: dict[str, str] | None 
     """Serialise a payload as JSON, or as XML when the Accept header prefers it."""
     mimetype = negotiated_type()
     if mimetype == JSON:
-        body = json.dumps(payload, ensure_ascii=False) + "\n"
+        # A lone surrogate cannot be UTF-8: written as its JSON escape (\ud800) rather than
+        # failing the answer after the work is done.
+        body = (json.dumps(payload, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace")
     else:
         body = to_xml(payload)
     response = current_app.response_class(body, status=status, mimetype=mimetype)

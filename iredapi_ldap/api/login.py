@@ -12,6 +12,7 @@ from ..auth import requires
 from ..schemas.base import BaseSchema
 from ..schemas.base import EnvelopeSchema
 from ..schemas.fields import Text
+from ..schemas.fields import secret
 from . import ApiBlueprint
 from .envelope import ok
 
@@ -22,7 +23,7 @@ class LoginSchema(BaseSchema):
     """Credentials of an admin (full email address and plain password)."""
 
     username = Text(required=True, min_length=1, max_length=320)
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    password = secret(fields.String(required=True, validate=validate.Length(min=1, max=1024)))
 
 
 @blp.route("/login", methods=["POST"])

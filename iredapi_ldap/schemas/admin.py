@@ -26,6 +26,8 @@ from .fields import MultiValue
 from .fields import Quota
 from .fields import Text
 from .fields import YesNo
+from .fields import not_blank
+from .fields import secret
 
 TYPES = ("super", "standard", "limited")
 QUOTA_UNITS = ("MB", "GB", "TB")
@@ -72,9 +74,13 @@ def _name(description: str) -> Text:
     return Text(metadata={"description": description})
 
 
-def _password(description: str, **kwargs: Any) -> fields.String:
-    return fields.String(
-        validate=validate.Length(min=1, max=256), metadata={"description": description}, **kwargs
+def _password(description: str, **kwargs: Any) -> fields.Field:
+    return secret(
+        fields.String(
+            validate=validate.Length(min=1, max=256),
+            metadata={"description": description},
+            **kwargs,
+        )
     )
 
 
@@ -91,9 +97,11 @@ class AdminSelfServiceSchema(BaseSchema):
         min_length=1,
         validate=validate.Regexp(PRINTABLE_ASCII, error="Use printable ASCII characters only."),
     )
-    securityAnswer = fields.String(
-        validate=validate.Length(min=1, max=255),
-        metadata={"description": "Stored hashed; compared case-insensitively"},
+    securityAnswer = secret(
+        fields.String(
+            validate=[validate.Length(min=1, max=255), not_blank],
+            metadata={"description": "Stored hashed; compared case-insensitively"},
+        )
     )
 
 
@@ -195,7 +203,7 @@ class AdminPasswordSchema(BaseSchema):
 class AdminVerifyPasswordSchema(BaseSchema):
     """Parameters of POST /api/verify_password/admin/<mail>."""
 
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    password = secret(fields.String(required=True, validate=validate.Length(min=1, max=1024)))
 
 
 class AdminListArgsSchema(PageArgsSchema):

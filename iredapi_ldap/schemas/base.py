@@ -12,17 +12,14 @@ from marshmallow import pre_load
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from .fields import is_secret
+
 # Parameter names of the 2016 API (and its sample client) -> current names.
 LEGACY_NAMES = {"cn": "name", "mailQuota": "quota", "preferredLanguage": "language"}
 
 
-SECRET_FIELDS = ("password", "password_hash", "securityAnswer", "bind_password")
-
-
-def _strip(name: str, value: Any) -> Any:
-    """Strip surrounding whitespace from text values, except secrets (kept as typed)."""
-    if name in SECRET_FIELDS:
-        return value
+def _strip(value: Any) -> Any:
+    """Strip surrounding whitespace from a text value or from each text of a list."""
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, list):
@@ -41,13 +38,25 @@ class BaseSchema(Schema):
         if not hasattr(data, "keys"):
             return data
         renamed: dict[str, Any] = {}
+        kept_as_typed = self._secret_keys()
         for key in data.keys():
             target = LEGACY_NAMES.get(key, key)
             if target in renamed or (target != key and target in data.keys()):
                 raise ValidationError({key: [f"Give either {key} or {target}, not both."]})
             # webargs' MultiDictProxy already returns lists only for multi-valued fields.
-            renamed[target] = _strip(target, data[key])
+            value = data[key]
+            renamed[target] = value if target in kept_as_typed else _strip(value)
         return renamed
+
+    def _secret_keys(self) -> frozenset[str]:
+        """Return the input names of this schema's secret fields (kept as typed)."""
+        keys = self.__dict__.get("_iredapi_secret_keys")
+        if keys is None:
+            keys = frozenset(
+                field.data_key or name for name, field in self.fields.items() if is_secret(field)
+            )
+            self._iredapi_secret_keys = keys
+        return keys
 
     @pre_load
     def _no_nul(self, data: Any, **kwargs: Any) -> Any:

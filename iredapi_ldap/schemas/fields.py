@@ -261,6 +261,23 @@ class MultiValue(fields.Field):
         return None if value is None else list(value)
 
 
+def secret(field: fields.Field) -> fields.Field:
+    """Mark a field secret: received as typed, masked in the audit log, logs and error details."""
+    field.metadata = {**field.metadata, "secret": True}
+    return field
+
+
+def is_secret(field: fields.Field) -> bool:
+    """Tell whether a field is marked secret."""
+    return bool(field.metadata.get("secret"))
+
+
+def not_blank(value: str) -> None:
+    """Refuse a text that is empty once surrounding whitespace is removed."""
+    if not value.strip():
+        raise ValidationError("Must not be blank.")
+
+
 def string_list(description: str) -> fields.List:
     """Return an output list of strings with its OpenAPI description."""
     return fields.List(fields.String(), metadata={"description": description})

@@ -21,6 +21,7 @@ from .base import EnvelopeSchema
 from .fields import MultiValue
 from .fields import Text
 from .fields import YesNo
+from .fields import secret
 
 MAX_ALLOWED_IPS = 20
 MAX_DAYS = 3650
@@ -125,7 +126,7 @@ class TokenSchema(Schema):
 class NewTokenSchema(TokenSchema):
     """A token just created, with the secret string shown this once."""
 
-    token = fields.String(metadata={"description": "iredapi_<id>_<secret>; store it now"})
+    token = secret(fields.String(metadata={"description": "iredapi_<id>_<secret>; store it now"}))
 
 
 class TokenListEnvelopeSchema(EnvelopeSchema):

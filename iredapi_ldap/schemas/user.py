@@ -24,6 +24,7 @@ from .fields import Text
 from .fields import Transport
 from .fields import YesNo
 from .fields import choice_of
+from .fields import secret
 
 MAILBOX_FORMATS = ("maildir", "mdbox", "sdbox")
 MAILBOX_FOLDER = re.compile(r"^[a-zA-Z0-9]{1,20}$")
@@ -56,14 +57,16 @@ class ServiceName(fields.String):
         return super()._deserialize(value, attr, data, **kwargs).strip()
 
 
-def _password() -> fields.String:
-    return fields.String(validate=validate.Length(max=1024), metadata={"description": "Plain password; the password policy applies"})  # fmt: skip
+def _password() -> fields.Field:
+    return secret(fields.String(validate=validate.Length(max=1024), metadata={"description": "Plain password; the password policy applies"}))  # fmt: skip
 
 
-def _password_hash() -> fields.String:
-    return fields.String(
-        validate=validate.Length(min=1, max=1024),
-        metadata={"description": "A {SCHEME}-prefixed hash stored as is (no policy check)"},
+def _password_hash() -> fields.Field:
+    return secret(
+        fields.String(
+            validate=validate.Length(min=1, max=1024),
+            metadata={"description": "A {SCHEME}-prefixed hash stored as is (no policy check)"},
+        )
     )
 
 
@@ -173,4 +176,4 @@ class UserUpdateSchema(TriadMixin, BaseSchema):
 class VerifyPasswordSchema(BaseSchema):
     """Parameters of POST /api/verify_password/user/<mail>."""
 
-    password = fields.String(required=True, validate=validate.Length(min=1, max=1024))
+    password = secret(fields.String(required=True, validate=validate.Length(min=1, max=1024)))

@@ -18,6 +18,7 @@ from .fields import Language
 from .fields import Text
 from .fields import Transport
 from .fields import YesNo
+from .fields import secret
 
 SEARCH = Text(
     min_length=1,
@@ -25,13 +26,15 @@ SEARCH = Text(
 )
 
 
-def _password(**kwargs: Any) -> fields.String:
-    return fields.String(
-        validate=validate.Length(min=1, max=256),
-        metadata={
-            "description": "Plain password; checked against the domain's policy, hashed per user"
-        },
-        **kwargs,
+def _password(**kwargs: Any) -> fields.Field:
+    return secret(
+        fields.String(
+            validate=validate.Length(min=1, max=256),
+            metadata={
+                "description": "Plain password; checked against the domain's policy, hashed per user"
+            },
+            **kwargs,
+        )
     )
 
 

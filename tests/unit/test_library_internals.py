@@ -120,9 +120,12 @@ INTERNALS = (
              "smorest's handler replaces errors.py's: errors leave the API envelope",
              "flask_smorest:Api._register_error_handlers", ("self",),
              probe="api_registers_its_error_handlers_through_the_hook"),
-    Internal("flask-smorest", 'view._apidoc["arguments"]', ("api/__init__.py",),
+    Internal("flask-smorest", 'view._apidoc["arguments"]', ("api/__init__.py", "secret_fields.py"),
              "every query string and body is refused as undeclared (400/415)",
              probe="arguments_are_recorded_in_apidoc"),
+    Internal("flask-smorest", 'view._apidoc["response"]', ("secret_fields.py",),
+             "a secret shown once in an answer (a new token) is masked by its name only",
+             probe="responses_are_recorded_in_apidoc"),
     Internal("flask-smorest", 'view._apidoc["manual_doc"]', ("policies.py",),
              "the OpenAPI document loses each operation's access and security schemes",
              probe="manual_doc_reaches_the_openapi_document"),
@@ -131,10 +134,6 @@ INTERNALS = (
              "body schemas are built per request again (a tenth of a create's CPU)",
              "webargs.core:Parser._get_schema", ("self", "argmap", "req"),
              probe="parser_gets_its_schema_through_the_hook"),
-    Internal("webargs", "FlaskParser._handle_invalid_json_error", ("api/args.py",),
-             "a malformed JSON body is answered in webargs' shape, not INVALID_JSON",
-             "webargs.flaskparser:FlaskParser._handle_invalid_json_error",
-             ("self", "error", "req", "args", "kwargs"), probe="invalid_json_goes_through_the_hook"),
     # -- Flask -----------------------------------------------------------------------------------
     Internal("flask", "Flask.before_request_funcs", ("security/__init__.py", "security/client.py"),
              "the client gate and the per-request reset no longer run first, or not at all",
@@ -479,24 +478,21 @@ def probe_parser_gets_its_schema_through_the_hook(connection: Any) -> None:
     assert seen == [ProbeSchema], "Parser.parse no longer builds its schema with _get_schema()"
 
 
-def probe_invalid_json_goes_through_the_hook(connection: Any) -> None:
-    """Check that a malformed JSON body goes through _handle_invalid_json_error."""
+def probe_responses_are_recorded_in_apidoc(connection: Any) -> None:
+    """Check that @blp.response records each status's schema in view._apidoc."""
 
     import marshmallow as ma
-    from webargs.flaskparser import FlaskParser
+    from flask_smorest import Blueprint
 
-    class Handled(Exception):
-        pass
+    blp = Blueprint("probe", __name__)
+    schema = ma.Schema.from_dict({"a": ma.fields.String()})
 
-    class Probe(FlaskParser):
-        def _handle_invalid_json_error(self, error, req, *args, **kwargs):
-            raise Handled()
+    @blp.response(200, schema)
+    def view():
+        return {}
 
-    schema = ma.Schema.from_dict({"a": ma.fields.String()})()
-    app = _flask_app()
-    with app.test_request_context("/", method="POST", data="{", content_type="application/json"):
-        with pytest.raises(Handled):
-            Probe().parse(schema, location="json")
+    responses = view._apidoc["response"]["responses"]
+    assert isinstance(responses[200][0]["schema"], schema), view._apidoc
 
 
 def probe_hooks_inserted_first_run_first(connection: Any) -> None:

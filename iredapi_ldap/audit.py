@@ -45,6 +45,18 @@ log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "delete"}
+READ_ACTION = "read"
+# Answers that mean a request was refused (401, 403, 429), malformed (400, 405, 413, 415) or
+# failed (5xx): recorded for reads too. A read answered 2xx, 3xx or 404 is not recorded, so
+# reads put no SQL write on the hot path.
+REFUSED_STATUSES = frozenset({400, 401, 403, 405, 413, 415, 429})
+
+
+def audited(method: str, status: int) -> bool:
+    """Tell whether a request with this method and answer gets an audit row."""
+    return method in WRITE_METHODS or status in REFUSED_STATUSES or status >= 500
+
+
 ENDPOINT_ACTIONS = {
     "login.login": "login",
     "login.logout": "logout",
@@ -101,20 +113,21 @@ def note(**fields: str) -> None:
 
 def _remember_session_admin() -> None:
     # Read before the view runs: a logout clears the session it names.
-    if request.method in WRITE_METHODS:
+    if request.method in WRITE_METHODS or request.endpoint == "login.logout":
         stored = session.get("_iredapi_admin") or {}
         g._iredapi_session_admin = stored.get("mail", "") if isinstance(stored, dict) else ""
 
 
 def _record_write(response: Response) -> Response:
-    if request.method in WRITE_METHODS:
+    vars(request._get_current_object())[_RECORDED] = True  # answered: teardown has nothing to add
+    if audited(request.method, response.status_code):
         _write_row(response.status_code)
     return response
 
 
 def _record_if_missed(error: BaseException | None) -> None:
-    """Record a write request whose answer never passed after_request (an exception escaped)."""
-    if request.method in WRITE_METHODS and not vars(request._get_current_object()).get(_RECORDED):
+    """Record a request whose answer never passed after_request (an exception escaped)."""
+    if not vars(request._get_current_object()).get(_RECORDED):
         _write_row(500, "INTERNAL_SERVER_ERROR")
 
 
@@ -173,7 +186,9 @@ def describe_request(status: int) -> dict[str, Any]:
         "resource": request.blueprint or _first_segment(),
         "object": mail or domain or next((str(v) for v in view_args.values()), ""),
         "domain": domain,
-        "action": ENDPOINT_ACTIONS.get(request.endpoint or "", ACTIONS[request.method]),
+        "action": ENDPOINT_ACTIONS.get(
+            request.endpoint or "", ACTIONS.get(request.method, READ_ACTION)
+        ),
     }
     described.update(g.get("_iredapi_audit", {}))
     token = current_token()

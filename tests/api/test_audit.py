@@ -135,12 +135,31 @@ def test_secrets_are_masked_and_tokens_never_stored(api, app, app_config):
     assert recorded[-2]["resource"] == "token" and recorded[-2]["action"] == "create"
 
 
-def test_reads_are_not_recorded(api, app_config):
-    """GET requests leave no rows."""
+def test_answered_reads_are_not_recorded(api, app_config):
+    """GET requests answered 2xx or 404 leave no rows."""
     count = len(rows(app_config["SQL_URL"]))
     assert api.get("/api/domains").status_code == 200
     assert api.get("/api/log").status_code == 200
+    assert api.get("/api/domain/absent.example").status_code == 404
     assert len(rows(app_config["SQL_URL"])) == count
+
+
+def test_refused_and_malformed_reads_are_recorded(api, app, app_config, raw):
+    """A read refused (401, 403) or malformed (400) leaves one row each, with action read."""
+    add_domain(raw, "theirs.example.net")
+    add_admin(raw, OTHER)
+    token = make_token(api, OTHER)["token"]
+    count = len(rows(app_config["SQL_URL"]))
+    assert app.test_client().get("/api/domains").status_code == 401
+    refused = app.test_client().get("/api/domain/theirs.example.net", headers=bearer(token))
+    assert refused.status_code == 403
+    assert api.get("/api/domains?page=0").status_code == 400
+    recorded = rows(app_config["SQL_URL"])[count:]
+    assert [(r["method"], r["action"], r["status"], r["admin"], r["path"]) for r in recorded] == [
+        ("GET", "read", 401, "", "/api/domains"),
+        ("GET", "read", 403, OTHER, "/api/domain/theirs.example.net"),
+        ("GET", "read", 400, ADMIN_EMAIL, "/api/domains"),
+    ]
 
 
 def test_an_unreachable_sql_store_does_not_fail_the_write(app_config, admin, raw, caplog):
@@ -257,7 +276,8 @@ def test_a_domain_admin_sees_only_its_domains_and_itself(api, app, raw):
     assert response.json["total"] == 3
     foreign = app.test_client().get("/api/log?domain=two.example.com", headers=bearer(token))
     assert foreign.status_code == 403
-    assert api.get("/api/log").json["total"] == 7
+    # 7 rows before, and the refused read just made.
+    assert api.get("/api/log").json["total"] == 8
 
 
 def test_checks_and_renames_get_their_own_action(app, api, raw):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
-from iredapi_ldap.audit import WRITE_METHODS
+from iredapi_ldap.audit import audited
 from iredapi_ldap.audit import audit_log
 from iredapi_ldap.ldap.connection import get_pool
 from tests.conftest import ADMIN_EMAIL
@@ -103,8 +103,8 @@ def _caller(app, role):
 def test_malformed_input_never_fails_the_server_and_is_always_audited(
     corpus_app, audit_rows, ldap_tree, raw, role
 ):
-    """Every route x corpus entry: no 5xx, exactly one audit row per write (none per read) with the
-    answer's status, and as global admin a 400 naming the problem for undecodable input."""
+    """Every route x corpus entry: no 5xx, exactly one audit row per write and per refused or
+    malformed read (none for a read answered 2xx or 404) with the answer's status, and as global admin a 400 naming the problem for undecodable input."""
     build_world(corpus_app, raw)
     client = _caller(corpus_app, role)
     last_id = max([0, *(row["id"] for row in audit_rows(0))])
@@ -122,7 +122,7 @@ def test_malformed_input_never_fails_the_server_and_is_always_audited(
                 failures.append(
                     f"{where}: {response.status_code} {response.get_data(as_text=True)}"
                 )
-            expected_rows = 1 if method in WRITE_METHODS else 0
+            expected_rows = 1 if audited(method, response.status_code) else 0
             if len(rows) != expected_rows:
                 failures.append(f"{where}: {len(rows)} audit rows, not {expected_rows}")
             elif rows and (rows[0]["status"], rows[0]["method"]) != (response.status_code, method):

@@ -1,18 +1,61 @@
-"""Helpers shared by the API tests: accounts made through the API, error checks, parallel calls."""
+"""The one helpers module of the tests: answers checked, accounts made, clients and apps built.
+
+Test modules import what they share from here, never from another test_* module
+(tests/unit/test_test_imports.py checks that). Three kinds of account helpers:
+
+- `make_*` go through the API as the logged-in client and assert 201;
+- `add_*` write entries straight into the directory as rootdn (the `raw` fixture), the way
+  iRedAdmin writes them, for state the API cannot or should not make; they return the DN;
+- `*_dn` name entries, for checking the directory afterwards.
+"""
 
 from __future__ import annotations
 
+import base64
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import requests
 
+from iredapi_ldap import create_app
+from iredapi_ldap import sqlstore
+from iredapi_ldap.ldap.connection import get_pool
+from iredapi_ldap.passwords import hash_password
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 
 DOMAIN = "example.com"
 OTHER = "other.test"
-PASSWORD = "Secret-Pass-123"
+PASSWORD = "Secret-Pass-123"  # of every account the helpers make
+USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
+DOMAIN_OUS = ("Users", "Groups", "Aliases", "Externals")
+
+# -- answers -------------------------------------------------------------------------------------
+
+
+def assert_error(response, status, code, field=None, names=()):
+    """Assert a JSON failure envelope and return its body.
+
+    Checks the status, success/_success false, msg/_msg `code` and a non-empty detail; with
+    `field`, that `errors` names it with string messages mentioning each of `names`.
+    """
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json", response.mimetype
+    body = response.json
+    assert body["success"] is False and body["_success"] is False, body
+    assert body["msg"] == body["_msg"] == code, body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    if field:
+        assert field in body["errors"], body
+        assert all(isinstance(message, str) for message in body["errors"][field]), body
+        text = " ".join(body["errors"][field])
+        for name in names:
+            assert name in text, body
+    return body
+
+
+# -- through the API -----------------------------------------------------------------------------
 
 
 def make_domain(api, domain=DOMAIN, **params):
@@ -49,6 +92,173 @@ def make_example_accounts(api):
         make_user(api, mail)
 
 
+def make_token(client, mail, **params):
+    """Create an API token for `mail` through the API (asserting 201); return the answer's _data."""
+    response = client.post(f"/api/admin/{mail}/tokens", data=params)
+    assert response.status_code == 201, response.json
+    return response.json["_data"]
+
+
+# -- straight into the directory -----------------------------------------------------------------
+
+
+def add_entry(raw, dn, defaults=None, **attributes):
+    """Add an entry as rootdn: `defaults` updated by `attributes`; return its DN.
+
+    An attribute whose value is None or [] is left out, so a caller can drop a default.
+    """
+    merged = {**(defaults or {}), **attributes}
+    attributes = {name: value for name, value in merged.items() if value not in (None, [])}
+    assert raw.conn.add(dn, attributes=attributes), raw.conn.result
+    return dn
+
+
+def add_domain(raw, domain, admins=(), **extra):
+    """Add a mailDomain with its four containers; `admins` become domainAdmin values."""
+    dn = add_entry(
+        raw,
+        raw.domain_dn(domain),
+        {
+            "objectClass": ["mailDomain"],
+            "domainName": domain,
+            "accountStatus": "active",
+            "mtaTransport": "dovecot",
+            "enabledService": ["mail"],
+            "domainAdmin": list(admins),
+        },
+        **extra,
+    )
+    for ou in DOMAIN_OUS:
+        add_entry(raw, f"ou={ou},{dn}", objectClass=["organizationalUnit"], ou=ou)
+    return dn
+
+
+def add_user(raw, mail, password=PASSWORD, admin=False, is_global=False, **extra):
+    """Add a mail user; return its DN.
+
+    `admin` adds enabledService domainadmin, `is_global` domainGlobalAdmin=yes. `password=None`
+    leaves out userPassword and shadowLastChange. `extra` attributes replace the defaults.
+    """
+    local, domain = mail.split("@")
+    hashed = password and "userPassword" not in extra
+    return add_entry(
+        raw,
+        raw.user_dn(mail),
+        {
+            "objectClass": USER_CLASSES,
+            "mail": mail,
+            "uid": local,
+            "sn": local,
+            "cn": local,
+            "userPassword": hash_password(password)[0] if hashed else None,
+            "shadowLastChange": "19000" if password else None,
+            "accountStatus": "active",
+            "enabledService": ["mail", "deliver", "smtp", "imap"]
+            + (["domainadmin"] if admin else []),
+            "homeDirectory": f"/var/vmail/vmail1/{domain}/{local}-2024.01.01.00.00.00/",
+            "mailboxFormat": "maildir",
+            "mailboxFolder": "Maildir",
+            "amavisLocal": "TRUE",
+            "domainGlobalAdmin": "yes" if is_global else None,
+        },
+        **extra,
+    )
+
+
+def add_many(raw, count, domain=DOMAIN):
+    """Add `count` minimal users user00000@domain... quickly (one round trip each, no read-back)."""
+    for i in range(count):
+        mail = f"user{i:05d}@{domain}"
+        add_entry(
+            raw,
+            raw.user_dn(mail),
+            {
+                "objectClass": USER_CLASSES,
+                "mail": mail,
+                "uid": f"user{i:05d}",
+                "sn": "x",
+                "cn": f"User {i}",
+                "accountStatus": "active",
+                "enabledService": ["mail", "deliver"],
+            },
+        )
+
+
+def add_catchall(raw, domain=DOMAIN, **extra):
+    """Add the catch-all mail=@domain (forwarding to postmaster@domain unless given); return its DN."""
+    return add_entry(
+        raw,
+        raw.user_dn(f"@{domain}"),
+        {
+            "objectClass": ["inetOrgPerson", "mailUser"],
+            "mail": f"@{domain}",
+            "accountStatus": "active",
+            "cn": "catch-all",
+            "sn": "catch-all",
+            "uid": "catch-all",
+            "mailForwardingAddress": f"postmaster@{domain}",
+        },
+        **extra,
+    )
+
+
+def add_alias(raw, mail, **extra):
+    """Add a mailAlias (enabledService mail, deliver); return its DN."""
+    return add_entry(
+        raw,
+        alias_dn(raw, mail),
+        {
+            "objectClass": ["mailAlias"],
+            "mail": mail,
+            "accountStatus": "active",
+            "enabledService": ["mail", "deliver"],
+        },
+        **extra,
+    )
+
+
+def add_list(raw, mail, **extra):
+    """Add a legacy mailList (enabledService mail, deliver); return its DN."""
+    return add_entry(
+        raw,
+        list_dn(raw, mail),
+        {
+            "objectClass": ["mailList"],
+            "mail": mail,
+            "accountStatus": "active",
+            "enabledService": ["mail", "deliver"],
+        },
+        **extra,
+    )
+
+
+def add_admin(raw, mail, password=PASSWORD, is_global=False, settings=(), **extra):
+    """Add a standalone mailAdmin with accountSetting values (`key:value` strings); return its DN."""
+    local = mail.split("@")[0]
+    return add_entry(
+        raw,
+        admin_dn(raw, mail),
+        {
+            "objectClass": ["mailAdmin"],
+            "mail": mail,
+            "cn": local,
+            "sn": local,
+            "givenName": local,
+            "userPassword": hash_password(password)[0],
+            "accountStatus": "active",
+            "shadowLastChange": "19000",
+            "domainGlobalAdmin": "yes" if is_global else None,
+            "accountSetting": list(settings),
+        },
+        **extra,
+    )
+
+
+def admin_dn(raw, mail):
+    """Return the DN of a standalone admin."""
+    return f"mail={mail},o=domainAdmins,{raw.suffix}"
+
+
 def alias_dn(raw, mail):
     """Return the DN of an alias entry."""
     return f"mail={mail},ou=Aliases,{raw.domain_dn(mail.split('@')[1])}"
@@ -59,15 +269,69 @@ def list_dn(raw, mail):
     return f"mail={mail},ou=Groups,{raw.domain_dn(mail.split('@')[1])}"
 
 
-def assert_error(response, status, code, field=None, names=()):
-    """Assert an error answer: status, msg/_msg code, and the field (naming `names`) if given."""
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code, response.json
-    if field:
-        assert field in response.json["errors"], response.json
-        text = " ".join(response.json["errors"][field])
-        for name in names:
-            assert name in text, response.json
+def settings_of(raw, dn):
+    """Return the accountSetting values of an entry, sorted."""
+    return sorted((raw.entry(dn) or {}).get("accountsetting", []))
+
+
+def token_values(raw, dn):
+    """Return the apiToken accountSetting values of an entry."""
+    entry = raw.entry(dn) or {}
+    return [v for v in entry.get("accountsetting", []) if v.startswith("apiToken:")]
+
+
+def tree(raw):
+    """Return a full dump (with entryCSN) of o=domains and o=domainAdmins."""
+    return {
+        **raw.snapshot(f"o=domains,{raw.suffix}"),
+        **raw.snapshot(f"o=domainAdmins,{raw.suffix}"),
+    }
+
+
+# -- clients and apps ----------------------------------------------------------------------------
+
+
+def login(client, mail, password=PASSWORD, **kwargs):
+    """Log a test client in; return the response."""
+    return client.post("/api/login", data={"username": mail, "password": password}, **kwargs)
+
+
+def new_client(app, mail, password=PASSWORD):
+    """Return a fresh test client logged in as `mail` (asserting the login worked)."""
+    client = app.test_client()
+    response = login(client, mail, password)
+    assert response.status_code == 200, response.json
+    return client
+
+
+def bearer(token):
+    """Return headers sending a token as Bearer."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def basic(username, secret):
+    """Return headers sending HTTP Basic credentials."""
+    encoded = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+@contextmanager
+def app_with(app_config, **overrides):
+    """Build a second app (another API node) on the same directory and SQL store."""
+    application = create_app({**app_config, **overrides})
+    try:
+        yield application
+    finally:
+        get_pool(application).close_all()
+        sqlstore.dispose(application)
+
+
+def private_app(make_app, server, **overrides):
+    """Build an app bound to a private slapd (one a test may stop), with short timeouts."""
+    creds = server.credentials
+    return make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
+                    LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
+                    LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5, **overrides)  # fmt: skip
 
 
 def logged_in_sessions(url, count):
@@ -97,11 +361,3 @@ def run_at_once(sessions, request):
     finally:
         for session in sessions:
             session.close()
-
-
-def private_app(make_app, server, **overrides):
-    """Build an app bound to a private slapd (one a test may stop), with short timeouts."""
-    creds = server.credentials
-    return make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
-                    LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
-                    LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5, **overrides)  # fmt: skip

@@ -11,13 +11,13 @@ import pytest
 import sqlalchemy as sa
 
 from iredapi_ldap.audit import audit_log
-from tests.api.admin_support import add_domain
-from tests.api.security_support import add_admin
-from tests.api.security_support import app_with
-from tests.api.security_support import bearer
-from tests.api.security_support import make_token
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import add_admin
+from tests.helpers import add_domain
+from tests.helpers import app_with
+from tests.helpers import bearer
+from tests.helpers import make_token
 
 OTHER = "boss@example.org"
 

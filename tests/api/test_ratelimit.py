@@ -11,12 +11,12 @@ import pytest
 
 from iredapi_ldap import create_app
 from iredapi_ldap.config import ConfigError
-from tests.api.security_support import app_with
-from tests.api.security_support import basic
-from tests.api.security_support import bearer
-from tests.api.security_support import make_token
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import app_with
+from tests.helpers import basic
+from tests.helpers import bearer
+from tests.helpers import make_token
 
 OTHER = "boss@example.org"
 LIMITS = {"LOGIN_FAILURES_PER_ACCOUNT": "3/15minutes", "LOGIN_FAILURES_PER_ADDRESS": "5/15minutes"}

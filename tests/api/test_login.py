@@ -11,18 +11,10 @@ from iredapi_ldap import auth as auth_module
 from iredapi_ldap.passwords import hash_password
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import assert_error as failure
 
 COOKIE = "iRedAdmin-LDAP"
 USER_PASSWORD = "User-Pass-456"
-
-
-def failure(response, status, code):
-    """Assert a failure envelope and return it."""
-    assert response.status_code == status, response.json
-    body = response.json
-    assert body["success"] is False and body["_success"] is False
-    assert body["msg"] == body["_msg"] == code
-    return body
 
 
 def session_cookie(response):

@@ -5,7 +5,7 @@ Test modules import what they share from here, never from another test_* module
 
 - `make_*` go through the API as the logged-in client and assert 201;
 - `add_*` write entries straight into the directory as rootdn (the `raw` fixture), the way
-  iRedAdmin writes them, for state the API cannot or should not make; they return the DN;
+  iRedAdmin writes them, for state the API cannot or should not make; most return the DN;
 - `*_dn` name entries, for checking the directory afterwards.
 """
 

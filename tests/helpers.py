@@ -12,12 +12,20 @@ Test modules import what they share from here, never from another test_* module
 from __future__ import annotations
 
 import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 
 import requests
 
+from iredapi_ldap import config as cfg
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
 from iredapi_ldap.ldap.connection import get_pool
@@ -30,6 +38,8 @@ OTHER = "other.test"
 PASSWORD = "Secret-Pass-123"  # of every account the helpers make
 USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
 DOMAIN_OUS = ("Users", "Groups", "Aliases", "Externals")
+SERVE_ADMIN = "boss@admin.test"  # the global admin `serve --admin-email` creates in CLI tests
+SERVE_PASSWORD = "Boss-Pass-123"
 
 # -- answers -------------------------------------------------------------------------------------
 
@@ -361,3 +371,53 @@ def run_at_once(sessions, request):
     finally:
         for session in sessions:
             session.close()
+
+
+# -- processes -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """Return a free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli() -> list[str]:
+    """Return the command that runs the `iredapi-ldap` CLI from this checkout."""
+    return [sys.executable, "-m", "iredapi_ldap.cli"]
+
+
+class Served:
+    """A running `iredapi-ldap serve` child process."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/api"
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+        env = {k: v for k, v in os.environ.items() if k != cfg.ENV_VAR}
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [*cli(), "serve", "--data-dir", str(data_dir), "--listen",
+                 f"127.0.0.1:{self.port}", "--workers", "1", *extra],
+                stdout=out, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited early:\n{self.output()}")
+            try:
+                if requests.get(self.base + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise AssertionError(f"serve did not come up:\n{self.output()}")
+
+    def output(self) -> str:
+        """Return what the server printed."""
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Stop the server (gunicorn shuts down, then the embedded slapd)."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)

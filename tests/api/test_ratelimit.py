@@ -16,6 +16,7 @@ from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import app_with
 from tests.helpers import basic
 from tests.helpers import bearer
+from tests.helpers import free_port
 from tests.helpers import make_token
 
 OTHER = "boss@example.org"
@@ -150,13 +151,6 @@ def test_invalid_rate_limit_settings_stop_the_app(app_config, overrides, message
 
 
 # -- Redis: several API nodes share the counters ---------------------------------------
-
-
-def free_port():
-    """Return a free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -123,8 +123,12 @@ def add_entry(raw, dn, defaults=None, **attributes):
     return dn
 
 
-def add_domain(raw, domain, admins=(), **extra):
-    """Add a mailDomain with its four containers; `admins` become domainAdmin values."""
+def add_domain(raw, domain, admins=(), attributes=None, **settings):
+    """Add a mailDomain with its four containers; return its DN.
+
+    `admins` become domainAdmin values, `settings` accountSetting `key:value` values, and
+    `attributes` replace the default attributes.
+    """
     dn = add_entry(
         raw,
         raw.domain_dn(domain),
@@ -135,8 +139,9 @@ def add_domain(raw, domain, admins=(), **extra):
             "mtaTransport": "dovecot",
             "enabledService": ["mail"],
             "domainAdmin": list(admins),
+            "accountSetting": [f"{key}:{value}" for key, value in settings.items()],
         },
-        **extra,
+        **(attributes or {}),
     )
     for ou in DOMAIN_OUS:
         add_entry(raw, f"ou={ou},{dn}", objectClass=["organizationalUnit"], ou=ou)

@@ -46,7 +46,7 @@ def _values(raw, dn, attribute):
 def tree(raw):
     """Two domains whose entries name u@one.test in every referencing attribute."""
     u = f"u@{ONE}"
-    add_domain(raw, ONE, admins=[u, f"boss@{ONE}"], domainSenderBccAddress=u)
+    add_domain(raw, ONE, admins=[u, f"boss@{ONE}"], attributes={"domainSenderBccAddress": u})
     add_domain(raw, TWO, admins=["U@One.Test"])  # stored in another case
     dns = {
         "self": add_user(raw, u, mailForwardingAddress=[u, "away@else.org"]),

@@ -1,18 +1,77 @@
-"""Helpers shared by the API tests: accounts made through the API, error checks, parallel calls."""
+"""The one helpers module of the tests: answers checked, accounts made, clients and apps built.
+
+Test modules import what they share from here, never from another test_* module
+(tests/unit/test_test_imports.py checks that). Three kinds of account helpers:
+
+- `make_*` go through the API as the logged-in client and assert 201;
+- `add_*` write entries straight into the directory as rootdn (the `raw` fixture), the way
+  iRedAdmin writes them, for state the API cannot or should not make; most return the DN;
+- `*_dn` name entries, for checking the directory afterwards.
+"""
 
 from __future__ import annotations
 
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from typing import NamedTuple
 
 import requests
+import sqlalchemy as sa
 
+from iredapi_ldap import config as cfg
+from iredapi_ldap import create_app
+from iredapi_ldap import sqlstore
+from iredapi_ldap.audit import audit_log
+from iredapi_ldap.ldap import get_directory
+from iredapi_ldap.ldap.connection import get_pool
+from iredapi_ldap.models.admin import create_global_admin
+from iredapi_ldap.passwords import hash_password
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 
 DOMAIN = "example.com"
 OTHER = "other.test"
-PASSWORD = "Secret-Pass-123"
+PASSWORD = "Secret-Pass-123"  # of every account the helpers make
+USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
+DOMAIN_OUS = ("Users", "Groups", "Aliases", "Externals")
+SERVE_ADMIN = "boss@admin.test"  # the global admin `serve --admin-email` creates in CLI tests
+SERVE_PASSWORD = "Boss-Pass-123"
+
+# -- answers -------------------------------------------------------------------------------------
+
+
+def assert_error(response, status, code, field=None, names=()):
+    """Assert a JSON failure envelope and return its body.
+
+    Checks the status, success/_success false, msg/_msg `code` and a non-empty detail; with
+    `field`, that `errors` names it with string messages mentioning each of `names`.
+    """
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json", response.mimetype
+    body = response.json
+    assert body["success"] is False and body["_success"] is False, body
+    assert body["msg"] == body["_msg"] == code, body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    if field:
+        assert field in body["errors"], body
+        assert all(isinstance(message, str) for message in body["errors"][field]), body
+        text = " ".join(body["errors"][field])
+        for name in names:
+            assert name in text, body
+    return body
+
+
+# -- through the API -----------------------------------------------------------------------------
 
 
 def make_domain(api, domain=DOMAIN, **params):
@@ -49,6 +108,178 @@ def make_example_accounts(api):
         make_user(api, mail)
 
 
+def make_token(client, mail, **params):
+    """Create an API token for `mail` through the API (asserting 201); return the answer's _data."""
+    response = client.post(f"/api/admin/{mail}/tokens", data=params)
+    assert response.status_code == 201, response.json
+    return response.json["_data"]
+
+
+# -- straight into the directory -----------------------------------------------------------------
+
+
+def add_entry(raw, dn, defaults=None, **attributes):
+    """Add an entry as rootdn: `defaults` updated by `attributes`; return its DN.
+
+    An attribute whose value is None or [] is left out, so a caller can drop a default.
+    """
+    merged = {**(defaults or {}), **attributes}
+    attributes = {name: value for name, value in merged.items() if value not in (None, [])}
+    assert raw.conn.add(dn, attributes=attributes), raw.conn.result
+    return dn
+
+
+def add_domain(raw, domain, admins=(), attributes=None, **settings):
+    """Add a mailDomain with its four containers; return its DN.
+
+    `admins` become domainAdmin values, `settings` accountSetting `key:value` values, and
+    `attributes` replace the default attributes.
+    """
+    dn = add_entry(
+        raw,
+        raw.domain_dn(domain),
+        {
+            "objectClass": ["mailDomain"],
+            "domainName": domain,
+            "accountStatus": "active",
+            "mtaTransport": "dovecot",
+            "enabledService": ["mail"],
+            "domainAdmin": list(admins),
+            "accountSetting": [f"{key}:{value}" for key, value in settings.items()],
+        },
+        **(attributes or {}),
+    )
+    for ou in DOMAIN_OUS:
+        add_entry(raw, f"ou={ou},{dn}", objectClass=["organizationalUnit"], ou=ou)
+    return dn
+
+
+def add_user(raw, mail, password=PASSWORD, admin=False, is_global=False, **extra):
+    """Add a mail user; return its DN.
+
+    `admin` adds enabledService domainadmin, `is_global` domainGlobalAdmin=yes. `password=None`
+    leaves out userPassword and shadowLastChange. `extra` attributes replace the defaults.
+    """
+    local, domain = mail.split("@")
+    hashed = password and "userPassword" not in extra
+    return add_entry(
+        raw,
+        raw.user_dn(mail),
+        {
+            "objectClass": USER_CLASSES,
+            "mail": mail,
+            "uid": local,
+            "sn": local,
+            "cn": local,
+            "userPassword": hash_password(password)[0] if hashed else None,
+            "shadowLastChange": "19000" if password else None,
+            "accountStatus": "active",
+            "enabledService": ["mail", "deliver", "smtp", "imap"]
+            + (["domainadmin"] if admin else []),
+            "homeDirectory": f"/var/vmail/vmail1/{domain}/{local}-2024.01.01.00.00.00/",
+            "mailboxFormat": "maildir",
+            "mailboxFolder": "Maildir",
+            "amavisLocal": "TRUE",
+            "domainGlobalAdmin": "yes" if is_global else None,
+        },
+        **extra,
+    )
+
+
+def add_many(raw, count, domain=DOMAIN):
+    """Add `count` minimal users user00000@domain... quickly (one round trip each, no read-back)."""
+    for i in range(count):
+        mail = f"user{i:05d}@{domain}"
+        add_entry(
+            raw,
+            raw.user_dn(mail),
+            {
+                "objectClass": USER_CLASSES,
+                "mail": mail,
+                "uid": f"user{i:05d}",
+                "sn": "x",
+                "cn": f"User {i}",
+                "accountStatus": "active",
+                "enabledService": ["mail", "deliver"],
+            },
+        )
+
+
+def add_catchall(raw, domain=DOMAIN, **extra):
+    """Add the catch-all mail=@domain (forwarding to postmaster@domain unless given); return its DN."""
+    return add_entry(
+        raw,
+        raw.user_dn(f"@{domain}"),
+        {
+            "objectClass": ["inetOrgPerson", "mailUser"],
+            "mail": f"@{domain}",
+            "accountStatus": "active",
+            "cn": "catch-all",
+            "sn": "catch-all",
+            "uid": "catch-all",
+            "mailForwardingAddress": f"postmaster@{domain}",
+        },
+        **extra,
+    )
+
+
+def add_alias(raw, mail, **extra):
+    """Add a mailAlias (enabledService mail, deliver); return its DN."""
+    return add_entry(
+        raw,
+        alias_dn(raw, mail),
+        {
+            "objectClass": ["mailAlias"],
+            "mail": mail,
+            "accountStatus": "active",
+            "enabledService": ["mail", "deliver"],
+        },
+        **extra,
+    )
+
+
+def add_list(raw, mail, **extra):
+    """Add a legacy mailList (enabledService mail, deliver); return its DN."""
+    return add_entry(
+        raw,
+        list_dn(raw, mail),
+        {
+            "objectClass": ["mailList"],
+            "mail": mail,
+            "accountStatus": "active",
+            "enabledService": ["mail", "deliver"],
+        },
+        **extra,
+    )
+
+
+def add_admin(raw, mail, password=PASSWORD, is_global=False, settings=(), **extra):
+    """Add a standalone mailAdmin with accountSetting values (`key:value` strings); return its DN."""
+    local = mail.split("@")[0]
+    return add_entry(
+        raw,
+        admin_dn(raw, mail),
+        {
+            "objectClass": ["mailAdmin"],
+            "mail": mail,
+            "cn": local,
+            "sn": local,
+            "givenName": local,
+            "userPassword": hash_password(password)[0],
+            "accountStatus": "active",
+            "shadowLastChange": "19000",
+            "domainGlobalAdmin": "yes" if is_global else None,
+            "accountSetting": list(settings),
+        },
+        **extra,
+    )
+
+
+def admin_dn(raw, mail):
+    """Return the DN of a standalone admin."""
+    return f"mail={mail},o=domainAdmins,{raw.suffix}"
+
+
 def alias_dn(raw, mail):
     """Return the DN of an alias entry."""
     return f"mail={mail},ou=Aliases,{raw.domain_dn(mail.split('@')[1])}"
@@ -59,15 +290,69 @@ def list_dn(raw, mail):
     return f"mail={mail},ou=Groups,{raw.domain_dn(mail.split('@')[1])}"
 
 
-def assert_error(response, status, code, field=None, names=()):
-    """Assert an error answer: status, msg/_msg code, and the field (naming `names`) if given."""
-    assert response.status_code == status, response.json
-    assert response.json["msg"] == code and response.json["_msg"] == code, response.json
-    if field:
-        assert field in response.json["errors"], response.json
-        text = " ".join(response.json["errors"][field])
-        for name in names:
-            assert name in text, response.json
+def settings_of(raw, dn):
+    """Return the accountSetting values of an entry, sorted."""
+    return sorted((raw.entry(dn) or {}).get("accountsetting", []))
+
+
+def token_values(raw, dn):
+    """Return the apiToken accountSetting values of an entry."""
+    entry = raw.entry(dn) or {}
+    return [v for v in entry.get("accountsetting", []) if v.startswith("apiToken:")]
+
+
+def tree(raw):
+    """Return a full dump (with entryCSN) of o=domains and o=domainAdmins."""
+    return {
+        **raw.snapshot(f"o=domains,{raw.suffix}"),
+        **raw.snapshot(f"o=domainAdmins,{raw.suffix}"),
+    }
+
+
+# -- clients and apps ----------------------------------------------------------------------------
+
+
+def login(client, mail, password=PASSWORD, **kwargs):
+    """Log a test client in; return the response."""
+    return client.post("/api/login", data={"username": mail, "password": password}, **kwargs)
+
+
+def new_client(app, mail, password=PASSWORD):
+    """Return a fresh test client logged in as `mail` (asserting the login worked)."""
+    client = app.test_client()
+    response = login(client, mail, password)
+    assert response.status_code == 200, response.json
+    return client
+
+
+def bearer(token):
+    """Return headers sending a token as Bearer."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def basic(username, secret):
+    """Return headers sending HTTP Basic credentials."""
+    encoded = base64.b64encode(f"{username}:{secret}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+@contextmanager
+def app_with(app_config, **overrides):
+    """Build a second app (another API node) on the same directory and SQL store."""
+    application = create_app({**app_config, **overrides})
+    try:
+        yield application
+    finally:
+        get_pool(application).close_all()
+        sqlstore.dispose(application)
+
+
+def private_app(make_app, server, **overrides):
+    """Build an app bound to a private slapd (one a test may stop), with short timeouts."""
+    creds = server.credentials
+    return make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
+                    LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
+                    LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5, **overrides)  # fmt: skip
 
 
 def logged_in_sessions(url, count):
@@ -99,9 +384,135 @@ def run_at_once(sessions, request):
             session.close()
 
 
-def private_app(make_app, server, **overrides):
-    """Build an app bound to a private slapd (one a test may stop), with short timeouts."""
-    creds = server.credentials
-    return make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
-                    LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
-                    LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5, **overrides)  # fmt: skip
+# -- processes -----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """Return a free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli() -> list[str]:
+    """Return the command that runs the `iredapi-ldap` CLI from this checkout."""
+    return [sys.executable, "-m", "iredapi_ldap.cli"]
+
+
+class Served:
+    """A running `iredapi-ldap serve` child process."""
+
+    def __init__(self, data_dir: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/api"
+        self.log = data_dir.parent / f"serve-{self.port}.log"
+        env = {k: v for k, v in os.environ.items() if k != cfg.ENV_VAR}
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [*cli(), "serve", "--data-dir", str(data_dir), "--listen",
+                 f"127.0.0.1:{self.port}", "--workers", "1", *extra],
+                stdout=out, stderr=subprocess.STDOUT, env=env,
+            )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited early:\n{self.output()}")
+            try:
+                if requests.get(self.base + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise AssertionError(f"serve did not come up:\n{self.output()}")
+
+    def output(self) -> str:
+        """Return what the server printed."""
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """Stop the server (gunicorn shuts down, then the embedded slapd)."""
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def audit_rows(url):
+    """Read audit_log straight from the database, oldest first."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            result = conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).mappings().all()
+            return [dict(row) for row in result]
+    finally:
+        engine.dispose()
+
+
+# -- every route of the app, and a world to call them in ---------------------------------------
+
+WORLD_DOMAIN = "a.test"  # the domain build_world makes, for tests that walk every route
+BOSS = "boss@partner.test"  # a standard admin of a.test
+WORLD_TARGET = "target@partner.test"  # another admin, the subject of the admin routes
+PATH_VALUES = {
+    "domain": WORLD_DOMAIN,
+    "days": "30",
+    "new_mail": f"new@{WORLD_DOMAIN}",
+    "token_id": "0123456789abcdef",
+    "job_id": "0123456789abcdef",
+    "filename": "x.css",
+}
+MAIL_BY_RESOURCE = {
+    "user": f"u@{WORLD_DOMAIN}",
+    "alias": f"al@{WORLD_DOMAIN}",
+    "maillist": f"ml@{WORLD_DOMAIN}",
+    "ml": f"list@{WORLD_DOMAIN}",
+    "admin": WORLD_TARGET,
+    "token": WORLD_TARGET,
+}
+
+
+class Route(NamedTuple):
+    """One method of one URL rule, with its path filled in."""
+
+    method: str
+    url: str
+    endpoint: str
+    view: Any
+
+    def argument_schemas(self) -> list[Any]:
+        """Return the schemas the view parses its arguments with."""
+        parameters = getattr(self.view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        return [p["schema"] for p in parameters]
+
+    def reads_body(self) -> bool:
+        """Tell whether the view parses a JSON or form body."""
+        parameters = getattr(self.view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+        return any(p.get("in") == "json_or_form" for p in parameters)
+
+
+def every_route(app) -> list[Route]:
+    """Return every rule and method of the app (HEAD and OPTIONS aside), DELETEs last."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        resource = rule.endpoint.split(".")[0]
+        values = {
+            name: MAIL_BY_RESOURCE.get(resource, f"u@{WORLD_DOMAIN}")
+            if name == "mail"
+            else PATH_VALUES[name]
+            for name in rule.arguments
+        }
+        url = rule.build(values, append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append(Route(method, url, rule.endpoint, app.view_functions[rule.endpoint]))
+    return sorted(routes, key=lambda route: route.method == "DELETE")
+
+
+def build_world(app, raw) -> None:
+    """The global admin, a.test with a user, an alias and a list, its admin BOSS, and TARGET."""
+    with app.app_context():
+        create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
+    add_domain(raw, WORLD_DOMAIN, admins=[BOSS])
+    add_admin(raw, BOSS)
+    add_admin(raw, WORLD_TARGET)
+    add_user(raw, f"u@{WORLD_DOMAIN}")
+    client = app.test_client()
+    assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 200
+    assert client.post(f"/api/alias/al@{WORLD_DOMAIN}").status_code == 201
+    assert client.post(f"/api/maillist/ml@{WORLD_DOMAIN}").status_code == 201

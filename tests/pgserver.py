@@ -8,7 +8,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ import psycopg
 from psycopg import sql
 
 from iredapi_ldap.embedded.process import death_signal_setter
+from tests.helpers import free_port
 
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 INSTALL_HINT = "apt-get install postgresql"
@@ -62,12 +62,6 @@ def _server_account() -> pwd.struct_passwd | None:
         raise PostgresNotInstalled(
             f"running as root and there is no {SERVER_USER!r} system user; run `{INSTALL_HINT}`"
         ) from None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 class PostgresServer:
@@ -127,7 +121,7 @@ class PostgresServer:
     def _launch(self, timeout: float) -> bool:
         """Start postgres on a free port; False if it lost the port to someone else."""
         assert self.root is not None
-        self.port = _free_port()
+        self.port = free_port()
         settings = {
             "port": self.port,
             "listen_addresses": HOST,

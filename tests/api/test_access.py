@@ -6,9 +6,9 @@ import pytest
 
 from iredapi_ldap import create_app
 from iredapi_ldap.config import ConfigError
-from tests.api.security_support import app_with
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import app_with
 
 CREDENTIALS = {"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 
 from iredapi_ldap.passwords import verify_password
-
-from .admin_support import PASSWORD
-from .admin_support import add_admin
-from .admin_support import add_domain
-from .admin_support import add_user
-from .admin_support import admin_dn
-from .admin_support import new_client
-from .admin_support import settings_of
-from .admin_support import tree
+from tests.helpers import PASSWORD
+from tests.helpers import add_admin
+from tests.helpers import add_domain
+from tests.helpers import add_user
+from tests.helpers import admin_dn
+from tests.helpers import new_client
+from tests.helpers import settings_of
+from tests.helpers import tree
 
 NEW = "boss@partner.test"
 

@@ -6,15 +6,14 @@ import pytest
 
 from iredapi_ldap import auth
 from iredapi_ldap.models.admin import days_since_epoch
-
-from .admin_support import PASSWORD
-from .admin_support import add_admin
-from .admin_support import add_domain
-from .admin_support import add_user
-from .admin_support import admin_dn
-from .admin_support import login
-from .admin_support import settings_of
-from .admin_support import tree
+from tests.helpers import PASSWORD
+from tests.helpers import add_admin
+from tests.helpers import add_domain
+from tests.helpers import add_user
+from tests.helpers import admin_dn
+from tests.helpers import login
+from tests.helpers import settings_of
+from tests.helpers import tree
 
 ADMIN = "boss@partner.test"
 NEW_PASSWORD = "Brand-New-Pass-9"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import add_many
 from tests.helpers import alias_dn
 from tests.helpers import assert_error
 from tests.helpers import list_dn
@@ -14,7 +15,6 @@ from tests.helpers import make_user
 
 DOMAIN = "example.com"
 ALIAS_DOMAIN = "alias.test"
-USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
 
 
 def put(api, domain=DOMAIN, **params):
@@ -168,10 +168,7 @@ def test_every_account_of_a_large_domain_is_updated(api, raw):
     """Accounts are collected with paged searches: 230 users (page size 100) all get the address."""
     make_domain(api)
     base = f"ou=Users,{raw.domain_dn(DOMAIN)}"
-    for i in range(230):
-        mail = f"u{i:03d}@example.com"
-        assert raw.conn.add(f"mail={mail},{base}", USER_CLASSES, {
-            "mail": mail, "uid": mail.split("@")[0], "cn": "u", "sn": "u", "accountStatus": "active"})  # fmt: skip
+    add_many(raw, 230)
     assert put(api, aliasDomains=ALIAS_DOMAIN).status_code == 200
     assert raw.count(base, "(shadowAddress=*@alias.test)") == 230
     assert put(api, aliasDomains="").status_code == 200

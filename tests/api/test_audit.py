@@ -11,26 +11,16 @@ import pytest
 import sqlalchemy as sa
 
 from iredapi_ldap.audit import audit_log
-from tests.api.admin_support import add_domain
-from tests.api.security_support import add_admin
-from tests.api.security_support import app_with
-from tests.api.security_support import bearer
-from tests.api.security_support import make_token
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import add_admin
+from tests.helpers import add_domain
+from tests.helpers import app_with
+from tests.helpers import audit_rows
+from tests.helpers import bearer
+from tests.helpers import make_token
 
 OTHER = "boss@example.org"
-
-
-def rows(url):
-    """Read audit_log straight from the database, oldest first."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            result = conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).mappings().all()
-            return [dict(row) for row in result]
-    finally:
-        engine.dispose()
 
 
 def test_a_write_is_recorded_with_who_where_what_and_result(app_config, admin, sql_url, raw):
@@ -51,7 +41,7 @@ def test_a_write_is_recorded_with_who_where_what_and_result(app_config, admin, s
         )
         assert response.status_code == 201
         assert client.get("/api/domain/example.com").status_code == 200
-        recorded = rows(sql_url)
+        recorded = audit_rows(sql_url)
     assert raw.entry(raw.domain_dn("example.com")) is not None
     assert [row["action"] for row in recorded] == ["login", "create"]
     row = recorded[1]
@@ -78,7 +68,7 @@ def test_failed_and_unauthenticated_writes_are_recorded(api, app, app_config, ra
     anonymous = app.test_client().delete("/api/domain/example.com")
     assert anonymous.status_code == 401
     assert raw.entry(raw.domain_dn("example.com")) is not None
-    recorded = rows(app_config["SQL_URL"])
+    recorded = audit_rows(app_config["SQL_URL"])
     assert [(r["method"], r["status"], r["result"], r["admin"]) for r in recorded[1:]] == [
         ("POST", 201, "SUCCESS", ADMIN_EMAIL),
         ("POST", 409, "ALREADY_EXISTS", ADMIN_EMAIL),
@@ -99,7 +89,7 @@ def test_logins_are_recorded_with_the_password_masked(client, admin, app_config)
         == 200
     )
     assert client.post("/api/logout").status_code == 200
-    recorded = rows(app_config["SQL_URL"])
+    recorded = audit_rows(app_config["SQL_URL"])
     assert [(r["action"], r["status"], r["result"], r["admin"]) for r in recorded] == [
         ("login", 401, "INVALID_CREDENTIALS", ADMIN_EMAIL),
         ("login", 200, "SUCCESS", ADMIN_EMAIL),
@@ -125,7 +115,7 @@ def test_secrets_are_masked_and_tokens_never_stored(api, app, app_config):
         },
     )
     assert response.status_code == 400  # unknown fields; logged all the same
-    recorded = rows(app_config["SQL_URL"])
+    recorded = audit_rows(app_config["SQL_URL"])
     assert token["token"] not in json.dumps(recorded, default=str)
     last = recorded[-1]
     assert last["token"] == token["id"] and last["admin"] == ADMIN_EMAIL
@@ -137,11 +127,11 @@ def test_secrets_are_masked_and_tokens_never_stored(api, app, app_config):
 
 def test_answered_reads_are_not_recorded(api, app_config):
     """GET requests answered 2xx or 404 leave no rows."""
-    count = len(rows(app_config["SQL_URL"]))
+    count = len(audit_rows(app_config["SQL_URL"]))
     assert api.get("/api/domains").status_code == 200
     assert api.get("/api/log").status_code == 200
     assert api.get("/api/domain/absent.example").status_code == 404
-    assert len(rows(app_config["SQL_URL"])) == count
+    assert len(audit_rows(app_config["SQL_URL"])) == count
 
 
 def test_refused_and_malformed_reads_are_recorded(api, app, app_config, raw):
@@ -149,12 +139,12 @@ def test_refused_and_malformed_reads_are_recorded(api, app, app_config, raw):
     add_domain(raw, "theirs.example.net")
     add_admin(raw, OTHER)
     token = make_token(api, OTHER)["token"]
-    count = len(rows(app_config["SQL_URL"]))
+    count = len(audit_rows(app_config["SQL_URL"]))
     assert app.test_client().get("/api/domains").status_code == 401
     refused = app.test_client().get("/api/domain/theirs.example.net", headers=bearer(token))
     assert refused.status_code == 403
     assert api.get("/api/domains?page=0").status_code == 400
-    recorded = rows(app_config["SQL_URL"])[count:]
+    recorded = audit_rows(app_config["SQL_URL"])[count:]
     assert [(r["method"], r["action"], r["status"], r["admin"], r["path"]) for r in recorded] == [
         ("GET", "read", 401, "", "/api/domains"),
         ("GET", "read", 403, OTHER, "/api/domain/theirs.example.net"),
@@ -284,7 +274,6 @@ def test_checks_and_renames_get_their_own_action(app, api, raw):
     """verify_password is logged as a check and change_email as a rename, not as creates."""
     from sqlalchemy import select
 
-    from iredapi_ldap.audit import audit_log
     from iredapi_ldap.sqlstore import get_store
 
     assert api.post("/api/domain/act.test", data={"cn": "A"}).status_code == 201
@@ -320,10 +309,10 @@ def test_rows_older_than_audit_keep_days_are_deleted_once_an_hour(app_config, ad
         _age_rows(sql_url, 20, "create")
         node.extensions.pop("iredapi_audit_purged")  # as if the last purge were an hour ago
         assert client.delete("/api/domain/one.example.com").status_code == 200
-        assert [row["action"] for row in rows(sql_url)] == ["create", "delete"]
+        assert [row["action"] for row in audit_rows(sql_url)] == ["create", "delete"]
         _age_rows(sql_url, 45, "create")
         assert client.post("/api/domain/two.example.com").status_code == 201
-        assert [row["action"] for row in rows(sql_url)] == [
+        assert [row["action"] for row in audit_rows(sql_url)] == [
             "create",
             "delete",
             "create",
@@ -334,4 +323,8 @@ def test_audit_keep_days_zero_keeps_everything(api, app_config):
     assert api.post("/api/domain/one.example.com").status_code == 201
     _age_rows(app_config["SQL_URL"], 3650, "create")
     assert api.post("/api/domain/two.example.com").status_code == 201
-    assert [row["action"] for row in rows(app_config["SQL_URL"])] == ["login", "create", "create"]
+    assert [row["action"] for row in audit_rows(app_config["SQL_URL"])] == [
+        "login",
+        "create",
+        "create",
+    ]

@@ -10,9 +10,8 @@ import pytest
 from iredapi_ldap.audit import note
 from iredapi_ldap.auth import PUBLIC
 from iredapi_ldap.auth import requires
-from tests.api.security_support import app_with
-
-from .test_audit import rows as audit_rows
+from tests.helpers import app_with
+from tests.helpers import audit_rows
 
 
 class Unprintable:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import assert_error
+
 OUS = ("Aliases", "Externals", "Groups", "Users")
 
 
@@ -20,16 +22,6 @@ def ok_body(response, status=200):
     assert body["success"] is True and body["_success"] is True
     assert "msg" not in body and "_msg" not in body
     return body.get("_data")
-
-
-def fail_body(response, status, code):
-    """Assert a failure envelope with status and code; return the body."""
-    assert response.status_code == status, response.json
-    body = response.json
-    assert body["success"] is False and body["_success"] is False
-    assert body["msg"] == body["_msg"] == code
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def settings(raw, domain):
@@ -247,7 +239,7 @@ def test_create_is_backupmx_no_is_a_plain_domain(api, raw):
 )
 def test_create_backup_mx_conflicts(api, raw, form, field):
     """primarymx without is_backupmx, or transport with it, is 400 and creates nothing."""
-    body = fail_body(api.post("/api/domain/bk.example", data=form), 400, "INVALID_PARAMETERS")
+    body = assert_error(api.post("/api/domain/bk.example", data=form), 400, "INVALID_PARAMETERS")
     assert field in body["errors"]
     assert raw.entry(raw.domain_dn("bk.example")) is None
 
@@ -256,7 +248,9 @@ def test_create_duplicate(api, raw):
     """Creating an existing domain is 409 ALREADY_EXISTS and leaves it untouched."""
     ok_body(api.post("/api/domain/dup.example", data={"name": "first"}), 201)
     before = raw.snapshot()
-    fail_body(api.post("/api/domain/DUP.example", data={"name": "second"}), 409, "ALREADY_EXISTS")
+    assert_error(
+        api.post("/api/domain/DUP.example", data={"name": "second"}), 409, "ALREADY_EXISTS"
+    )
     assert raw.snapshot() == before
 
 
@@ -267,7 +261,7 @@ def test_create_name_of_an_alias_domain(api, raw):
         raw.domain_dn("main.example"), {"domainAliasName": [("MODIFY_ADD", ["alias.example"])]}
     )
     assert raw.attrs(raw.domain_dn("main.example"))["domainaliasname"] == ["alias.example"]
-    fail_body(api.post("/api/domain/alias.example"), 409, "ALREADY_EXISTS")
+    assert_error(api.post("/api/domain/alias.example"), 409, "ALREADY_EXISTS")
     assert raw.entry(raw.domain_dn("alias.example")) is None
 
 
@@ -301,7 +295,7 @@ def test_get_domain(api, raw):
 def test_missing_domain_is_404(api, raw, method):
     """GET, PUT and DELETE of an unknown domain answer 404 NO_SUCH_DOMAIN."""
     before = raw.snapshot()
-    body = fail_body(getattr(api, method)("/api/domain/nowhere.example"), 404, "NO_SUCH_DOMAIN")
+    body = assert_error(getattr(api, method)("/api/domain/nowhere.example"), 404, "NO_SUCH_DOMAIN")
     assert "nowhere.example" in body["detail"]
     assert raw.snapshot() == before
 
@@ -420,7 +414,7 @@ def test_services_add_and_remove(api, raw, domain):
 def test_services_replace_with_add_is_400(api, raw, domain):
     """Combining services= with addService= is 400 naming services; nothing changes."""
     before = raw.snapshot()
-    body = fail_body(
+    body = assert_error(
         api.put(f"/api/domain/{domain}", data={"services": "mail", "addService": "self-service"}),
         400,
         "INVALID_PARAMETERS",
@@ -457,7 +451,7 @@ def test_backup_mx_on_and_off(api, raw, domain):
     assert stored["domainbackupmx"] == ["yes"]
     assert stored["mtatransport"] == ["relay:mx1.example.net"]
     before = raw.snapshot()
-    body = fail_body(api.put(f"/api/domain/{domain}", data={"transport": "dovecot"}), 400,
+    body = assert_error(api.put(f"/api/domain/{domain}", data={"transport": "dovecot"}), 400,
                      "INVALID_PARAMETERS")  # fmt: skip
     assert "transport" in body["errors"]
     assert raw.snapshot() == before
@@ -518,7 +512,7 @@ def test_delete_removes_subtree_only(api, raw, domain):
     assert ok_body(api.delete(f"/api/domain/{domain}")) is None
     assert raw.entry(raw.domain_dn(domain)) is None
     assert raw.count(raw.domain_dn("keep.example")) == 5 + len(keep)
-    fail_body(api.get(f"/api/domain/{domain}"), 404, "NO_SUCH_DOMAIN")
+    assert_error(api.get(f"/api/domain/{domain}"), 404, "NO_SUCH_DOMAIN")
 
 
 @pytest.mark.parametrize("days", [0, 30, 1095])
@@ -531,7 +525,7 @@ def test_delete_keep_mailbox_days(api, raw, domain, days):
 def test_delete_keep_mailbox_days_out_of_range(api, raw, domain):
     """More than 1095 days is 400 naming keep_mailbox_days; the domain stays."""
     before = raw.snapshot()
-    body = fail_body(api.delete(f"/api/domain/{domain}/keep_mailbox_days/1096"), 400,
+    body = assert_error(api.delete(f"/api/domain/{domain}/keep_mailbox_days/1096"), 400,
                      "INVALID_PARAMETERS")  # fmt: skip
     assert list(body["errors"]) == ["keep_mailbox_days"]
     assert raw.snapshot() == before

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.admin_support import add_admin
-from tests.api.admin_support import admin_dn
-from tests.api.admin_support import new_client
+from tests.helpers import add_admin
+from tests.helpers import admin_dn
 from tests.helpers import assert_error
 from tests.helpers import make_example_accounts
+from tests.helpers import new_client
 
 DOMAIN = "example.com"
 PASSWORD = "Secret-Pass-123"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import assert_error
+
 EXISTING = "exists.example"
 
 
@@ -22,13 +24,8 @@ def existing(api, raw):
 
 
 def assert_400(response, field, code="INVALID_PARAMETERS"):
-    """Assert the 400 envelope and that `errors` names the field."""
-    assert response.status_code == 400, response.json
-    body = response.json
-    assert body["success"] is False and body["_success"] is False
-    assert body["msg"] == body["_msg"] == code
-    assert field in body["errors"], body
-    assert all(isinstance(m, str) for m in body["errors"][field])
+    """Assert the 400 envelope and that `errors`, and the detail too, name the field."""
+    body = assert_error(response, 400, code, field)
     assert field in body["detail"] or code == "INVALID_DOMAIN_NAME"
     return body
 

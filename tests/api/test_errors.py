@@ -14,6 +14,7 @@ from iredapi_ldap.models.admin import create_global_admin
 from iredapi_ldap.passwords import hash_password
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import assert_error as failure
 
 GENERIC_500 = {
     "success": False,
@@ -24,17 +25,6 @@ GENERIC_500 = {
 }
 UNAVAILABLE = "LDAP_SERVER_UNAVAILABLE"
 SECRET = "s3cr3t-ldap://10.9.8.7 cn=Manager password=hunter2"
-
-
-def failure(response, status, code):
-    """Assert a JSON failure envelope with status and code; return the body."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.json
-    assert body["success"] is False and body["_success"] is False
-    assert body["msg"] == body["_msg"] == code
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
 
 
 def login(client):

@@ -6,13 +6,11 @@ import pytest
 
 from iredapi_ldap.ldap import Directory
 from iredapi_ldap.ldap import get_directory
-
-from .test_users_list import DOMAIN
-from .test_users_list import add_catchall
-from .test_users_list import add_many
-from .test_users_list import make_domain
-
-PASSWORD = "Secret-Pass-123"
+from tests.helpers import DOMAIN
+from tests.helpers import PASSWORD
+from tests.helpers import add_catchall
+from tests.helpers import add_many
+from tests.helpers import make_domain
 
 
 class CountingDirectory:

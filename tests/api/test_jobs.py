@@ -23,14 +23,14 @@ from iredapi_ldap.jobs.work import BULK_UPDATE
 from iredapi_ldap.passwords import verify_password
 from iredapi_ldap.sqlstore import get_store
 from iredapi_ldap.sqlstore import utc_now
+from tests.helpers import DOMAIN
+from tests.helpers import add_catchall
+from tests.helpers import add_many
+from tests.helpers import add_user
+from tests.helpers import make_domain
 
 from ..conftest import ADMIN_EMAIL
 from ..conftest import ADMIN_PASSWORD
-from .test_users_list import DOMAIN
-from .test_users_list import add_catchall
-from .test_users_list import add_many
-from .test_users_list import add_user
-from .test_users_list import make_domain
 
 LIMIT = 50
 NEW_PASSWORD = "Fresh-Pass-2024!"
@@ -129,7 +129,7 @@ def test_policy_and_domain_are_checked_before_the_job(api, raw):
 def test_domain_delete_above_the_limit_is_a_job(api, raw, app):
     make_domain(api)
     for i in range(55):
-        add_user(raw, f"u{i:02d}@{DOMAIN}")
+        add_user(raw, f"u{i:02d}@{DOMAIN}", password=None)
     assert api.post("/api/domain/keep.example").status_code == 201
     response = api.delete(f"/api/domain/{DOMAIN}/keep_mailbox_days/30")
     assert response.status_code == 202, response.json

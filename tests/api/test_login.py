@@ -8,21 +8,14 @@ from datetime import timedelta
 import pytest
 
 from iredapi_ldap import auth as auth_module
-from iredapi_ldap.passwords import hash_password
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import add_domain
+from tests.helpers import add_user
+from tests.helpers import assert_error as failure
 
 COOKIE = "iRedAdmin-LDAP"
 USER_PASSWORD = "User-Pass-456"
-
-
-def failure(response, status, code):
-    """Assert a failure envelope and return it."""
-    assert response.status_code == status, response.json
-    body = response.json
-    assert body["success"] is False and body["_success"] is False
-    assert body["msg"] == body["_msg"] == code
-    return body
 
 
 def session_cookie(response):
@@ -33,30 +26,10 @@ def session_cookie(response):
     return None
 
 
-def add_mail_user(raw, mail, **attrs):
-    """Add a mail user entry directly (its domain must exist); return its DN."""
-    local = mail.split("@")[0]
-    entry = {
-        "mail": mail, "uid": local, "cn": local, "sn": local,
-        "userPassword": hash_password(USER_PASSWORD, "SSHA512"),
-        "accountStatus": "active", "enabledService": ["mail"],
-    }  # fmt: skip
-    entry.update(attrs)
-    dn = raw.user_dn(mail)
-    assert raw.conn.add(dn, ["inetOrgPerson", "mailUser"], entry), raw.conn.result
-    return dn
-
-
 @pytest.fixture
 def hosted(client, auth, raw):
     """Create the domain users.example directly and return its name."""
-    assert raw.conn.add(raw.domain_dn("users.example"), ["mailDomain"], {
-        "domainName": "users.example", "accountStatus": "active", "enabledService": "mail",
-    }), raw.conn.result  # fmt: skip
-    for ou in ("Users", "Groups", "Aliases", "Externals"):
-        raw.conn.add(
-            f"ou={ou},{raw.domain_dn('users.example')}", ["organizationalUnit"], {"ou": ou}
-        )
+    add_domain(raw, "users.example")
     return "users.example"
 
 
@@ -175,7 +148,9 @@ def test_admin_disabled_while_logged_in_loses_access(client, auth, raw, monkeypa
 def test_mail_user_global_admin_can_log_in(client, auth, raw, hosted):
     """A mail user with enabledService domainadmin and domainGlobalAdmin yes logs in."""
     mail = f"boss@{hosted}"
-    add_mail_user(raw, mail, enabledService=["mail", "domainadmin"], domainGlobalAdmin="yes")
+    add_user(
+        raw, mail, USER_PASSWORD, enabledService=["mail", "domainadmin"], domainGlobalAdmin="yes"
+    )
     response = client.post("/api/login", data={"username": mail, "password": USER_PASSWORD})
     assert response.status_code == 200, response.json
     assert client.get(f"/api/domain/{hosted}").status_code == 200
@@ -196,7 +171,7 @@ def test_mail_user_global_admin_can_log_in(client, auth, raw, hosted):
 def test_mail_user_that_is_not_an_active_admin_cannot_log_in(client, auth, raw, hosted, attrs):
     """Plain users, disabled users and users of a disabled domain get 401."""
     mail = f"plain@{hosted}"
-    add_mail_user(raw, mail, **attrs)
+    add_user(raw, mail, USER_PASSWORD, **attrs)
     response = client.post("/api/login", data={"username": mail, "password": USER_PASSWORD})
     failure(response, 401, "INVALID_CREDENTIALS")
     failure(client.get("/api/domains"), 401, "LOGIN_REQUIRED")
@@ -205,7 +180,7 @@ def test_mail_user_that_is_not_an_active_admin_cannot_log_in(client, auth, raw, 
 def test_non_global_admin_is_forbidden(client, auth, raw, hosted):
     """A domain admin without domainGlobalAdmin logs in but gets 403 for global-only work."""
     mail = f"helper@{hosted}"
-    add_mail_user(raw, mail, enabledService=["mail", "domainadmin"])
+    add_user(raw, mail, USER_PASSWORD, enabledService=["mail", "domainadmin"])
     before = raw.snapshot(f"o=domains,{raw.suffix}")
     response = client.post("/api/login", data={"username": mail, "password": USER_PASSWORD})
     assert response.status_code == 200, response.json

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.admin_support import add_admin
-from tests.api.admin_support import new_client
+from tests.helpers import add_admin
 from tests.helpers import alias_dn
 from tests.helpers import assert_error
 from tests.helpers import list_dn
@@ -13,6 +12,7 @@ from tests.helpers import logged_in_sessions
 from tests.helpers import make_alias
 from tests.helpers import make_domain
 from tests.helpers import make_example_accounts
+from tests.helpers import new_client
 from tests.helpers import run_at_once
 
 DOMAIN = "example.com"

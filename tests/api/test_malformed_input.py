@@ -13,13 +13,12 @@ from iredapi_ldap.ldap.connection import get_pool
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.conftest import build_config
-
-from .admin_support import login
-from .route_support import BOSS
-from .route_support import DOMAIN
-from .route_support import build_world
-from .route_support import every_route
-from .test_audit import rows as audit_table
+from tests.helpers import BOSS
+from tests.helpers import WORLD_DOMAIN as DOMAIN
+from tests.helpers import audit_rows as audit_table
+from tests.helpers import build_world
+from tests.helpers import every_route
+from tests.helpers import login
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

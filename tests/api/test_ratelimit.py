@@ -11,12 +11,13 @@ import pytest
 
 from iredapi_ldap import create_app
 from iredapi_ldap.config import ConfigError
-from tests.api.security_support import app_with
-from tests.api.security_support import basic
-from tests.api.security_support import bearer
-from tests.api.security_support import make_token
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import app_with
+from tests.helpers import basic
+from tests.helpers import bearer
+from tests.helpers import free_port
+from tests.helpers import make_token
 
 OTHER = "boss@example.org"
 LIMITS = {"LOGIN_FAILURES_PER_ACCOUNT": "3/15minutes", "LOGIN_FAILURES_PER_ADDRESS": "5/15minutes"}
@@ -271,13 +272,6 @@ def test_invalid_rate_limit_settings_stop_the_app(app_config, overrides, message
 
 
 # -- Redis: several API nodes share the counters ---------------------------------------
-
-
-def free_port():
-    """Return a free TCP port on the loopback interface."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

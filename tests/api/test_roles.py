@@ -17,15 +17,14 @@ from iredapi_ldap.policies import PUBLIC_ENDPOINTS
 from iredapi_ldap.policies import global_fields_of
 from iredapi_ldap.policies import policy_of
 from iredapi_ldap.policies import value_rules_of
-
-from .admin_support import PASSWORD
-from .admin_support import add_admin
-from .admin_support import add_domain
-from .admin_support import add_user
-from .admin_support import admin_dn
-from .admin_support import login
-from .admin_support import new_client
-from .admin_support import tree
+from tests.helpers import PASSWORD
+from tests.helpers import add_admin
+from tests.helpers import add_domain
+from tests.helpers import add_user
+from tests.helpers import admin_dn
+from tests.helpers import login
+from tests.helpers import new_client
+from tests.helpers import tree
 
 STANDARD = "std@partner.test"
 LIMITED = "lim@partner.test"

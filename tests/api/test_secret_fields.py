@@ -16,12 +16,11 @@ from iredapi_ldap.secret_fields import collect
 from iredapi_ldap.secret_fields import schemas_of
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
-
-from .admin_support import login
-from .route_support import build_world
-from .route_support import every_route
-from .security_support import bearer
-from .test_audit import rows as audit_table
+from tests.helpers import audit_rows as audit_table
+from tests.helpers import bearer
+from tests.helpers import build_world
+from tests.helpers import every_route
+from tests.helpers import login
 
 # Declared fields whose names look secret but hold none (checked by name so that a new
 # field called e.g. "apiSecret" must be marked secret or listed here with its reason).

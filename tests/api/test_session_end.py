@@ -12,20 +12,20 @@ from datetime import timedelta
 import pytest
 
 from iredapi_ldap.models import admin as admin_model
-from tests.api.admin_support import add_admin
-from tests.api.admin_support import add_domain
-from tests.api.admin_support import add_user
-from tests.api.admin_support import admin_dn
-from tests.api.admin_support import login
-from tests.api.admin_support import new_client
-from tests.api.admin_support import settings_of
-from tests.api.admin_support import tree
-from tests.api.security_support import app_with
-from tests.api.security_support import bearer
-from tests.api.security_support import make_token
-from tests.api.security_support import token_values
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import add_admin
+from tests.helpers import add_domain
+from tests.helpers import add_user
+from tests.helpers import admin_dn
+from tests.helpers import app_with
+from tests.helpers import bearer
+from tests.helpers import login
+from tests.helpers import make_token
+from tests.helpers import new_client
+from tests.helpers import settings_of
+from tests.helpers import token_values
+from tests.helpers import tree
 
 COOKIE = "iRedAdmin-LDAP"
 OTHER = "boss@partner.test"

@@ -9,17 +9,17 @@ from datetime import datetime
 from datetime import timedelta
 
 from iredapi_ldap.ldap import filters as F
-from tests.api.admin_support import add_domain
-from tests.api.admin_support import admin_dn
-from tests.api.security_support import PASSWORD
-from tests.api.security_support import add_admin
-from tests.api.security_support import add_user_admin
-from tests.api.security_support import app_with
-from tests.api.security_support import basic
-from tests.api.security_support import bearer
-from tests.api.security_support import make_token
-from tests.api.security_support import token_values
 from tests.conftest import ADMIN_EMAIL
+from tests.helpers import PASSWORD
+from tests.helpers import add_admin
+from tests.helpers import add_domain
+from tests.helpers import add_user
+from tests.helpers import admin_dn
+from tests.helpers import app_with
+from tests.helpers import basic
+from tests.helpers import bearer
+from tests.helpers import make_token
+from tests.helpers import token_values
 
 OTHER = "boss@example.org"
 
@@ -235,7 +235,7 @@ def test_a_standard_admin_manages_only_its_own_tokens(api, app, raw):
 def test_a_mail_user_admin_keeps_its_tokens_on_its_user_entry(api, app, raw):
     """Tokens of a mail user promoted to admin live on its ou=Users entry and authenticate it."""
     add_domain(raw, "example.com", admins=["helper@example.com"])
-    dn = add_user_admin(raw, "helper@example.com")
+    dn = add_user(raw, "helper@example.com", admin=True)
     token = make_token(api, "helper@example.com")["token"]
     assert len(token_values(raw, dn)) == 1
     response = app.test_client().get("/api/domain/example.com", headers=bearer(token))

@@ -11,11 +11,13 @@ import pytest
 from iredapi_ldap.models.user import NORMAL_USER_SERVICES
 from iredapi_ldap.passwords import hash_password
 from iredapi_ldap.passwords import verify_password
+from tests.helpers import USER_CLASSES
+from tests.helpers import add_entry
+from tests.helpers import assert_error
 from tests.helpers import make_domain
 
 DOMAIN = "example.com"
 PASSWORD = "Secret-Pass-123"
-USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
 HOME = re.compile(
     r"^/var/vmail/vmail1/example\.com/j/o/h/john-\d{4}\.\d\d\.\d\d\.\d\d\.\d\d\.\d\d/$"
 )
@@ -29,15 +31,6 @@ def create(api, mail="john@example.com", **params):
 
 def today():
     return str((datetime.date.today() - datetime.date(1970, 1, 1)).days)
-
-
-def assert_error(response, status, code, field=None):
-    assert response.status_code == status, response.json
-    body = response.json
-    assert body["success"] is False and body["_success"] is False
-    assert body["msg"] == code and body["_msg"] == code
-    if field:
-        assert field in body["errors"], body
 
 
 # -- what is written ----------------------------------------------------------
@@ -358,17 +351,13 @@ def test_existing_user_is_409(api, raw):
     assert raw.entry(raw.domain_dn(DOMAIN))["domaincurrentusernumber"] == ["1"]
 
 
-def _raw_add(raw, dn, **attributes):
-    assert raw.conn.add(dn, attributes=attributes), raw.conn.result
-
-
 def test_address_used_by_an_alias_list_or_shadow_address_is_409(api, raw):
     make_domain(api)
     base = raw.domain_dn(DOMAIN)
-    _raw_add(raw, f"mail=sales@example.com,ou=Aliases,{base}", objectClass=["mailAlias"],
-             mail="sales@example.com", accountStatus="active")  # fmt: skip
-    _raw_add(raw, f"mail=team@example.com,ou=Groups,{base}", objectClass=["mailList"],
-             mail="team@example.com", accountStatus="active")  # fmt: skip
+    add_entry(raw, f"mail=sales@example.com,ou=Aliases,{base}", objectClass=["mailAlias"],
+              mail="sales@example.com", accountStatus="active")  # fmt: skip
+    add_entry(raw, f"mail=team@example.com,ou=Groups,{base}", objectClass=["mailList"],
+              mail="team@example.com", accountStatus="active")  # fmt: skip
     assert create(api, "boss@example.com").status_code == 201
     raw.conn.modify(raw.user_dn("boss@example.com"),
                     {"shadowAddress": [("MODIFY_ADD", ["chief@example.com"])]})  # fmt: skip

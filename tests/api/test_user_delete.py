@@ -9,6 +9,7 @@ import pytest
 
 from iredapi_ldap.sqlstore import get_store
 from tests.conftest import ADMIN_EMAIL
+from tests.helpers import add_entry
 from tests.helpers import assert_error
 from tests.helpers import make_domain
 from tests.helpers import make_user
@@ -21,11 +22,6 @@ MB = 1024 * 1024
 def deleted_rows(app, **where):
     with app.app_context():
         return get_store().deleted_mailboxes(**where)
-
-
-def add_entry(raw, dn, **attributes):
-    assert raw.conn.add(dn, attributes=attributes), raw.conn.result
-    return dn
 
 
 def test_delete_removes_the_entry_and_logs_the_mailbox(api, app, raw):

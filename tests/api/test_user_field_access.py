@@ -8,13 +8,13 @@ import os
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from .admin_support import PASSWORD
-from .admin_support import add_admin
-from .admin_support import add_domain
-from .admin_support import add_user
-from .admin_support import login
-from .admin_support import new_client
-from .admin_support import tree
+from tests.helpers import PASSWORD
+from tests.helpers import add_admin
+from tests.helpers import add_domain
+from tests.helpers import add_user
+from tests.helpers import login
+from tests.helpers import new_client
+from tests.helpers import tree
 
 STANDARD = "std@partner.test"
 HELPER = "helper@a.test"  # a mail user of a.test promoted to admin of a.test

@@ -7,6 +7,8 @@ in the directory with the rootdn.
 
 from __future__ import annotations
 
+from tests.helpers import add_catchall
+from tests.helpers import add_user
 from tests.helpers import assert_error
 from tests.helpers import logged_in_sessions
 from tests.helpers import make_domain
@@ -33,15 +35,6 @@ def counters(raw, domain=DOMAIN):
 
 def user_count(raw, domain=DOMAIN):
     return raw.count(f"ou=Users,{raw.domain_dn(domain)}", USERS_FILTER)
-
-
-def raw_user(raw, mail, quota=None):
-    local = mail.split("@")[0]
-    attributes = {"objectClass": ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"],
-                  "mail": mail, "uid": local, "sn": local, "cn": local, "accountStatus": "active"}  # fmt: skip
-    if quota is not None:
-        attributes["mailQuota"] = str(quota)
-    assert raw.conn.add(raw.user_dn(mail), attributes=attributes), raw.conn.result
 
 
 # -- numberOfUsers ------------------------------------------------------------
@@ -78,12 +71,9 @@ def test_zero_means_unlimited(api, raw):
 def test_missing_counter_is_initialised_from_a_real_count(api, raw):
     make_domain(api, numberOfUsers="3")
     for mail in ("a@example.com", "b@example.com", "c@example.com"):
-        raw_user(raw, mail, quota=5 * MB)
+        add_user(raw, mail, mailQuota=str(5 * MB))
     # The catch-all is not a user and is not counted.
-    assert raw.conn.add(raw.user_dn("@example.com"),
-                        attributes={"objectClass": ["inetOrgPerson", "mailUser"], "mail": "@example.com",
-                                    "cn": "catch-all", "sn": "catch-all", "uid": "catch-all",
-                                    "accountStatus": "active"}), raw.conn.result  # fmt: skip
+    add_catchall(raw, mailForwardingAddress=None)
     assert counters(raw) == (None, None)
     assert_error(create(api, "d@example.com"), 403, "EXCEEDED_DOMAIN_ACCOUNT_LIMIT")
     assert counters(raw) == ("3", str(15 * MB))
@@ -91,7 +81,7 @@ def test_missing_counter_is_initialised_from_a_real_count(api, raw):
 
 def test_garbage_counter_is_recounted(api, raw):
     make_domain(api)
-    raw_user(raw, "a@example.com", quota=MB)
+    add_user(raw, "a@example.com", mailQuota=str(MB))
     raw.conn.modify(raw.domain_dn(DOMAIN), {"domainCurrentQuotaSize": [("MODIFY_ADD", ["lots"])]})
     assert create(api, "b@example.com", quota="2").status_code == 201
     assert counters(raw) == ("2", str(3 * MB))

@@ -9,6 +9,8 @@ import pytest
 
 from iredapi_ldap.passwords import hash_password
 from iredapi_ldap.passwords import verify_password
+from tests.helpers import add_alias
+from tests.helpers import assert_error
 from tests.helpers import make_domain
 from tests.helpers import make_user
 
@@ -33,21 +35,6 @@ def put(api, data, mail=MAIL, **kwargs):
 
 def today():
     return str((datetime.date.today() - datetime.date(1970, 1, 1)).days)
-
-
-def assert_error(response, status, code, field=None):
-    assert response.status_code == status, response.json
-    assert response.json["success"] is False
-    assert response.json["msg"] == code and response.json["_msg"] == code
-    if field:
-        assert field in response.json["errors"], response.json
-
-
-def add_alias(raw, mail, **attributes):
-    dn = f"mail={mail},ou=Aliases,{raw.domain_dn(mail.split('@')[1])}"
-    assert raw.conn.add(dn, attributes={"objectClass": ["mailAlias"], "mail": mail,
-                                        "accountStatus": "active", **attributes}), raw.conn.result  # fmt: skip
-    return dn
 
 
 # -- GET ----------------------------------------------------------------------

@@ -8,12 +8,11 @@ import pytest
 
 from iredapi_ldap.passwords import hash_password
 from iredapi_ldap.passwords import verify_password
-
-from .test_users_list import DOMAIN
-from .test_users_list import add_catchall
-from .test_users_list import add_many
-from .test_users_list import add_user
-from .test_users_list import make_domain
+from tests.helpers import DOMAIN
+from tests.helpers import add_catchall
+from tests.helpers import add_many
+from tests.helpers import add_user
+from tests.helpers import make_domain
 
 TODAY = str((datetime.date.today() - datetime.date(1970, 1, 1)).days)
 NEW_PASSWORD = "Fresh-Pass-2024!"

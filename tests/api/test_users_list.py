@@ -7,66 +7,11 @@ import json
 import pytest
 
 from iredapi_ldap.passwords import hash_password
+from tests.helpers import DOMAIN
+from tests.helpers import add_catchall
+from tests.helpers import add_many
+from tests.helpers import add_user
 from tests.helpers import make_domain
-
-DOMAIN = "example.com"
-USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
-
-
-def add_user(raw, mail, **extra):
-    """Add a mail user entry the way iRedAdmin writes it, straight into the directory."""
-    local, domain = mail.split("@")
-    attributes = {
-        "objectClass": USER_CLASSES,
-        "mail": mail,
-        "uid": local,
-        "sn": local,
-        "cn": extra.pop("cn", local),
-        "accountStatus": "active",
-        "enabledService": ["mail", "deliver", "smtp", "imap"],
-        "homeDirectory": f"/var/vmail/vmail1/{domain}/{local}-2024.01.01.00.00.00/",
-        "mailboxFormat": "maildir",
-        "mailboxFolder": "Maildir",
-        "amavisLocal": "TRUE",
-        **extra,
-    }
-    attributes = {name: value for name, value in attributes.items() if value not in ([], None)}
-    assert raw.conn.add(raw.user_dn(mail), attributes=attributes), raw.conn.result
-
-
-def add_catchall(raw, domain=DOMAIN):
-    dn = raw.user_dn(f"@{domain}")
-    assert raw.conn.add(
-        dn,
-        attributes={
-            "objectClass": ["inetOrgPerson", "mailUser"],
-            "mail": f"@{domain}",
-            "accountStatus": "active",
-            "cn": "catch-all",
-            "sn": "catch-all",
-            "uid": "catch-all",
-            "mailForwardingAddress": f"postmaster@{domain}",
-        },
-    ), raw.conn.result
-
-
-def add_many(raw, count, domain=DOMAIN):
-    """Add `count` minimal users quickly (one round trip each, no read-back)."""
-    for i in range(count):
-        mail = f"user{i:05d}@{domain}"
-        raw.conn.add(
-            raw.user_dn(mail),
-            attributes={
-                "objectClass": USER_CLASSES,
-                "mail": mail,
-                "uid": f"user{i:05d}",
-                "sn": "x",
-                "cn": f"User {i}",
-                "accountStatus": "active",
-                "enabledService": ["mail", "deliver"],
-            },
-        )
-        assert raw.conn.result["result"] == 0, raw.conn.result
 
 
 @pytest.fixture
@@ -93,6 +38,7 @@ def domain(api, raw):
     add_user(
         raw,
         f"bob@{DOMAIN}",
+        password=None,
         cn="Bob Builder",
         accountStatus="disabled",
         enabledService=["mail", "deliver", "domainadmin"],
@@ -101,6 +47,7 @@ def domain(api, raw):
     add_user(
         raw,
         f"carol@{DOMAIN}",
+        password=None,
         cn="Carol",
         domainStatus="disabled",
         enabledService=["mail", "domainadmin"],

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,72 +13,27 @@ from ldap3 import Connection
 from ldap3 import Server
 
 from iredapi_ldap import config as cfg
+from tests.helpers import SERVE_ADMIN
+from tests.helpers import SERVE_PASSWORD
+from tests.helpers import Served
+from tests.helpers import cli
 
 SAMPLE = Path(__file__).with_name("iredadmin_pro_sample.py")
-ADMIN = "boss@admin.test"
-PASSWORD = "Boss-Pass-123"
-
-
-def free_port() -> int:
-    """Return a free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cli() -> list[str]:
-    """Return the command that runs the CLI from this checkout."""
-    return [sys.executable, "-m", "iredapi_ldap.cli"]
-
-
-class Served:
-    """A running `iredapi-ldap serve` child process."""
-
-    def __init__(self, data_dir: Path, *extra: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}/api"
-        self.log = data_dir.parent / f"serve-{self.port}.log"
-        env = {k: v for k, v in os.environ.items() if k != cfg.ENV_VAR}
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [*cli(), "serve", "--data-dir", str(data_dir), "--listen",
-                 f"127.0.0.1:{self.port}", "--workers", "1", *extra],
-                stdout=out, stderr=subprocess.STDOUT, env=env,
-            )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited early:\n{self.output()}")
-            try:
-                if requests.get(self.base + "/health", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        raise AssertionError(f"serve did not come up:\n{self.output()}")
-
-    def output(self) -> str:
-        """Return what the server printed."""
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """Stop the server (gunicorn shuts down, then the embedded slapd)."""
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
 
 
 def test_embedded_serve_runs_sample_client_and_keeps_data(tmp_path):
     """The embedded default serves the unchanged sample client, and a restart keeps data."""
     data = tmp_path / "var"
-    server = Served(data, "--admin-email", ADMIN, "--admin-password", PASSWORD)
+    server = Served(data, "--admin-email", SERVE_ADMIN, "--admin-password", SERVE_PASSWORD)
     try:
-        env = {**os.environ, "SAMPLE_URL": server.base, "SAMPLE_ADMIN": ADMIN,
-               "SAMPLE_PASSWORD": PASSWORD}  # fmt: skip
+        env = {**os.environ, "SAMPLE_URL": server.base, "SAMPLE_ADMIN": SERVE_ADMIN,
+               "SAMPLE_PASSWORD": SERVE_PASSWORD}  # fmt: skip
         result = subprocess.run([sys.executable, str(SAMPLE)], env=env, capture_output=True,
                                 text=True, timeout=60)  # fmt: skip
         assert result.returncode == 0, result.stdout + result.stderr
         session = requests.Session()
         assert session.post(
-            server.base + "/login", data={"username": ADMIN, "password": PASSWORD}
+            server.base + "/login", data={"username": SERVE_ADMIN, "password": SERVE_PASSWORD}
         ).ok
         assert (
             session.post(server.base + "/domain/kept.test", data={"cn": "Kept"}).status_code == 201
@@ -96,7 +49,7 @@ def test_embedded_serve_runs_sample_client_and_keeps_data(tmp_path):
     try:
         session = requests.Session()
         assert session.post(
-            again.base + "/login", data={"username": ADMIN, "password": PASSWORD}
+            again.base + "/login", data={"username": SERVE_ADMIN, "password": SERVE_PASSWORD}
         ).ok
         body = session.get(again.base + "/domain/kept.test").json()
         assert body["_data"]["name"] == "Kept"
@@ -126,7 +79,7 @@ def test_serve_generates_admin_password_once(tmp_path):
 def test_counts_written_behind_survive_a_graceful_stop(tmp_path):
     """Counters pending in a gunicorn worker are written when it stops (SIGTERM), not lost."""
     data = tmp_path / "var"
-    Served(data, "--admin-email", ADMIN, "--admin-password", PASSWORD).stop()
+    Served(data, "--admin-email", SERVE_ADMIN, "--admin-password", SERVE_PASSWORD).stop()
     values = cfg.load_ini(data / "config.ini")
     cfg.write_ini(
         data / "config.ini", {**values, "LDAP_COUNTER_FLUSH_SECONDS": 600}
@@ -135,7 +88,7 @@ def test_counts_written_behind_survive_a_graceful_stop(tmp_path):
     try:
         session = requests.Session()
         assert session.post(
-            server.base + "/login", data={"username": ADMIN, "password": PASSWORD}
+            server.base + "/login", data={"username": SERVE_ADMIN, "password": SERVE_PASSWORD}
         ).ok
         assert session.post(server.base + "/domain/count.test").status_code == 201
         for name in ("a", "b", "c"):
@@ -149,7 +102,7 @@ def test_counts_written_behind_survive_a_graceful_stop(tmp_path):
     try:
         session = requests.Session()
         assert session.post(
-            again.base + "/login", data={"username": ADMIN, "password": PASSWORD}
+            again.base + "/login", data={"username": SERVE_ADMIN, "password": SERVE_PASSWORD}
         ).ok
         assert session.get(again.base + "/domain/count.test").json()["_data"]["currentUsers"] == 3
     finally:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import requests
 
-from tests.cli.test_cli import ADMIN
-from tests.cli.test_cli import PASSWORD
-from tests.cli.test_cli import Served
+from tests.helpers import SERVE_ADMIN as ADMIN
+from tests.helpers import SERVE_PASSWORD as PASSWORD
+from tests.helpers import Served
 
 COOKIE = "iRedAdmin-LDAP"
 

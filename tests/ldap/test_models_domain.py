@@ -15,6 +15,7 @@ from iredapi_ldap.models.settings import settings_of
 from iredapi_ldap.models.units import bytes_to_mb
 from iredapi_ldap.models.units import mb_to_bytes
 from iredapi_ldap.models.units import parse_unit_quota
+from tests.helpers import add_user
 
 
 @pytest.fixture
@@ -28,15 +29,6 @@ def directory(module_app, ldap_tree):
 def config(module_app):
     """Return a copy of the app's config (defaults: transport dovecot, no extra services)."""
     return dict(module_app.config)
-
-
-def add_user(raw, domain, local, **attrs):
-    """Add a mail user directly; return its DN."""
-    mail = f"{local}@{domain}"
-    entry = {"mail": mail, "uid": local, "cn": local, "sn": local, **attrs}
-    dn = raw.user_dn(mail)
-    assert raw.conn.add(dn, ["inetOrgPerson", "mailUser"], entry), raw.conn.result
-    return dn
 
 
 class RacingDirectory(Directory):
@@ -189,9 +181,9 @@ def test_set_accounts_domain_status_counts_and_scope(directory, config, raw):
     """Only this domain's accounts are marked; already marked ones are not touched again."""
     domains.create_domain(directory, "s.example", {}, config)
     domains.create_domain(directory, "t.example", {}, config)
-    first = add_user(raw, "s.example", "a")
-    add_user(raw, "s.example", "b", domainStatus="disabled")
-    other = add_user(raw, "t.example", "c")
+    first = add_user(raw, "a@s.example")
+    add_user(raw, "b@s.example", domainStatus="disabled")
+    other = add_user(raw, "c@t.example")
     assert domains.set_accounts_domain_status(directory, "s.example", "disabled") == 1
     assert raw.attrs(first)["domainstatus"] == ["disabled"]
     assert "domainstatus" not in raw.attrs(other)
@@ -203,8 +195,14 @@ def test_set_accounts_domain_status_counts_and_scope(directory, config, raw):
 def test_delete_returns_the_users_for_mailbox_bookkeeping(directory, config, raw):
     """delete_domain removes the subtree and returns the users with their maildir paths."""
     domains.create_domain(directory, "d.example", {}, config)
-    add_user(raw, "d.example", "a", homeDirectory="/var/vmail/vmail1/d.example/a/")
-    add_user(raw, "d.example", "b", storageBaseDirectory="/var/vmail", mailMessageStore="vmail1/b/")
+    add_user(raw, "a@d.example", homeDirectory="/var/vmail/vmail1/d.example/a/")
+    add_user(
+        raw,
+        "b@d.example",
+        homeDirectory=None,
+        storageBaseDirectory="/var/vmail",
+        mailMessageStore="vmail1/b/",
+    )
     users = domains.delete_domain(directory, "d.example")
     assert sorted(u.first("mail") for u in users) == ["a@d.example", "b@d.example"]
     by_mail = {u.first("mail"): u for u in users}

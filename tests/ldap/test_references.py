@@ -7,9 +7,13 @@ import pytest
 from iredapi_ldap.ldap import Entry
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.models import references
+from tests.helpers import add_alias
+from tests.helpers import add_domain
+from tests.helpers import add_entry
+from tests.helpers import add_list
+from tests.helpers import add_user
 
 ONE, TWO = "one.test", "two.test"
-USER_CLASSES = ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"]
 
 
 @pytest.fixture
@@ -18,87 +22,20 @@ def directory(app):
         yield get_directory()
 
 
-def _add(raw, dn, attributes):
-    assert raw.conn.add(dn, attributes=attributes), raw.conn.result
-
-
 def _ou(raw, domain, ou):
     return f"ou={ou},{raw.domain_dn(domain)}"
 
 
-def _domain(raw, domain, **extra):
-    _add(
-        raw,
-        raw.domain_dn(domain),
-        {"objectClass": "mailDomain", "domainName": domain, "accountStatus": "active", **extra},
-    )
-    for ou in ("Users", "Groups", "Aliases", "Externals"):
-        _add(raw, _ou(raw, domain, ou), {"objectClass": "organizationalUnit", "ou": ou})
-
-
-def _user(raw, mail, **extra):
-    local = mail.split("@")[0]
-    _add(
-        raw,
-        raw.user_dn(mail),
-        {
-            "objectClass": USER_CLASSES,
-            "mail": mail,
-            "uid": local,
-            "sn": local,
-            "cn": local,
-            "accountStatus": "active",
-            **extra,
-        },
-    )
-    return raw.user_dn(mail)
-
-
-def _alias(raw, mail, **extra):
-    dn = f"mail={mail},{_ou(raw, mail.split('@')[1], 'Aliases')}"
-    _add(
-        raw,
-        dn,
-        {
-            "objectClass": "mailAlias",
-            "mail": mail,
-            "accountStatus": "active",
-            "enabledService": ["mail", "deliver"],
-            **extra,
-        },
-    )
-    return dn
-
-
-def _list(raw, mail, **extra):
-    dn = f"mail={mail},{_ou(raw, mail.split('@')[1], 'Groups')}"
-    _add(
-        raw,
-        dn,
-        {
-            "objectClass": "mailList",
-            "mail": mail,
-            "accountStatus": "active",
-            "enabledService": ["mail", "deliver"],
-            **extra,
-        },
-    )
-    return dn
-
-
 def _externals(raw, list_mail, *members):
-    dn = f"memberOfGroup={list_mail},{_ou(raw, list_mail.split('@')[1], 'Externals')}"
-    _add(
+    """Add the ou=Externals holder of a legacy list's external members; return its DN."""
+    return add_entry(
         raw,
-        dn,
-        {
-            "objectClass": "mailExternalUser",
-            "memberOfGroup": list_mail,
-            "accountStatus": "active",
-            "mail": list(members),
-        },
+        f"memberOfGroup={list_mail},{_ou(raw, list_mail.split('@')[1], 'Externals')}",
+        objectClass="mailExternalUser",
+        memberOfGroup=list_mail,
+        accountStatus="active",
+        mail=list(members),
     )
-    return dn
 
 
 def _values(raw, dn, attribute):
@@ -109,11 +46,11 @@ def _values(raw, dn, attribute):
 def tree(raw):
     """Two domains whose entries name u@one.test in every referencing attribute."""
     u = f"u@{ONE}"
-    _domain(raw, ONE, domainAdmin=[u, f"boss@{ONE}"], domainSenderBccAddress=u)
-    _domain(raw, TWO, domainAdmin="U@One.Test")  # stored in another case
+    add_domain(raw, ONE, admins=[u, f"boss@{ONE}"], attributes={"domainSenderBccAddress": u})
+    add_domain(raw, TWO, admins=["U@One.Test"])  # stored in another case
     dns = {
-        "self": _user(raw, u, mailForwardingAddress=[u, "away@else.org"]),
-        "friend": _user(
+        "self": add_user(raw, u, mailForwardingAddress=[u, "away@else.org"]),
+        "friend": add_user(
             raw,
             f"friend@{TWO}",
             mailForwardingAddress=[u, f"friend@{TWO}"],
@@ -121,15 +58,15 @@ def tree(raw):
             userRecipientBccAddress=u,
             memberOfGroup=f"team@{ONE}",
         ),
-        "bystander": _user(
+        "bystander": add_user(
             raw,
             f"by@{ONE}",
             mailForwardingAddress="ux@one.test",
             memberOfGroup=[f"team@{ONE}", f"other@{ONE}"],
         ),
-        "alias": _alias(raw, f"all@{ONE}", mailForwardingAddress=[u, f"by@{ONE}"]),
-        "alias_only_u": _alias(raw, f"solo@{TWO}", mailForwardingAddress=u),
-        "list": _list(
+        "alias": add_alias(raw, f"all@{ONE}", mailForwardingAddress=[u, f"by@{ONE}"]),
+        "alias_only_u": add_alias(raw, f"solo@{TWO}", mailForwardingAddress=u),
+        "list": add_list(
             raw,
             f"team@{ONE}",
             listModerator=u,

@@ -13,19 +13,18 @@ from ldap3 import BASE
 from ldap3 import Connection
 from ldap3 import Server
 
-from iredapi_ldap import create_app
-from iredapi_ldap import sqlstore
 from iredapi_ldap.ldap import Directory
-from iredapi_ldap.ldap import get_pool
+from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.ldap.txn import END_OID
 from iredapi_ldap.ldap.txn import START_OID
 from iredapi_ldap.ldap.txn import end_request_value
 from iredapi_ldap.ldap.txn import failed_message_id
 from iredapi_ldap.ldap.txn import spec_control
 from iredapi_ldap.models.admin import create_global_admin
-
-from ..conftest import ADMIN_EMAIL
-from ..conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL
+from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import new_client
+from tests.helpers import private_app
 
 
 def test_end_request_is_ber_of_rfc_5805():
@@ -105,29 +104,13 @@ def test_leaving_with_an_error_aborts_and_frees_the_connection(directory, privat
 
 
 @pytest.fixture
-def txn_client(private_slapd, tmp_path):
+def txn_client(make_app, private_slapd):
     """A logged-in client of an app with [ldap] transactions = yes on the throwaway slapd."""
-    creds = private_slapd.credentials
-    app = create_app({
-        "SQL_URL": f"sqlite:///{tmp_path / 'txn.sqlite'}", "TESTING": True, "SECRET_KEY": "test",
-        "LDAP_URI": creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
-        "LDAP_BIND_PASSWORD": creds.vmailadmin_password, "LDAP_SUFFIX": creds.suffix,
-        "LDAP_TRANSACTIONS": True, "LDAP_COUNTER_FLUSH_SECONDS": 0,  # transactions need it
-    })  # fmt: skip
-    from iredapi_ldap.ldap import get_directory
-
+    # app_config writes counters with each request, which transactions need.
+    app = private_app(make_app, private_slapd, LDAP_TRANSACTIONS=True)
     with app.app_context():
         create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
-    client = app.test_client()
-    assert (
-        client.post(
-            "/api/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-        ).status_code
-        == 200
-    )
-    yield client
-    get_pool(app).close_all()
-    sqlstore.dispose(app)
+    return new_client(app, ADMIN_EMAIL, ADMIN_PASSWORD)
 
 
 def test_create_user_with_transactions(txn_client, private_slapd):

@@ -9,6 +9,10 @@ from ldap3 import MODIFY_DELETE
 from ldap3 import MODIFY_REPLACE
 
 from iredapi_ldap.passwords import hash_password
+from tests.helpers import add_alias
+from tests.helpers import add_catchall
+from tests.helpers import add_domain
+from tests.helpers import add_user
 from tests.mailstack.harness import MAPS
 from tests.mailstack.harness import Dovecot
 from tests.mailstack.harness import MailStackError
@@ -30,63 +34,29 @@ NORMAL_USER_SERVICES = """
 """.split()
 
 
-def add(raw, dn, object_classes, attrs):
-    """Add an entry as rootdn and fail loudly if slapd refuses it."""
-    assert raw.conn.add(dn, object_classes, attrs), raw.conn.result
-
-
 def modify(raw, dn, changes):
     """Modify an entry as rootdn and fail loudly if slapd refuses it."""
     assert raw.conn.modify(dn, changes), raw.conn.result
 
 
-def add_domain(raw, domain=DOMAIN):
-    """Add a domain with its OUs, as iRedAdmin writes them."""
-    dn = raw.domain_dn(domain)
-    attrs = {
-        "domainName": domain,
-        "accountStatus": "active",
-        "enabledService": ["mail"],
-        "mtaTransport": "dovecot",
-    }
-    add(raw, dn, ["mailDomain"], attrs)
-    for unit in ("Users", "Groups", "Aliases", "Externals"):
-        add(raw, f"ou={unit},{dn}", ["organizationalUnit", "top"], {"ou": unit})
-    return dn
-
-
-def add_user(raw, mail=MAIL, password_hash=None):
-    """Add a mail user exactly as iRedAdmin's ldif_mailuser does."""
-    local = mail.split("@")[0]
-    attrs = {
-        "mail": mail,
-        "uid": local,
-        "cn": local,
-        "sn": local,
-        "userPassword": password_hash or hash_password(PASSWORD, "SSHA512")[0],
-        "homeDirectory": HOME,
-        "accountStatus": "active",
-        "mailQuota": QUOTA_BYTES,
-        "enabledService": NORMAL_USER_SERVICES,
-        "amavisLocal": "TRUE",
-        "mailboxFormat": "maildir",
-        "mailboxFolder": "Maildir",
-        "shadowLastChange": "20454",
-    }
-    add(
+def add_john(raw, password_hash=None):
+    """Add ex.test and john@ex.test exactly as iRedAdmin (ldif_mailuser) writes them; return john's DN."""
+    add_domain(raw, DOMAIN)
+    return add_user(
         raw,
-        raw.user_dn(mail),
-        ["inetOrgPerson", "mailUser", "shadowAccount", "amavisAccount"],
-        attrs,
+        MAIL,
+        userPassword=password_hash or hash_password(PASSWORD, "SSHA512")[0],
+        homeDirectory=HOME,
+        mailQuota=QUOTA_BYTES,
+        enabledService=NORMAL_USER_SERVICES,
+        shadowLastChange="20454",
     )
-    return raw.user_dn(mail)
 
 
 @pytest.fixture
 def john(ldap_tree, raw):
     """A fresh tree holding ex.test and john@ex.test (SSHA512 password)."""
-    add_domain(raw)
-    return add_user(raw)
+    return add_john(raw)
 
 
 def test_require_mail_stack_finds_dovecot_and_postfix_ldap():
@@ -105,8 +75,7 @@ def test_require_mail_stack_finds_dovecot_and_postfix_ldap():
 def test_dovecot_logs_in_with_each_scheme_slapd_verifies(ldap_tree, raw, dovecot, scheme, prefix):
     password_hash = hash_password(PASSWORD, scheme)[0]
     assert password_hash.startswith(prefix)
-    add_domain(raw)
-    add_user(raw, password_hash=password_hash)
+    add_john(raw, password_hash)
 
     assert dovecot.auth_test(MAIL, PASSWORD) is True
     assert dovecot.auth_test(MAIL.upper(), PASSWORD) is True  # Dovecot lower-cases (%Lu)
@@ -169,18 +138,8 @@ def test_postfix_accepts_the_domain_and_finds_the_mailbox(john, postfix_maps):
 
 
 def test_postfix_resolves_an_alias(john, raw, postfix_maps):
-    alias_dn = f"mail=team@ex.test,ou=Aliases,{raw.domain_dn(DOMAIN)}"
-    add(
-        raw,
-        alias_dn,
-        ["mailAlias"],
-        {
-            "mail": "team@ex.test",
-            "cn": "Team",
-            "accountStatus": "active",
-            "enabledService": ["mail", "deliver"],
-            "mailForwardingAddress": [MAIL, "someone@elsewhere.test"],
-        },
+    alias_dn = add_alias(
+        raw, "team@ex.test", cn="Team", mailForwardingAddress=[MAIL, "someone@elsewhere.test"]
     )
 
     assert postfix_maps.values("virtual_alias_maps", "team@ex.test") == [
@@ -194,19 +153,7 @@ def test_postfix_resolves_an_alias(john, raw, postfix_maps):
 
 
 def test_postfix_resolves_a_catch_all(john, raw, postfix_maps):
-    add(
-        raw,
-        raw.user_dn("@ex.test"),
-        ["inetOrgPerson", "mailUser"],
-        {
-            "mail": "@ex.test",
-            "cn": "catch-all",
-            "sn": "catch-all",
-            "uid": "catch-all",
-            "accountStatus": "active",
-            "mailForwardingAddress": [MAIL],
-        },
-    )
+    add_catchall(raw, DOMAIN, mailForwardingAddress=[MAIL])
 
     assert postfix_maps.query("catchall_maps", "anything@ex.test") == MAIL
     assert postfix_maps.query("catchall_maps", "anything@other.test") is None

@@ -10,9 +10,9 @@ import pytest
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
 from iredapi_ldap.ldap.connection import get_pool
-from tests.api.admin_support import new_client
-from tests.api.admin_support import tree
 from tests.conftest import AuthActions
+from tests.helpers import new_client
+from tests.helpers import tree
 from tests.mailstack.harness import deliver
 from tests.mailstack.harness import make_storage
 

@@ -64,7 +64,7 @@ def _server_account() -> pwd.struct_passwd | None:
         ) from None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
@@ -127,7 +127,7 @@ class PostgresServer:
     def _launch(self, timeout: float) -> bool:
         """Start postgres on a free port; False if it lost the port to someone else."""
         assert self.root is not None
-        self.port = _free_port()
+        self.port = free_port()
         settings = {
             "port": self.port,
             "listen_addresses": HOST,

@@ -27,12 +27,14 @@ from flask import session
 from werkzeug.exceptions import HTTPException
 
 from .errors import ApiError
+from .sqlstore import ID
+from .sqlstore import TABLE_OPTIONS
+from .sqlstore import UTC_TIME
 from .sqlstore import get_store
 from .sqlstore import iso_utc
 from .sqlstore import metadata
 from .sqlstore import translate_errors
 from .sqlstore import utc_now
-from .sqlstore.tables import ID
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ audit_log = sa.Table(
     "audit_log",
     metadata,
     sa.Column("id", ID, primary_key=True, autoincrement=True),
-    sa.Column("timestamp", sa.TIMESTAMP(), nullable=False),
+    sa.Column("timestamp", UTC_TIME, nullable=False),
     sa.Column("admin", sa.String(255), nullable=False, server_default=""),
     sa.Column("token", sa.String(16), nullable=False, server_default=""),
     sa.Column("client_address", sa.String(64), nullable=False, server_default=""),
@@ -74,6 +76,7 @@ audit_log = sa.Table(
     sa.Index("idx_audit_log_admin", "admin"),
     sa.Index("idx_audit_log_domain", "domain"),
     sa.Index("idx_audit_log_action", "action"),
+    **TABLE_OPTIONS,
 )
 # Built once: a new insert construct per request cost more than the row it wrote.
 INSERT = sa.insert(audit_log)

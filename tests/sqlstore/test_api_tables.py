@@ -53,9 +53,8 @@ def test_jobs_are_listed_newest_first_and_claimed_once(store, db):
     assert job_store.claimable(stale_seconds=60) == created
     assert job_store.claim(created[0], "host:1", stale_seconds=60) is True
     assert job_store.claim(created[0], "host:2", stale_seconds=60) is False
-    # The same values again still count as the owner's row (MySQL: found, not changed, rows).
     assert job_store.beat(created[0], "host:1", 0, None) is True
-    assert job_store.beat(created[0], "host:1", 0, None) is True
+    assert job_store.beat(created[0], "host:2", 0, None) is False
     assert job_store.finish(created[0], "host:1", 5, 5, result={"updated": 5}) is True
 
     view = public_view(job_store.get(created[0]))

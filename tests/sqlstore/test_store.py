@@ -96,6 +96,8 @@ def test_record_and_read_back(store, db):
     assert first["admin"] == "postmaster@admin.test"
     assert first["timestamp"].tzinfo is UTC
     assert before <= first["timestamp"] <= datetime.now(UTC) + timedelta(seconds=1)
+    # Whole seconds, as iRedAdmin's CURRENT_TIMESTAMP, on every database alike.
+    assert first["timestamp"].microsecond == rows[1]["timestamp"].microsecond == 0
     # As iRedAdmin's delete_mailboxes.py reads them: DATE values, NULL for "keep forever".
     stored = stored_rows(db)
     assert [row[:4] for row in stored] == [
@@ -406,10 +408,22 @@ def test_driverless_urls_use_the_installed_drivers():
     )
 
 
+def test_mysql_urls_talk_utf8mb4():
+    """The connection charset is utf8mb4 unless named; MySQL's 3-byte "utf8" is refused below."""
+    assert make_app("mysql://u:p@db.test/iredadmin").config["SQL_URL"] == (
+        "mysql+pymysql://u:p@db.test/iredadmin?charset=utf8mb4"
+    )
+    assert make_app("mariadb://u:p@db.test/iredadmin?charset=utf8mb4&connect_timeout=5").config[
+        "SQL_URL"
+    ] == ("mariadb+pymysql://u:p@db.test/iredadmin?charset=utf8mb4&connect_timeout=5")
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
         ("not a url", "not a database URL"),
+        ("mysql://scott:s3cret@db.test/iredadmin?charset=utf8", "charset=utf8 cannot store"),
+        ("mariadb://scott:s3cret@db.test/iredadmin?charset=latin1", "use charset=utf8mb4"),
         ("oracle://scott:s3cret@db.test/orcl", "unsupported database 'oracle'"),
         ("postgresql+nosuchdriver://scott:s3cret@db.test/x", "unknown database driver"),
         ("sqlite://", "SQLite needs a file path"),

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import pymysql
 
 from iredapi_ldap.embedded.process import death_signal_setter
-from tests.pgserver import HOST
-from tests.pgserver import free_port
+from tests.dbserver import HOST
+from tests.dbserver import ServerProcess
+from tests.dbserver import free_port
+from tests.dbserver import server_account
 
 INSTALL_HINT = "apt-get install mariadb-server"
 SERVER_USER = "mysql"
@@ -47,35 +47,17 @@ def find_binary(name: str) -> str:
     return found
 
 
-def _server_account() -> pwd.struct_passwd | None:
-    """Return the account mariadbd runs as: it refuses root, others run it as themselves."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        return pwd.getpwnam(SERVER_USER)
-    except KeyError:
-        raise MariaDBNotInstalled(
-            f"running as root and there is no {SERVER_USER!r} system user; run `{INSTALL_HINT}`"
-        ) from None
-
-
-class MariaDBServer:
+class MariaDBServer(ServerProcess):
     """mariadb-install-db + mariadbd as a child process, a test database and an API user."""
+
+    log_name = "mariadbd.log"
+    stop_timeout = 30
 
     def __init__(self) -> None:
         self.install_db = find_binary("mariadb-install-db")
         self.mariadbd = find_binary("mariadbd")
-        self.account = _server_account()
-        self.root: Path | None = None
-        self.port: int | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def _run_as(self) -> dict[str, Any]:
-        options: dict[str, Any] = {"env": {**os.environ, "LC_ALL": "C", "LANG": "C"}}
-        options["cwd"] = self.root
-        if self.account is not None:
-            options.update(user=self.account.pw_uid, group=self.account.pw_gid, extra_groups=[])
-        return options
+        # mariadbd refuses to run as root.
+        super().__init__(server_account(SERVER_USER, MariaDBNotInstalled, INSTALL_HINT))
 
     def start(self, timeout: float = 60) -> MariaDBServer:
         """Initialise a data dir in a new temp dir, start the server, create the test database."""
@@ -115,7 +97,7 @@ class MariaDBServer:
         """Start mariadbd on a free port; False if it lost the port to someone else."""
         assert self.root is not None
         self.port = free_port()
-        log_path = self.root / "mariadbd.log"
+        log_path = self.root / self.log_name
         log_path.unlink(missing_ok=True)
         # Durability stays at the server's defaults (innodb_flush_log_at_trx_commit=1):
         # benchmarks compare against it. Only memory and the unused binlog are trimmed.
@@ -166,13 +148,6 @@ class MariaDBServer:
         with self._admin() as conn, conn.cursor() as cursor:
             cursor.execute(f"CREATE USER '{API_USER}'@'{HOST}' IDENTIFIED BY '{API_PASSWORD}'")
 
-    def log_tail(self, lines: int = 30) -> str:
-        """Return the end of the server's error log."""
-        if self.root is None or not (self.root / "mariadbd.log").exists():
-            return ""
-        text = (self.root / "mariadbd.log").read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
     def url(self, database: str, user: str = API_USER) -> str:
         """Return the SQLAlchemy URL of a database, as the API user by default (or as root)."""
         credentials = "root" if user == "root" else f"{API_USER}:{API_PASSWORD}"
@@ -193,17 +168,3 @@ class MariaDBServer:
             cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
             cursor.execute(f"CREATE DATABASE `{name}` {DATABASE_CHARSET}")
             cursor.execute(f"GRANT {API_PRIVILEGES} ON `{name}`.* TO '{API_USER}'@'{HOST}'")
-
-    def stop(self) -> None:
-        """Shut the server down and remove its directory."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None

@@ -27,14 +27,14 @@ from flask import session
 from werkzeug.exceptions import HTTPException
 
 from .errors import ApiError
-from .sqlstore import ID
-from .sqlstore import TABLE_OPTIONS
-from .sqlstore import UTC_TIME
 from .sqlstore import get_store
 from .sqlstore import iso_utc
 from .sqlstore import metadata
 from .sqlstore import translate_errors
 from .sqlstore import utc_now
+from .sqlstore.tables import ID
+from .sqlstore.tables import TABLE_OPTIONS
+from .sqlstore.tables import UTC_TIME
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ mode="${1:-}"
 [ $# -gt 0 ] && shift
 
 RUNTIME_DEBS="slapd ldap-utils"
-# The tests also drive the real mail stack and a real PostgreSQL server.
-TEST_DEBS="dovecot-core dovecot-ldap postfix postfix-ldap postgresql mlmmj redis-server"
+# The tests also drive the real mail stack and real PostgreSQL and MariaDB servers
+# (mariadb-server brings mariadb-client).
+TEST_DEBS="dovecot-core dovecot-ldap postfix postfix-ldap postgresql mariadb-server mlmmj redis-server"
 PYTHON_DEBS="python3 python3-venv python3-pip"
 
 apt_install() {
@@ -46,7 +47,7 @@ python_ok || apt_install $PYTHON_DEBS
 apt_install $debs
 
 # Debian starts system daemons on install; the project runs its own private ones.
-for svc in slapd dovecot postfix postgresql mlmmj redis-server; do
+for svc in slapd dovecot postfix postgresql mariadb mlmmj redis-server; do
     if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" 2>/dev/null || true; fi
     if [ -x "/etc/init.d/$svc" ]; then "/etc/init.d/$svc" stop >/dev/null 2>&1 || true; fi
 done

@@ -40,6 +40,8 @@ from .sqlstore import metadata
 from .sqlstore import translate_errors
 from .sqlstore import utc_now
 from .sqlstore.tables import ID
+from .sqlstore.tables import TABLE_OPTIONS
+from .sqlstore.tables import UTC_TIME
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,7 @@ audit_log = sa.Table(
     "audit_log",
     metadata,
     sa.Column("id", ID, primary_key=True, autoincrement=True),
-    sa.Column("timestamp", sa.TIMESTAMP(), nullable=False),
+    sa.Column("timestamp", UTC_TIME, nullable=False),
     sa.Column("admin", sa.String(255), nullable=False, server_default=""),
     sa.Column("token", sa.String(16), nullable=False, server_default=""),
     sa.Column("client_address", sa.String(64), nullable=False, server_default=""),
@@ -90,6 +92,7 @@ audit_log = sa.Table(
     sa.Index("idx_audit_log_admin", "admin"),
     sa.Index("idx_audit_log_domain", "domain"),
     sa.Index("idx_audit_log_action", "action"),
+    **TABLE_OPTIONS,
 )
 # Built once: a new insert construct per request cost more than the row it wrote.
 INSERT = sa.insert(audit_log)

@@ -129,17 +129,50 @@ def pg_server():
     server.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def mariadb_server():
+    """Start one real MariaDB per run; fail (never skip) if it is not installed."""
+    from tests.mariadbserver import MariaDBNotInstalled
+    from tests.mariadbserver import MariaDBServer
+
+    try:
+        server = MariaDBServer().start()
+    except MariaDBNotInstalled as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+SERVER_DATABASES = ["postgresql", "mariadb"]
+
+
+@pytest.fixture(params=["sqlite", *SERVER_DATABASES])
 def sql_url(request, tmp_path):
-    """Yield the URL of an empty SQL database: a new SQLite file, then the emptied PostgreSQL one."""
+    """Yield the URL of an empty SQL database: a new SQLite file, the emptied PostgreSQL
+    one, then the recreated MariaDB one (as the API user, with the documented rights)."""
+    yield _empty_database(request, tmp_path)
+
+
+@pytest.fixture(params=SERVER_DATABASES)
+def server_sql_url(request, tmp_path):
+    """Like sql_url, on the database servers only (for what a SQLite file cannot show)."""
+    yield _empty_database(request, tmp_path)
+
+
+def _empty_database(request, tmp_path):
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
-        return
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    if request.param == "mariadb":
+        from tests.mariadbserver import TEST_DATABASE
+
+        server = request.getfixturevalue("mariadb_server")
+        server.reset_database(TEST_DATABASE)
+        return server.url(TEST_DATABASE)
     from tests.pgserver import TEST_DATABASE
 
     server = request.getfixturevalue("pg_server")
     server.reset_database(TEST_DATABASE)
-    yield server.url(TEST_DATABASE)
+    return server.url(TEST_DATABASE)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -38,6 +37,7 @@ from iredapi_ldap.models.admin import create_global_admin
 from iredapi_ldap.passwords import hash_password
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.dbserver import free_port  # noqa: F401 (one free_port for every test module)
 
 DOMAIN = "example.com"
 OTHER = "other.test"
@@ -385,13 +385,6 @@ def run_at_once(sessions, request):
 
 
 # -- processes -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """Return a free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def cli() -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import glob
 import os
-import pwd
 import re
 import shutil
 import signal
@@ -12,19 +11,20 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from iredapi_ldap.embedded.process import death_signal_setter
-from tests.helpers import free_port
+from tests.dbserver import HOST
+from tests.dbserver import ServerProcess
+from tests.dbserver import free_port
+from tests.dbserver import server_account
 
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 INSTALL_HINT = "apt-get install postgresql"
 SERVER_USER = "postgres"
 TEST_DATABASE = "iredapi_test"
-HOST = "127.0.0.1"
 
 
 class PostgresNotInstalled(RuntimeError):
@@ -52,36 +52,19 @@ def find_bin_dir() -> Path:
     )
 
 
-def _server_account() -> pwd.struct_passwd | None:
-    """Return the account postgres must run as: root may not run it, others run it as themselves."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        return pwd.getpwnam(SERVER_USER)
-    except KeyError:
-        raise PostgresNotInstalled(
-            f"running as root and there is no {SERVER_USER!r} system user; run `{INSTALL_HINT}`"
-        ) from None
-
-
-class PostgresServer:
+class PostgresServer(ServerProcess):
     """initdb + postgres as a child process, with one database for the tests to share."""
+
+    log_name = "postgres.log"
+    stop_signal = signal.SIGINT  # fast shutdown
 
     def __init__(self) -> None:
         self.bin_dir = find_bin_dir()
-        self.account = _server_account()
-        self.root: Path | None = None
-        self.port: int | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        super().__init__(server_account(SERVER_USER, PostgresNotInstalled, INSTALL_HINT))
         self._serial = 0
 
-    def _run_as(self) -> dict[str, Any]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
-        env.update(LC_ALL="C", LANG="C")
-        options: dict[str, Any] = {"env": env, "cwd": self.root}
-        if self.account is not None:
-            options.update(user=self.account.pw_uid, group=self.account.pw_gid, extra_groups=[])
-        return options
+    def _environment(self) -> dict[str, str]:
+        return {k: v for k, v in super()._environment().items() if not k.startswith("PG")}
 
     def start(self, timeout: float = 30) -> PostgresServer:
         """Initialise a cluster in a new temp dir, start it, create TEST_DATABASE."""
@@ -136,7 +119,7 @@ class PostgresServer:
         command = [str(self.bin_dir / "postgres"), "-D", str(self.root / "data")]
         for name, value in settings.items():
             command += ["-c", f"{name}={value}"]
-        with open(self.root / "postgres.log", "ab") as log:
+        with open(self.root / self.log_name, "ab") as log:
             self._proc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
@@ -160,13 +143,6 @@ class PostgresServer:
             except psycopg.OperationalError:
                 time.sleep(0.05)
         raise PostgresStartError(f"postgres not ready after {timeout}s:\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        """Return the end of the server log."""
-        if self.root is None or not (self.root / "postgres.log").exists():
-            return ""
-        text = (self.root / "postgres.log").read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
 
     def dsn(self, database: str) -> str:
         """Return a libpq connection string for a database on this server."""
@@ -204,17 +180,3 @@ class PostgresServer:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
-
-    def stop(self) -> None:
-        """Shut the server down (fast mode) and remove its directory."""
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGINT)
-            try:
-                self._proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._proc = None
-        if self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-            self.root = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from ..sqlstore import TABLE_OPTIONS
+from ..sqlstore import UTC_TIME
 from ..sqlstore import metadata
 
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
@@ -25,12 +27,13 @@ jobs = sa.Table(
     sa.Column("result", sa.Text(), nullable=True),
     # host:pid of the process running it; heartbeat says it is still alive.
     sa.Column("owner", sa.String(255), nullable=True),
-    sa.Column("heartbeat", sa.TIMESTAMP(), nullable=True),
+    sa.Column("heartbeat", UTC_TIME, nullable=True),
     sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
     sa.Column("created_by", sa.String(255), nullable=False, server_default=""),
-    sa.Column("created", sa.TIMESTAMP(), nullable=False),
-    sa.Column("started", sa.TIMESTAMP(), nullable=True),
-    sa.Column("finished", sa.TIMESTAMP(), nullable=True),
+    sa.Column("created", UTC_TIME, nullable=False),
+    sa.Column("started", UTC_TIME, nullable=True),
+    sa.Column("finished", UTC_TIME, nullable=True),
     sa.Index("idx_iredapi_jobs_state", "state"),
     sa.Index("idx_iredapi_jobs_created", "created"),
+    **TABLE_OPTIONS,
 )

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..errors import ApiError
+from ..sqlstore import TABLE_OPTIONS
+from ..sqlstore import UTC_TIME
 from ..sqlstore import get_store
 from ..sqlstore import iso_utc
 from ..sqlstore import metadata
@@ -33,8 +35,9 @@ token_usage = sa.Table(
     "iredapi_token_usage",
     metadata,
     sa.Column("token_id", sa.String(16), primary_key=True),
-    sa.Column("last_used", sa.TIMESTAMP(), nullable=False),
+    sa.Column("last_used", UTC_TIME, nullable=False),
     sa.Column("client_address", sa.String(64), nullable=False, server_default=""),
+    **TABLE_OPTIONS,
 )
 
 

@@ -27,6 +27,7 @@ DRIVER_PACKAGES = {
     "pymysql": "pymysql, or iredapi-ldap[mysql]",
 }
 OPTION = "[sql] url"
+MYSQL_CHARSET = "utf8mb4"
 
 
 def resolve_url(text: str, cwd: Path | None = None) -> URL:
@@ -51,6 +52,8 @@ def resolve_url(text: str, cwd: Path | None = None) -> URL:
         url = url.set(drivername=f"{backend}+{DEFAULT_DRIVERS[backend]}")
     if backend == "sqlite":
         url = _absolute_sqlite(url, base)
+    elif backend in ("mysql", "mariadb"):
+        url = _utf8mb4(url)
     _check_driver(url)
     return url
 
@@ -63,6 +66,18 @@ def _absolute_sqlite(url: URL, base: Path) -> URL:
             f"{OPTION}: SQLite needs a file path, e.g. sqlite:////path/to/store.sqlite"
         )
     return url.set(database=str((base / database).absolute()))
+
+
+def _utf8mb4(url: URL) -> URL:
+    # MySQL's "utf8" (iRedAdmin's setting) is utf8mb3: a 4-byte character such as an
+    # emoji in a logged parameter would make the server refuse the row.
+    charset = url.query.get("charset", MYSQL_CHARSET)
+    if charset != MYSQL_CHARSET:
+        raise ConfigError(
+            f"{OPTION}: charset={charset} cannot store every character; use"
+            f" charset={MYSQL_CHARSET} (the default when the URL names none)"
+        )
+    return url.update_query_dict({"charset": MYSQL_CHARSET})
 
 
 def _check_driver(url: URL) -> None:
@@ -93,6 +108,11 @@ def build_engine(url: URL, echo: bool = False) -> Engine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         # A local file needs no ping; wait for other workers' write locks.
         options.update(pool_pre_ping=False, connect_args={"timeout": 30})
+    elif backend in ("mysql", "mariadb"):
+        # PostgreSQL's default. InnoDB's own, REPEATABLE READ, locks the gap where a
+        # missing row would go, so one worker's "update, else insert" of a new key
+        # blocks (or deadlocks) another's insert of a different key.
+        options["isolation_level"] = "READ COMMITTED"
     engine = sa.create_engine(url, **options)
     if backend == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_on_connect)

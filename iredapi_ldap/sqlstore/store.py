@@ -72,7 +72,9 @@ class Store:
     def _deleted_mailbox_row(row: Mapping[str, Any]) -> dict[str, Any]:
         username = str(row["username"]).strip().lower()
         return {
-            "timestamp": utc_now(),
+            # Whole seconds like iRedAdmin's CURRENT_TIMESTAMP: the column is TIMESTAMP(0) on
+            # MySQL, which would round (and so may move into the future) what it cannot keep.
+            "timestamp": utc_now().replace(microsecond=0),
             "username": username,
             "domain": str(row.get("domain") or domain_part(username)).strip().lower(),
             "maildir": str(row["maildir"]),

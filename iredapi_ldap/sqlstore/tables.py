@@ -17,6 +17,21 @@ ID = (
     .with_variant(sa.Integer(), "sqlite")
 )
 
+# The API's own points in time (naive UTC). MySQL's TIMESTAMP would drop the microseconds,
+# stop in 2038 and convert by session time zone; DATETIME(6) keeps what PostgreSQL's
+# TIMESTAMP and SQLite keep. iRedAdmin's tables keep its TIMESTAMP.
+UTC_TIME = sa.TIMESTAMP().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+# Keyword arguments of every table: on MySQL/MariaDB, InnoDB and utf8mb4 whatever the
+# database's default (iRedMail creates `iredadmin` as utf8, which has no 4-byte
+# characters such as emoji: a row with one would be refused). Other databases ignore them.
+# (A mariadb:// URL reads only the mariadb_ spelling.)
+TABLE_OPTIONS = {
+    f"{dialect}_{option}": value
+    for dialect in ("mysql", "mariadb")
+    for option, value in (("engine", "InnoDB"), ("charset", "utf8mb4"))
+}
+
 
 # iRedAdmin SQL/iredadmin.mysql and .pgsql: read by tools/delete_mailboxes.py,
 # which removes `maildir` once `delete_date` has passed (NULL: keep forever).
@@ -37,6 +52,7 @@ deleted_mailboxes = sa.Table(
     sa.Index("idx_deleted_mailboxes_domain", "domain"),
     sa.Index("idx_deleted_mailboxes_admin", "admin"),
     sa.Index("idx_deleted_mailboxes_delete_date", "delete_date"),
+    **TABLE_OPTIONS,
 )
 
 # iRedMail samples/dovecot/sql/used_quota.mysql: written by Dovecot's quota
@@ -49,6 +65,7 @@ used_quota = sa.Table(
     sa.Column("messages", sa.BigInteger(), nullable=False, server_default=sa.text("0")),
     sa.Column("domain", sa.String(255), nullable=False, server_default=""),
     sa.Index("idx_used_quota_domain", "domain"),
+    **TABLE_OPTIONS,
 )
 
 # iRedMail samples/dovecot/sql/last_login.mysql: written by Dovecot's
@@ -65,6 +82,7 @@ last_login = sa.Table(
     sa.Index("idx_last_login_imap", "imap"),
     sa.Index("idx_last_login_pop3", "pop3"),
     sa.Index("idx_last_login_lda", "lda"),
+    **TABLE_OPTIONS,
 )
 
 # Tables keyed by a mail address that follow an account when it is renamed

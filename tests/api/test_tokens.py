@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from datetime import UTC
 from datetime import datetime
@@ -349,3 +350,37 @@ def test_an_unreachable_sql_store_does_not_fail_token_requests(api, app_config):
     token = make_token(api, ADMIN_EMAIL)["token"]
     with app_with(app_config, SQL_URL="postgresql://nobody@127.0.0.1:1/none") as node:
         assert node.test_client().get("/api/domains", headers=bearer(token)).status_code == 200
+
+
+def test_first_uses_of_two_tokens_do_not_wait_for_each_other(api, app_config, server_sql_url):
+    """A worker between the UPDATE and the INSERT of one token's first use holds no lock that
+    makes another worker wait to record a second token (MariaDB: no REPEATABLE READ gap lock)."""
+    import sqlalchemy as sa
+
+    from iredapi_ldap.security.token_usage import token_usage
+    from iredapi_ldap.sqlstore import get_store
+    from iredapi_ldap.sqlstore import utc_now
+
+    first, second = make_token(api, ADMIN_EMAIL), make_token(api, ADMIN_EMAIL)
+    answers = []
+    with (
+        app_with(app_config, SQL_URL=server_sql_url) as worker_a,
+        app_with(app_config, SQL_URL=server_sql_url) as worker_b,
+    ):
+        client = worker_b.test_client()
+        other = threading.Thread(
+            target=lambda: answers.append(
+                client.get("/api/domains", headers=bearer(second["token"])).status_code
+            )
+        )
+        with get_store(worker_a).engine.begin() as conn:
+            # What token_usage.note_use runs first for a token without a row yet.
+            update = sa.update(token_usage).where(token_usage.c.token_id == first["id"])
+            assert conn.execute(update.values(last_used=utc_now())).rowcount == 0
+            other.start()
+            other.join(timeout=5)
+            answered_meanwhile = list(answers)
+        other.join()
+
+    assert answered_meanwhile == [200]
+    assert set(_usage_rows({"SQL_URL": server_sql_url})) == {second["id"]}

@@ -1,4 +1,4 @@
-"""The SQL store against real databases: a SQLite file and a PostgreSQL server."""
+"""The SQL store against real databases: a SQLite file, a PostgreSQL and a MariaDB server."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
@@ -23,44 +22,9 @@ from iredapi_ldap.sqlstore import last_login
 from iredapi_ldap.sqlstore import metadata
 from iredapi_ldap.sqlstore import used_quota
 from iredapi_ldap.sqlstore.store import delete_date_for
+from tests.sqlstore.conftest import make_app
 
 DELETED_COLUMNS = ["id", "timestamp", "username", "domain", "maildir", "admin", "delete_date"]
-
-
-def make_app(url: str) -> Flask:
-    """A bare Flask app with only the SQL store, as create_app wires it."""
-    app = Flask(__name__)
-    app.config["SQL_URL"] = url
-    sqlstore.init_app(app)
-    return app
-
-
-@pytest.fixture
-def apps(sql_url):
-    """Build apps on the test database and close their connections afterwards."""
-    built: list[Flask] = []
-
-    def build(url: str = sql_url) -> Flask:
-        app = make_app(url)
-        built.append(app)
-        return app
-
-    yield build
-    for app in built:
-        sqlstore.dispose(app)
-
-
-@pytest.fixture
-def store(apps):
-    return get_store(apps())
-
-
-@pytest.fixture
-def db(sql_url):
-    """An engine of our own, to check what the store wrote without going through it."""
-    engine = sa.create_engine(sql_url)
-    yield engine
-    engine.dispose()
 
 
 def mailbox(username: str, keep_days: int = 7, **extra) -> dict:
@@ -132,6 +96,8 @@ def test_record_and_read_back(store, db):
     assert first["admin"] == "postmaster@admin.test"
     assert first["timestamp"].tzinfo is UTC
     assert before <= first["timestamp"] <= datetime.now(UTC) + timedelta(seconds=1)
+    # Whole seconds, as iRedAdmin's CURRENT_TIMESTAMP, on every database alike.
+    assert first["timestamp"].microsecond == rows[1]["timestamp"].microsecond == 0
     # As iRedAdmin's delete_mailboxes.py reads them: DATE values, NULL for "keep forever".
     stored = stored_rows(db)
     assert [row[:4] for row in stored] == [
@@ -330,30 +296,42 @@ def test_forget_accounts_and_domains(store, db):
     assert logins == ["e@three.test"]
 
 
+# deleted_mailboxes as iRedAdmin's own SQL files create it (int id, no indexes of ours).
+IREDADMIN_DELETED_MAILBOXES = {
+    "sqlite": "CREATE TABLE deleted_mailboxes ("
+    " id INTEGER PRIMARY KEY,"
+    " timestamp TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+    " username VARCHAR(255) NOT NULL DEFAULT '',"
+    " domain VARCHAR(255) NOT NULL DEFAULT '',"
+    " maildir VARCHAR(255) NOT NULL DEFAULT '',"
+    " admin VARCHAR(255) NOT NULL DEFAULT '',"
+    " delete_date DATE DEFAULT NULL)",
+    "postgresql": "CREATE TABLE deleted_mailboxes ("
+    " id SERIAL PRIMARY KEY,"
+    " timestamp TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+    " username VARCHAR(255) NOT NULL DEFAULT '',"
+    " domain VARCHAR(255) NOT NULL DEFAULT '',"
+    " maildir VARCHAR(255) NOT NULL DEFAULT '',"
+    " admin VARCHAR(255) NOT NULL DEFAULT '',"
+    " delete_date DATE DEFAULT NULL)",
+    # SQL/iredadmin.mysql, in a database created as iRedMail does (utf8, not utf8mb4).
+    "mysql": "CREATE TABLE IF NOT EXISTS `deleted_mailboxes` ("
+    " `id` BIGINT(20) UNSIGNED AUTO_INCREMENT,"
+    " `timestamp` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
+    " `username` VARCHAR(255) NOT NULL DEFAULT '',"
+    " `domain` VARCHAR(255) NOT NULL DEFAULT '',"
+    " `maildir` VARCHAR(255) NOT NULL DEFAULT '',"
+    " `admin` VARCHAR(255) NOT NULL DEFAULT '',"
+    " delete_date DATE DEFAULT NULL,"
+    " PRIMARY KEY (id), INDEX (timestamp), INDEX (username), INDEX (domain),"
+    " INDEX (admin), INDEX (delete_date)"
+    ") ENGINE=InnoDB",
+}
+
+
 def test_an_existing_iredadmin_table_is_used_as_it_is(sql_url, apps, db):
-    # The table as iRedAdmin's own SQL creates it (int id, no indexes of ours).
     with db.begin() as conn:
-        conn.execute(
-            sa.text(
-                "CREATE TABLE deleted_mailboxes ("
-                " id INTEGER PRIMARY KEY,"
-                " timestamp TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,"
-                " username VARCHAR(255) NOT NULL DEFAULT '',"
-                " domain VARCHAR(255) NOT NULL DEFAULT '',"
-                " maildir VARCHAR(255) NOT NULL DEFAULT '',"
-                " admin VARCHAR(255) NOT NULL DEFAULT '',"
-                " delete_date DATE DEFAULT NULL)"
-                if sql_url.startswith("sqlite")
-                else "CREATE TABLE deleted_mailboxes ("
-                " id SERIAL PRIMARY KEY,"
-                " timestamp TIMESTAMP WITHOUT TIME ZONE NOT NULL DEFAULT CURRENT_TIMESTAMP,"
-                " username VARCHAR(255) NOT NULL DEFAULT '',"
-                " domain VARCHAR(255) NOT NULL DEFAULT '',"
-                " maildir VARCHAR(255) NOT NULL DEFAULT '',"
-                " admin VARCHAR(255) NOT NULL DEFAULT '',"
-                " delete_date DATE DEFAULT NULL)"
-            )
-        )
+        conn.execute(sa.text(IREDADMIN_DELETED_MAILBOXES[db.dialect.name]))
         conn.execute(
             sa.text(
                 "INSERT INTO deleted_mailboxes (username, domain, maildir) VALUES ('x@old.test', 'old.test', '/m/x')"
@@ -430,10 +408,22 @@ def test_driverless_urls_use_the_installed_drivers():
     )
 
 
+def test_mysql_urls_talk_utf8mb4():
+    """The connection charset is utf8mb4 unless named; MySQL's 3-byte "utf8" is refused below."""
+    assert make_app("mysql://u:p@db.test/iredadmin").config["SQL_URL"] == (
+        "mysql+pymysql://u:p@db.test/iredadmin?charset=utf8mb4"
+    )
+    assert make_app("mariadb://u:p@db.test/iredadmin?charset=utf8mb4&connect_timeout=5").config[
+        "SQL_URL"
+    ] == ("mariadb+pymysql://u:p@db.test/iredadmin?charset=utf8mb4&connect_timeout=5")
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
         ("not a url", "not a database URL"),
+        ("mysql://scott:s3cret@db.test/iredadmin?charset=utf8", "charset=utf8 cannot store"),
+        ("mariadb://scott:s3cret@db.test/iredadmin?charset=latin1", "use charset=utf8mb4"),
         ("oracle://scott:s3cret@db.test/orcl", "unsupported database 'oracle'"),
         ("postgresql+nosuchdriver://scott:s3cret@db.test/x", "unknown database driver"),
         ("sqlite://", "SQLite needs a file path"),

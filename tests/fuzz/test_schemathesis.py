@@ -42,8 +42,6 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from iredapi_ldap import config as cfg
-from tests.cli.test_cli import ADMIN
-from tests.cli.test_cli import PASSWORD
 from tests.cli.test_cli import Served
 
 EXAMPLES = int(os.environ.get("IREDAPI_FUZZ_EXAMPLES", "3"))
@@ -52,6 +50,8 @@ SEED = int(os.environ.get("IREDAPI_FUZZ_SEED", "11"))
 TIMEOUT = 30
 MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
 
+ADMIN = "fuzzer@admins.test"  # the global admin `serve` creates; its token sends every case
+PASSWORD = "Fuzz-Pass-123"  # of that admin and of the objects made before the run
 DOMAIN = "fuzz.test"
 OTHER_ADMIN = "other@admins.test"
 SEED_OBJECTS = (

@@ -18,6 +18,8 @@ from .cli_support import configured_app
 
 DEFAULT_ADMIN = "admin@localhost.localdomain"
 ADMIN_PASSWORD_FILE = "admin-password.txt"
+# Debian's slapd-config keeps the first (mdb) database here.
+DEFAULT_CONFIG_DATABASE = "olcDatabase={1}mdb,cn=config"
 
 
 @click.group()
@@ -162,11 +164,31 @@ def _run_gunicorn(app, listen: str, workers: int) -> None:
     "--bind-dn", default=None, help="Bind as this DN instead of [ldap] bind_dn (e.g. the rootdn)."
 )
 @click.option("--bind-password", default=None, help="Password for --bind-dn.")
-def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
+@click.option(
+    "--show-uniqueness",
+    type=click.Choice(["slapd.conf", "cn=config"]),
+    default=None,
+    help="Only print the slapd overlay that keeps addresses unique (slapd.conf lines or "
+    "ldapmodify LDIF) for the configured suffix; change nothing.",
+)
+@click.option(
+    "--config-database",
+    default=DEFAULT_CONFIG_DATABASE,
+    show_default=True,
+    help="With --show-uniqueness cn=config: the cn=config entry of the suffix's database.",
+)
+def init_directory(
+    config_path, data_dir, bind_dn, bind_password, show_uniqueness, config_database
+) -> None:
     """Create the suffix, o=domains and o=domainAdmins on an existing server (idempotent)."""
     from .ldap import get_directory
     from .ldap.bootstrap import ensure_base_entries
 
+    if show_uniqueness:
+        with configured_app(config_path, data_dir) as app:
+            suffix = app.config["LDAP_SUFFIX"]
+        click.echo(uniqueness_config(show_uniqueness, suffix, config_database), nl=False)
+        return
     overrides: dict[str, Any] = {}
     if bind_dn:
         overrides.update(LDAP_BIND_DN=bind_dn, LDAP_BIND_PASSWORD=bind_password or "")
@@ -175,6 +197,16 @@ def init_directory(config_path, data_dir, bind_dn, bind_password) -> None:
     for dn in added:
         click.echo(f"added {dn}")
     click.echo("directory ready" if added else "directory already initialised; nothing changed")
+
+
+def uniqueness_config(kind: str, suffix: str, config_database: str) -> str:
+    """Return the slapo-unique set-up for an existing server, as slapd.conf lines or LDIF."""
+    from .embedded.slapd_conf import unique_overlay_conf
+    from .embedded.slapd_conf import unique_overlay_ldif
+
+    if kind == "slapd.conf":
+        return unique_overlay_conf(suffix)
+    return unique_overlay_ldif(suffix, config_database)
 
 
 @main.command("create-admin")

@@ -167,6 +167,64 @@ access to *
 """
 
 
+# Address uniqueness (slapo-unique). Only the entries that receive mail take part:
+# users, aliases and lists. A legacy list's external members (mailExternalUser) may
+# share addresses between lists, and standalone admins (o=domainAdmins) stay out.
+UNIQUE_ATTRS = ("mail", "shadowAddress")
+UNIQUE_CLASSES = ("mailUser", "mailAlias", "mailList")
+UNIQUE_MODULE = "unique"
+# Where slapd-config lists its dynamically loaded modules (Debian's default set-up).
+MODULE_LIST_DN = "cn=module{0},cn=config"
+
+
+def unique_uri(suffix: str) -> str:
+    """Return the slapo-unique domain spec (keywords and URI) guarding addresses below suffix.
+
+    slapo-unique searches each written value under its own attribute name only: mail is
+    unique among mail values and shadowAddress among shadowAddress values, never one
+    against the other (verified on slapd 2.5). `serialize` holds a lock from the check
+    to the end of the write; without it two simultaneous adds both pass the check.
+    """
+    classes = "".join(f"(objectClass={name})" for name in UNIQUE_CLASSES)
+    return f"serialize ldap:///o=domains,{suffix}?{','.join(UNIQUE_ATTRS)}?sub?(|{classes})"
+
+
+def unique_overlay_conf(suffix: str) -> str:
+    """Return the slapd.conf lines that load slapo-unique and configure it for suffix."""
+    return UNIQUE_CONF_TEMPLATE.format(module=UNIQUE_MODULE, uri=unique_uri(suffix))
+
+
+def unique_overlay_ldif(suffix: str, database_dn: str, module_dn: str = MODULE_LIST_DN) -> str:
+    """Return the ldapmodify LDIF that adds slapo-unique to a cn=config server."""
+    return UNIQUE_LDIF_TEMPLATE.format(
+        module_dn=module_dn, module=UNIQUE_MODULE, database_dn=database_dn, uri=unique_uri(suffix)
+    )
+
+
+UNIQUE_CONF_TEMPLATE = """\
+# Before the first "database" line:
+moduleload {module}
+
+# At the end of the mdb database section of the mail suffix:
+overlay unique
+unique_uri "{uri}"
+"""
+
+UNIQUE_LDIF_TEMPLATE = """\
+dn: {module_dn}
+changetype: modify
+add: olcModuleLoad
+olcModuleLoad: {module}
+
+dn: olcOverlay=unique,{database_dn}
+changetype: add
+objectClass: olcOverlayConfig
+objectClass: olcUniqueConfig
+olcOverlay: unique
+olcUniqueURI: {uri}
+"""
+
+
 def regex_escape(text: str) -> str:
     """Escape POSIX extended-regex metacharacters in a DN."""
     return "".join("\\" + c if c in ".[]()*+?{}|^$\\" else c for c in text)
@@ -196,6 +254,8 @@ def render_slapd_conf(
         "# {SSHA512} and friends, needed for simple binds of iRedMail users",
         "# (Dovecot auth_bind).",
         "moduleload pw-sha2",
+        "# slapo-unique: one address, one account (see the end of this file).",
+        f"moduleload {UNIQUE_MODULE}",
         "",
         f'pidfile "{run_dir / "slapd.pid"}"',
         "disallow bind_anon",
@@ -248,4 +308,11 @@ def render_slapd_conf(
             address_attrs=",".join(ADDRESS_ATTRS),
         )
     )
+    lines += [
+        "# One address, one account: no two users, aliases or lists below o=domains may",
+        "# hold the same mail, nor the same shadowAddress (constraintViolation otherwise).",
+        "overlay unique",
+        f'unique_uri "{unique_uri(suffix)}"',
+        "",
+    ]
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,31 @@ TRANSPORT_ERRORS = (
     lx.LDAPBusyResult,
     lx.LDAPUnwillingToPerformResult,
 )
+
+
+# slapo-unique's diagnostic: "non-unique attributes found with <filter of the written values>".
+UNIQUE_VIOLATION = "non-unique attributes found"
+FILTER_VALUE = re.compile(r"\((?:mail|shadowAddress)=([^()]*)\)", re.IGNORECASE)
+FILTER_ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2})")
+
+
+def address_taken(message: str) -> errors.AlreadyExists:
+    """Return the 409 for an address slapd refused as used by another account.
+
+    The diagnostic names every address of the write, not which one clashed.
+    """
+    values = sorted(
+        {
+            FILTER_ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()), value.encode())
+            .decode(errors="replace")
+            .lower()
+            for value in FILTER_VALUE.findall(message)
+        }
+    )
+    if len(values) == 1:
+        return errors.AlreadyExists(f"Address already used by another account: {values[0]}.")
+    listed = f": {', '.join(values)}" if values else ""
+    return errors.AlreadyExists(f"An address is already used by another account{listed}.")
 
 
 class StaleValue(errors.Conflict):
@@ -71,8 +97,11 @@ def translate_errors() -> Iterator[None]:
     ) as exc:
         raise StaleValue() from exc
     except lx.LDAPConstraintViolationResult as exc:
+        message = str(getattr(exc, "message", "") or exc)
+        if UNIQUE_VIOLATION in message:
+            raise address_taken(message) from exc
         # A second value for a single-valued attribute: another writer set it first.
-        if "multiple values" in str(getattr(exc, "message", "") or exc):
+        if "multiple values" in message:
             raise StaleValue() from exc
         log.error("Constraint violation: %s", exc)
         raise errors.DirectoryError() from exc

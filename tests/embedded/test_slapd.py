@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from ldap3 import BASE
+from ldap3 import MODIFY_ADD
 from ldap3 import MODIFY_REPLACE
 from ldap3 import Connection
 from ldap3 import Server
@@ -192,6 +193,7 @@ def test_layout_and_config(slapd: EmbeddedSlapd) -> None:
     assert "\ndbnosync\n" in conf
     assert "sizelimit 500" in conf
     assert slapd.credentials.root_password not in conf
+    assert "moduleload unique\n" in conf and "\noverlay unique\n" in conf
 
 
 def test_durable_server_with_other_suffix(tmp_path: Path) -> None:
@@ -476,6 +478,49 @@ def test_iredmail_objects_can_be_added(tree: EmbeddedSlapd, ldap: Binder) -> Non
     )
     assert len(conn.entries) == 3
     assert children(conn, ADMINS) == [f"mail=admin@admins.example,{ADMINS}"]
+
+
+def test_addresses_are_unique_below_o_domains(tree: EmbeddedSlapd, ldap: Binder) -> None:
+    """slapd itself refuses a second user, alias or list with a used mail or shadowAddress."""
+    conn = ldap.vmailadmin()
+    domain = add_domain(conn, "uniq.example")
+    add_user(conn, "john@uniq.example", ssha512("secret"))  # shadowAddress john@alias-uniq...
+    conn.raise_exceptions = False
+    taken = [
+        (f"mail=john@uniq.example,ou=Aliases,{domain}", ["mailAlias"],
+         {"mail": "john@uniq.example"}),
+        (f"mail=JOHN@uniq.example,ou=Groups,{domain}", ["mailList"],
+         {"mail": "JOHN@uniq.example"}),
+        (f"mail=sales@uniq.example,ou=Aliases,{domain}", ["mailAlias"],
+         {"mail": "sales@uniq.example", "shadowAddress": "john@alias-uniq.example"}),
+    ]  # fmt: skip
+    for dn, classes, attributes in taken:
+        assert not conn.add(dn, classes, attributes), dn
+        assert conn.result["result"] == 19, conn.result
+        assert "non-unique attributes" in conn.result["message"]
+    alias = f"mail=team@uniq.example,ou=Aliases,{domain}"
+    assert conn.add(alias, ["mailAlias"], {"mail": "team@uniq.example"}), conn.result
+    assert not conn.modify(alias, {"shadowAddress": [(MODIFY_ADD, ["john@alias-uniq.example"])]})
+    assert conn.result["result"] == 19, conn.result
+    assert not conn.modify_dn(alias, "mail=john@uniq.example")
+    assert conn.result["result"] == 19, conn.result
+    assert len(search_dns(conn, DOMAINS, "(|(mail=john@*)(shadowAddress=john@*))")) == 1
+    # Not guarded: a legacy list's external members may be shared between lists, and a
+    # standalone admin (outside o=domains) may have a user's address.
+    for holder in ("one@uniq.example", "two@uniq.example"):
+        assert conn.add(
+            f"memberOfGroup={holder},ou=Externals,{domain}",
+            ["mailExternalUser"],
+            {"memberOfGroup": holder, "mail": ["friend@ext.example", "john@uniq.example"]},
+        ), conn.result
+    assert conn.add(f"mail=john@uniq.example,{ADMINS}", ["mailAdmin"],
+                    {"mail": "john@uniq.example"}), conn.result  # fmt: skip
+
+
+def search_dns(conn: Connection, base: str, search_filter: str) -> list[str]:
+    """Return the DNs below base that match the filter."""
+    conn.search(base, search_filter, attributes=["1.1"])
+    return [entry.entry_dn for entry in conn.entries]
 
 
 def test_mail_user_needs_a_structural_class(tree: EmbeddedSlapd, ldap: Binder) -> None:

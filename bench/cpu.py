@@ -39,7 +39,7 @@ from bench.server import children_of  # noqa: E402
 from bench.server import wait_for_http  # noqa: E402
 from iredapi_ldap.embedded.slapd import free_port  # noqa: E402
 from iredapi_ldap.ldap import DNs  # noqa: E402
-from iredapi_ldap.models.user_view import USER_READ_ATTRIBUTES  # noqa: E402
+from iredapi_ldap.models.users.view import USER_READ_ATTRIBUTES  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 CLIENTS = 4

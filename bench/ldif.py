@@ -10,7 +10,7 @@ from iredapi_ldap.config import DEFAULTS
 from iredapi_ldap.ldap import DNs
 from iredapi_ldap.ldap import Entry
 from iredapi_ldap.ldap import attrs as A
-from iredapi_ldap.models.user_create import new_user_attributes
+from iredapi_ldap.models.users.create import new_user_attributes
 
 # Every bench user shares this password hash; hashing cost stays out of the numbers.
 PASSWORD = "Bench-Pass-123"

@@ -34,7 +34,7 @@ from bench.ldif import user_mail  # noqa: E402
 from bench.server import Environment  # noqa: E402
 from iredapi_ldap.ldap import DNs  # noqa: E402
 from iredapi_ldap.ldap.fastpath import FastConnection  # noqa: E402
-from iredapi_ldap.models.user_view import USER_READ_ATTRIBUTES  # noqa: E402
+from iredapi_ldap.models.users.view import USER_READ_ATTRIBUTES  # noqa: E402
 
 DOMAIN = "read.bench"
 PYTHON_LDAP_MISSING = (

@@ -14,7 +14,7 @@ from ldap3 import BASE
 from ldap3 import LEVEL
 
 from iredapi_ldap.ldap import DNs
-from iredapi_ldap.models.user_view import USER_READ_ATTRIBUTES
+from iredapi_ldap.models.users.view import USER_READ_ATTRIBUTES
 from iredapi_ldap.passwords import verify_password
 
 from .clients import Timing

@@ -93,7 +93,7 @@ class Environment:
         from iredapi_ldap import sqlstore
         from iredapi_ldap.ldap import get_directory
         from iredapi_ldap.ldap import get_pool
-        from iredapi_ldap.models.admin import create_global_admin
+        from iredapi_ldap.models.admins.create import create_global_admin
 
         app = create_app(self.config_values())
         with app.app_context():

@@ -143,7 +143,7 @@ class CurrentAdmin(UserMixin):
         if self.domains is not None:
             return domain.lower() in self.domains
         from .ldap import get_directory
-        from .models.admin_roles import manages_domain
+        from .models.admins.roles import manages_domain
 
         return manages_domain(get_directory(), self.mail, domain)
 
@@ -231,8 +231,8 @@ def _load_admin(user_id: str) -> CurrentAdmin | None:
     if not stored or stored.get("mail") != user_id or not stored.get("sid"):
         return None
     from .ldap import get_directory
-    from .models.admin import load_session_admin
-    from .models.admin import managed_domains
+    from .models.admins.login import load_session_admin
+    from .models.admins.login import managed_domains
 
     directory = get_directory()
     fresh = load_session_admin(directory, stored["dn"], stored["sid"])
@@ -271,8 +271,8 @@ def _unauthorized() -> None:
 def log_in(username: str, password: str) -> CurrentAdmin:
     """Check the credentials, lock and address; start a session (ending others if single-session)."""
     from .ldap import get_directory
-    from .models.admin import bump_session_epoch
-    from .models.admin import verify_login
+    from .models.admins.login import bump_session_epoch
+    from .models.admins.login import verify_login
     from .security import ratelimit
 
     attempt = ratelimit.check_login(username)
@@ -304,7 +304,7 @@ def new_session_id() -> str:
 def log_out() -> None:
     """End the session here and, through the admin's entry, on every node (copies included)."""
     from .ldap import get_directory
-    from .models.admin import end_session
+    from .models.admins.login import end_session
 
     stored = dict(session.get(SESSION_KEY) or {})
     logout_user()
@@ -319,8 +319,8 @@ def log_out() -> None:
 def refresh_session() -> None:
     """Re-read the logged-in admin now (after it changed its own password or domains)."""
     from .ldap import get_directory
-    from .models.admin import managed_domains
-    from .models.admin import reload_admin
+    from .models.admins.login import managed_domains
+    from .models.admins.login import reload_admin
 
     stored = session.get(SESSION_KEY)
     if not stored:

@@ -104,8 +104,8 @@ def _ensure_first_admin(app, data: Path, email: str | None, password: str | None
     """Create the first global admin unless one exists; print a generated password once."""
     from .errors import AlreadyExists
     from .ldap import get_directory
-    from .models.admin import any_global_admin
-    from .models.admin import create_admin
+    from .models.admins.create import any_global_admin
+    from .models.admins.create import create_admin
     from .passwords import generate_password
 
     with app.app_context():
@@ -223,7 +223,7 @@ def uniqueness_config(kind: str, suffix: str, config_database: str) -> str:
 def create_admin_command(email, password, is_global, config_path, data_dir) -> None:
     """Create a standalone admin (mailAdmin under o=domainAdmins)."""
     from .ldap import get_directory
-    from .models.admin import create_admin
+    from .models.admins.create import create_admin
 
     with configured_app(config_path, data_dir) as app, app.app_context():
         scheme = app.config["DEFAULT_PASSWORD_SCHEME"]

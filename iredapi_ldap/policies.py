@@ -223,7 +223,7 @@ def requires(
                 check_policy(declared, request.view_args or {}, super_fields, value_rules)
             if declared.creates and current_user.is_authenticated and not current_user.is_super:
                 from .ldap import get_directory
-                from .models.admin_roles import creation_guard
+                from .models.admins.roles import creation_guard
 
                 values = next((a for a in args if isinstance(a, dict)), {})
                 with creation_guard(
@@ -375,8 +375,8 @@ def _check_scope(admin: Any, policy: Policy, view_args: dict[str, Any]) -> None:
     if not policy.write:
         return
     from .ldap import get_directory
-    from .models.admin_roles import domain_has_other_admins
-    from .models.admin_roles import is_admin_account
+    from .models.admins.roles import domain_has_other_admins
+    from .models.admins.roles import is_admin_account
 
     directory = get_directory()
     target = _path_mail(view_args)

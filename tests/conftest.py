@@ -80,7 +80,7 @@ def module_app(slapd_server, tmp_path_factory):
 def module_api(module_app, ldap_tree):
     """A client of module_app logged in as a global admin, on a freshly reset tree."""
     from iredapi_ldap.ldap import get_directory
-    from iredapi_ldap.models.admin import create_global_admin
+    from iredapi_ldap.models.admins.create import create_global_admin
 
     with module_app.app_context():
         create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -255,7 +255,7 @@ class RawLdap:
 def admin(app):
     """Create the global admin the tests log in as."""
     from iredapi_ldap.ldap import get_directory
-    from iredapi_ldap.models.admin import create_global_admin
+    from iredapi_ldap.models.admins.create import create_global_admin
 
     with app.app_context():
         create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)

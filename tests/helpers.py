@@ -33,7 +33,7 @@ from iredapi_ldap import sqlstore
 from iredapi_ldap.audit import audit_log
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.ldap.connection import get_pool
-from iredapi_ldap.models.admin import create_global_admin
+from iredapi_ldap.models.admins.create import create_global_admin
 from iredapi_ldap.passwords import hash_password
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD

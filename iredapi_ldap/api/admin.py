@@ -11,8 +11,8 @@ from ..auth import SELF
 from ..auth import requires
 from ..errors import InvalidCredentials
 from ..ldap import get_directory
-from ..models import admin_profile as admins
-from ..models import admin_view
+from ..models.admins import profile as admins
+from ..models.admins import view as admin_view
 from ..schemas.admin import AdminCreateSchema
 from ..schemas.admin import AdminEnvelopeSchema
 from ..schemas.admin import AdminListArgsSchema

@@ -18,13 +18,13 @@ from ..jobs import get_runner
 from ..jobs.work import DELETE_DOMAIN
 from ..ldap import get_directory
 from ..mailhost import get_mlmmj
-from ..models import admin_roles
-from ..models import domain as domains
-from ..models.mlmmj_list import archive_lists
-from ..models.mlmmj_list import domain_list_addresses
+from ..models.admins import roles as admin_roles
+from ..models.domains import domain as domains
+from ..models.mls.ml import archive_lists
+from ..models.mls.ml import domain_list_addresses
 from ..models.settings import settings_of
-from ..models.user import forget_domain_rows
-from ..models.user import record_deleted_mailboxes
+from ..models.users.user import forget_domain_rows
+from ..models.users.user import record_deleted_mailboxes
 from ..schemas.base import EnvelopeSchema
 from ..schemas.domain import DomainCreateSchema
 from ..schemas.domain import DomainEnvelopeSchema

@@ -6,7 +6,7 @@ from ..auth import DOMAIN_READ
 from ..auth import GLOBAL_ADMIN
 from ..auth import requires
 from ..ldap import get_directory
-from ..models import domain_admins as admins
+from ..models.domains import admins as admins
 from ..schemas.domain_admins import DomainAdminsEnvelopeSchema
 from ..schemas.domain_admins import DomainAdminsUpdateSchema
 from . import ApiBlueprint

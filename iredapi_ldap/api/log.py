@@ -48,6 +48,6 @@ def list_log(args):
 def _managed_domains() -> list[str]:
     if current_user.domains is not None:
         return current_user.domains
-    from ..models.admin import managed_domains
+    from ..models.admins.login import managed_domains
 
     return managed_domains(get_directory(), current_user.mail)

@@ -11,16 +11,16 @@ from ..auth import requires
 from ..errors import ValidationFailed
 from ..ldap import get_directory
 from ..mailhost import get_mlmmj
-from ..models import mlmmj_list
+from ..models.mls import ml as mlmmj_list
 from ..schemas.base import ErrorEnvelopeSchema
-from ..schemas.mlmmj import MlCreateSchema
-from ..schemas.mlmmj import MlDeleteArgsSchema
-from ..schemas.mlmmj import MlDeletedSchema
-from ..schemas.mlmmj import MlEnvelopeSchema
-from ..schemas.mlmmj import MlGetArgsSchema
-from ..schemas.mlmmj import MlListArgsSchema
-from ..schemas.mlmmj import MlPageSchema
-from ..schemas.mlmmj import MlUpdateSchema
+from ..schemas.ml import MlCreateSchema
+from ..schemas.ml import MlDeleteArgsSchema
+from ..schemas.ml import MlDeletedSchema
+from ..schemas.ml import MlEnvelopeSchema
+from ..schemas.ml import MlGetArgsSchema
+from ..schemas.ml import MlListArgsSchema
+from ..schemas.ml import MlPageSchema
+from ..schemas.ml import MlUpdateSchema
 from . import ApiBlueprint
 from .envelope import ok
 from .paging import page_meta

@@ -6,7 +6,7 @@ from ..auth import SELF
 from ..auth import requires
 from ..errors import NotFound
 from ..ldap import get_directory
-from ..models import token as tokens
+from ..models.admins import tokens as tokens
 from ..schemas.base import EnvelopeSchema
 from ..schemas.token import NewTokenEnvelopeSchema
 from ..schemas.token import TokenCreateSchema

@@ -14,9 +14,9 @@ from ..auth import requires
 from ..errors import InvalidCredentials
 from ..errors import ValidationFailed
 from ..ldap import get_directory
-from ..models import user as users
-from ..models.user_create import create_user
-from ..models.user_update import update_user
+from ..models.users import user as users
+from ..models.users.create import create_user
+from ..models.users.update import update_user
 from ..schemas.base import EnvelopeSchema
 from ..schemas.base import ErrorEnvelopeSchema
 from ..schemas.user import UserCreateSchema

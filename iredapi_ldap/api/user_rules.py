@@ -8,9 +8,9 @@ from flask import current_app
 from marshmallow import ValidationError
 
 from ..ldap import get_directory
-from ..models import user_access
-from ..models.admin_roles import is_admin_account
-from ..models.user import ADMIN_SERVICE
+from ..models.admins.roles import is_admin_account
+from ..models.users import access as user_access
+from ..models.users.user import ADMIN_SERVICE
 from ..policies import ValueRule
 from ..policies import global_values
 from ..policies import naming

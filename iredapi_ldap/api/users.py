@@ -13,7 +13,7 @@ from ..auth import requires
 from ..jobs import get_runner
 from ..jobs.work import BULK_UPDATE
 from ..ldap import get_directory
-from ..models import users
+from ..models.users import listing as users
 from ..schemas.jobs import JobEnvelopeSchema
 from ..schemas.user_view import UserPageSchema
 from ..schemas.user_view import UserSchema

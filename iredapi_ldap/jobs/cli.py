@@ -64,7 +64,7 @@ def bulk_update_command(domain, account_status, language, transport, config_path
 
     from ..cli import _call
     from ..ldap import get_directory
-    from ..models import users
+    from ..models.users import listing as users
     from ..schemas.users import UsersBulkUpdateSchema
     from . import get_runner
     from . import process_owner

@@ -19,13 +19,13 @@ from ..ldap import get_directory
 from ..ldap.directory import NO_ATTRIBUTES
 from ..ldap.directory import dn_depth
 from ..mailhost import get_mlmmj
-from ..models import users
-from ..models.domain import get_domain_entry
-from ..models.mlmmj_list import archive_lists
-from ..models.mlmmj_list import domain_list_addresses
-from ..models.user import MAILBOX_ATTRIBUTES
-from ..models.user import forget_domain_rows
-from ..models.user import record_deleted_mailboxes
+from ..models.domains.domain import get_domain_entry
+from ..models.mls.ml import archive_lists
+from ..models.mls.ml import domain_list_addresses
+from ..models.users import listing as users
+from ..models.users.user import MAILBOX_ATTRIBUTES
+from ..models.users.user import forget_domain_rows
+from ..models.users.user import record_deleted_mailboxes
 from .runner import JobContext
 from .runner import handler
 

@@ -180,7 +180,7 @@ def check_member_domains(
 
 def check_unused(directory: Directory, field: str, addresses: list[str]) -> None:
     """Refuse (409) addresses already used by a user, alias, list or standalone admin."""
-    from .user import addresses_in_use
+    from .users.user import addresses_in_use
 
     taken = addresses_in_use(directory, addresses)
     if taken:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from ..ldap.attrs import INTEGER_SETTINGS
@@ -13,13 +14,18 @@ _INTEGER_KEYS = {key.lower(): key for key in INTEGER_SETTINGS}
 _MULTI_KEYS = {key.lower(): key for key in MULTI_SETTINGS}
 
 
+def pairs(values: list[str]) -> Iterator[tuple[str, str]]:
+    """Yield (key, value) of each `key:value` accountSetting value, in stored order."""
+    for raw in values:
+        key, sep, value = raw.partition(":")
+        if sep:
+            yield key, value
+
+
 def parse_settings(values: list[str]) -> dict[str, Any]:
     """Turn accountSetting values into a dict (ints, lists for repeated keys)."""
     result: dict[str, Any] = {}
-    for raw in values:
-        key, sep, value = raw.partition(":")
-        if not sep:
-            continue
+    for key, value in pairs(values):
         if key.lower() in _INTEGER_KEYS:
             try:
                 result[_INTEGER_KEYS[key.lower()]] = int(value)
@@ -37,6 +43,26 @@ def parse_settings(values: list[str]) -> dict[str, Any]:
 def settings_of(entry: Entry) -> dict[str, Any]:
     """Return an entry's parsed accountSetting."""
     return parse_settings(entry.all(ATTRIBUTE))
+
+
+def setting_values(entry: Entry, key: str) -> list[str]:
+    """Return every value of one accountSetting key (case-insensitive key), in stored order."""
+    wanted = key.lower()
+    return [value for name, value in pairs(entry.all(ATTRIBUTE)) if name.lower() == wanted]
+
+
+def setting_value(entry: Entry, key: str) -> str | None:
+    """Return the first value of one accountSetting key, or None."""
+    values = setting_values(entry, key)
+    return values[0] if values else None
+
+
+def setting_int(entry: Entry, key: str) -> int:
+    """Return an integer accountSetting value (0 when absent or not a number)."""
+    try:
+        return int(setting_value(entry, key) or 0)
+    except ValueError:
+        return 0
 
 
 def _encode(key: str, value: Any) -> list[str]:

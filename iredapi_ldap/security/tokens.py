@@ -272,8 +272,8 @@ def admin_from_request(request: Request) -> Any:
 
 def _verify(parsed: tuple[str, str] | None, claimed: str | None) -> tuple[Any, Any]:
     from ..ldap import get_directory
-    from ..models.token import find_token
-    from ..models.token import recheck_token
+    from ..models.admins.tokens import find_token
+    from ..models.admins.tokens import recheck_token
 
     if parsed is None:
         return None, None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from iredapi_ldap import auth
-from iredapi_ldap.models.admin import days_since_epoch
+from iredapi_ldap.models.admins.login import days_since_epoch
 from tests.helpers import PASSWORD
 from tests.helpers import add_admin
 from tests.helpers import add_domain

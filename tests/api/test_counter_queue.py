@@ -15,7 +15,7 @@ from ldap3 import MODIFY_REPLACE
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.models import counters
 from iredapi_ldap.models.counter_queue import get_counter_queue
-from iredapi_ldap.models.domain import create_domain
+from iredapi_ldap.models.domains.domain import create_domain
 from tests.helpers import assert_error
 from tests.helpers import make_domain
 from tests.helpers import make_user

@@ -100,7 +100,7 @@ def test_create_answers_what_it_wrote_in_five_operations(api, raw, counting):
 
 
 def test_create_refuses_an_admin_address_but_not_an_external_list_member(api, raw, app):
-    from iredapi_ldap.models.admin import create_admin
+    from iredapi_ldap.models.admins.create import create_admin
 
     with app.app_context():  # an admin created while the domain was not hosted yet
         create_admin(get_directory(), f"boss@{DOMAIN}", PASSWORD, is_global=False)

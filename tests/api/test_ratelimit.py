@@ -57,7 +57,7 @@ def test_account_is_locked_after_its_failures_even_with_the_right_password(app_c
 def add_admin_via_root(node):
     """Create the second global admin with the app's own model (test set-up)."""
     from iredapi_ldap.ldap import get_directory
-    from iredapi_ldap.models.admin import create_global_admin
+    from iredapi_ldap.models.admins.create import create_global_admin
 
     with node.app_context():
         create_global_admin(get_directory(), OTHER, "Other-Pass-456")

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from iredapi_ldap.models import admin as admin_model
+from iredapi_ldap.models.admins import login as admin_model
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import add_admin

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from iredapi_ldap.models.user import NORMAL_USER_SERVICES
+from iredapi_ldap.models.users.user import NORMAL_USER_SERVICES
 from iredapi_ldap.passwords import hash_password
 from iredapi_ldap.passwords import verify_password
 from tests.helpers import USER_CLASSES

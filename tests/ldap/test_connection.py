@@ -20,7 +20,7 @@ from iredapi_ldap.ldap.connection import PooledDirectory
 from iredapi_ldap.ldap.connection import parse_uris
 from iredapi_ldap.ldap.directory import Entry
 from iredapi_ldap.ldap.dn import rdn
-from iredapi_ldap.models.admin import create_global_admin
+from iredapi_ldap.models.admins.create import create_global_admin
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import private_app

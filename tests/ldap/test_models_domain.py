@@ -8,7 +8,7 @@ from iredapi_ldap import errors
 from iredapi_ldap.ldap import Directory
 from iredapi_ldap.ldap import StaleValue
 from iredapi_ldap.ldap import get_directory
-from iredapi_ldap.models import domain as domains
+from iredapi_ldap.models.domains import domain as domains
 from iredapi_ldap.models.settings import parse_settings
 from iredapi_ldap.models.settings import setting_changes
 from iredapi_ldap.models.settings import settings_of

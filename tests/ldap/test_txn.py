@@ -20,7 +20,7 @@ from iredapi_ldap.ldap.txn import START_OID
 from iredapi_ldap.ldap.txn import end_request_value
 from iredapi_ldap.ldap.txn import failed_message_id
 from iredapi_ldap.ldap.txn import spec_control
-from iredapi_ldap.models.admin import create_global_admin
+from iredapi_ldap.models.admins.create import create_global_admin
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import new_client

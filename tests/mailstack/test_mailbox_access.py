@@ -36,7 +36,7 @@ def tenants(ldap_tree, app_config, storage, dovecot):
     """a.test and b.test with one user each (mailboxes on disk), a domain admin of a.test only."""
     app = create_app({**app_config, "STORAGE_BASE_DIRECTORY": str(storage)})
     from iredapi_ldap.ldap import get_directory
-    from iredapi_ldap.models.admin import create_global_admin
+    from iredapi_ldap.models.admins.create import create_global_admin
     from tests.conftest import ADMIN_EMAIL
     from tests.conftest import ADMIN_PASSWORD as GLOBAL_PASSWORD
 

@@ -23,7 +23,7 @@ def stack_client(ldap_tree, app_config, request):
     )
     client = app.test_client()
     from iredapi_ldap.ldap import get_directory
-    from iredapi_ldap.models.admin import create_global_admin
+    from iredapi_ldap.models.admins.create import create_global_admin
     from tests.conftest import ADMIN_EMAIL
     from tests.conftest import ADMIN_PASSWORD
 

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from iredapi_ldap.config import DEFAULTS
-from iredapi_ldap.models.maildir import home_directory
-from iredapi_ldap.models.maildir import maildir_path
+from iredapi_ldap.models.users.maildir import home_directory
+from iredapi_ldap.models.users.maildir import maildir_path
 
 NOW = time.strptime("2026-05-14 10:22:33", "%Y-%m-%d %H:%M:%S")
 STAMP = "-2026.05.14.10.22.33"

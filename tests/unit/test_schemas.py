@@ -18,7 +18,7 @@ from iredapi_ldap.schemas.domain import DomainSchema
 from iredapi_ldap.schemas.domain import DomainUpdateSchema
 from iredapi_ldap.schemas.fields import normalise_domain
 from iredapi_ldap.schemas.fields import normalise_email
-from iredapi_ldap.schemas.mlmmj import MlUpdateSchema
+from iredapi_ldap.schemas.ml import MlUpdateSchema
 from iredapi_ldap.schemas.token import TokenCreateSchema
 from iredapi_ldap.schemas.user import UserUpdateSchema
 from iredapi_ldap.schemas.users import UsersBulkUpdateSchema

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from ..members import Problems
+from ..members import add_value
+from ..members import delete_value
 from .domain import get_domain_entry
-from .members import Problems
-from .members import add_value
-from .members import delete_value
 
 ADMIN_SERVICE = "domainadmin"
 USER, STANDALONE, MISSING = "user", "admin", "missing"

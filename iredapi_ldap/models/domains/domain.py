@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import filters as F
-from ..ldap import retry_on_stale
-from . import counters
-from .counter_queue import flush_pending
-from .settings import setting_changes
-from .settings import settings_of
-from .units import parse_unit_quota
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import filters as F
+from ...ldap import retry_on_stale
+from .. import counters
+from ..counter_queue import flush_pending
+from ..settings import setting_changes
+from ..settings import settings_of
+from ..units import parse_unit_quota
 
 # API field -> accountSetting key (integers, MB or counts).
 SETTING_FIELDS = {
@@ -238,9 +238,9 @@ def update_domain(
     directory: Directory, domain: str, values: dict[str, Any], config: dict[str, Any]
 ) -> dict[str, Any]:
     """Apply a partial update; retried when another writer changed the entry meanwhile."""
-    from .alias_domain import alias_domain_changes
-    from .alias_domain import check_alias_domains
-    from .alias_domain import sync_alias_addresses
+    from .alias_domains import alias_domain_changes
+    from .alias_domains import check_alias_domains
+    from .alias_domains import sync_alias_addresses
     from .catchall import check_catchall
     from .catchall import set_catchall
 

@@ -5,27 +5,27 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import filters as F
-from . import admin_roles
-from .admin import CREATE_NEW_DOMAINS
-from .admin import LOCKED
-from .admin import PASSWORD_EXPIRATION
-from .admin import RESTRICTED_IPS
-from .admin import ROLE
-from .admin import ROLE_LIMITED
-from .admin import SIMULTANEOUS_LOGINS
-from .admin import is_admin_entry
-from .admin import is_global_entry
-from .admin import is_yes
-from .admin import managed_domains
-from .admin import password_expired
-from .admin import setting_int
-from .admin import setting_value
-from .admin import setting_values
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import filters as F
+from ..settings import setting_int
+from ..settings import setting_value
+from ..settings import setting_values
+from . import roles as admin_roles
+from .login import CREATE_NEW_DOMAINS
+from .login import LOCKED
+from .login import PASSWORD_EXPIRATION
+from .login import RESTRICTED_IPS
+from .login import ROLE
+from .login import ROLE_LIMITED
+from .login import SIMULTANEOUS_LOGINS
+from .login import is_admin_entry
+from .login import is_global_entry
+from .login import is_yes
+from .login import managed_domains
+from .login import password_expired
 
 CONTACT_EMAIL = "contactEmail"
 SECURITY_QUESTION = "securityQuestion"

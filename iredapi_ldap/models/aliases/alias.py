@@ -4,33 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
-from ..ldap import retry_on_stale
-from ..ldap.dn import rdn
-from . import counter_queue
-from . import counters
-from .domain import get_domain_entry
-from .maillist_members import forget_group_account
-from .members import PUBLIC
-from .members import Problems
-from .members import alias_domains_of
-from .members import check_addresses
-from .members import check_member_domains
-from .members import check_unused
-from .members import count_limit_plan
-from .members import domain_active
-from .members import merge_triad
-from .members import no_members_warning
-from .members import policy_of
-from .members import shadow_copies
-from .members import value_steps
-from .references import check_rename_target
-from .references import rename_address_references
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from ...ldap import retry_on_stale
+from ...ldap.dn import rdn
+from .. import counter_queue
+from .. import counters
+from ..domains.domain import get_domain_entry
+from ..maillists.members import forget_group_account
+from ..members import PUBLIC
+from ..members import Problems
+from ..members import alias_domains_of
+from ..members import check_addresses
+from ..members import check_member_domains
+from ..members import check_unused
+from ..members import count_limit_plan
+from ..members import domain_active
+from ..members import merge_triad
+from ..members import no_members_warning
+from ..members import policy_of
+from ..members import shadow_copies
+from ..members import value_steps
+from ..references import check_rename_target
+from ..references import rename_address_references
 
 # iredmail-ldap-model.md 3.4: Postfix's virtual_alias_maps needs mail and deliver.
 ALIAS_SERVICES = ("mail", "deliver")

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import StaleValue
-from ..ldap import attrs as A
-from ..ldap import filters as F
-from .members import ACCOUNT_CLASSES
-from .members import merge_triad
-from .members import shadow_copies
-from .members import value_steps
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import StaleValue
+from ...ldap import attrs as A
+from ...ldap import filters as F
+from ..members import ACCOUNT_CLASSES
+from ..members import merge_triad
+from ..members import shadow_copies
+from ..members import value_steps
 
 DOMAINALIAS_SERVICE = "domainalias"
 TRIAD = ("aliasDomains", "addAliasDomain", "removeAliasDomain")

@@ -14,28 +14,28 @@ import logging
 import uuid
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
-from ..mailhost import Mlmmj
-from . import counter_queue
-from . import counters
-from .domain import get_domain_entry
-from .maillist_members import forget_group_account
-from .mlmmj_settings import CREATE_DEFAULTS
-from .mlmmj_settings import apply_controls
-from .mlmmj_settings import bad
-from .mlmmj_settings import control_writes
-from .mlmmj_settings import ldap_roles
-from .mlmmj_settings import parse_size
-from .mlmmj_settings import posting_rules
-from .mlmmj_settings import settings_view
-from .settings import settings_of
-from .user import addresses_in_use
-from .user import local_part
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from ...mailhost import Mlmmj
+from .. import counter_queue
+from .. import counters
+from ..domains.domain import get_domain_entry
+from ..maillists.members import forget_group_account
+from ..settings import settings_of
+from ..users.user import addresses_in_use
+from ..users.user import local_part
+from .settings import CREATE_DEFAULTS
+from .settings import apply_controls
+from .settings import bad
+from .settings import control_writes
+from .settings import ldap_roles
+from .settings import parse_size
+from .settings import posting_rules
+from .settings import settings_view
 
 log = logging.getLogger(__name__)
 

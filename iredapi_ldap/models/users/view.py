@@ -6,9 +6,9 @@ import datetime
 import posixpath
 from typing import Any
 
-from ..ldap import Entry
-from ..ldap import attrs as A
-from .units import bytes_to_mb
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ..units import bytes_to_mb
 
 # Everything user_from_entry reads; userPassword is deliberately absent.
 USER_READ_ATTRIBUTES = [

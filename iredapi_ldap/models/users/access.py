@@ -17,14 +17,14 @@ import posixpath
 from collections.abc import Iterable
 from typing import Any
 
-from ..ldap import Directory
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
-from .domain import get_domain_entry
+from ...ldap import Directory
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from ..domains.domain import get_domain_entry
 from .maildir import domain_prefix
 from .maildir import storage_base_of
-from .user_view import maildir_of
+from .view import maildir_of
 
 MAILBOX_ATTRIBUTES = ["mail", "homeDirectory", "storageBaseDirectory", "mailMessageStore"]
 

@@ -1,4 +1,4 @@
-"""Admins as iRedAdmin sees them (standalone mailAdmin entries and admin mail users): login side."""
+"""Admins as iRedAdmin sees them (standalone mailAdmin entries and admin mail users): login and sessions."""
 
 from __future__ import annotations
 
@@ -9,17 +9,19 @@ import time
 
 from marshmallow import ValidationError
 
-from .. import errors
-from ..auth import CurrentAdmin
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import StaleValue
-from ..ldap import attrs as A
-from ..ldap import filters as F
-from ..ldap import retry_on_stale
-from ..passwords import hash_password
-from ..passwords import verify_password
-from ..schemas.fields import normalise_email
+from ... import errors
+from ...auth import CurrentAdmin
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import StaleValue
+from ...ldap import attrs as A
+from ...ldap import filters as F
+from ...ldap import retry_on_stale
+from ...passwords import verify_password
+from ...schemas.fields import normalise_email
+from ..settings import setting_int
+from ..settings import setting_value
+from ..settings import setting_values
 
 # accountSetting keys this project adds to admin entries. iRedAdmin keeps keys it
 # does not know, so these survive edits made in its web UI.
@@ -49,31 +51,6 @@ EPOCH_ATTEMPTS = 20
 def days_since_epoch() -> int:
     """Return today as days since 1970-01-01 (shadowLastChange)."""
     return (datetime.date.today() - datetime.date(1970, 1, 1)).days
-
-
-def setting_values(entry: Entry, key: str) -> list[str]:
-    """Return every value of one accountSetting key (case-insensitive key), in stored order."""
-    wanted = key.lower()
-    found = []
-    for raw in entry.all(SETTING):
-        name, sep, value = raw.partition(":")
-        if sep and name.lower() == wanted:
-            found.append(value)
-    return found
-
-
-def setting_value(entry: Entry, key: str) -> str | None:
-    """Return the first value of one accountSetting key, or None."""
-    values = setting_values(entry, key)
-    return values[0] if values else None
-
-
-def setting_int(entry: Entry, key: str) -> int:
-    """Return an integer accountSetting value (0 when absent or not a number)."""
-    try:
-        return int(setting_value(entry, key) or 0)
-    except ValueError:
-        return 0
 
 
 def is_yes(value: str | None) -> bool:
@@ -274,63 +251,3 @@ def bump_session_epoch(directory: Directory, dn: str) -> int:
         except StaleValue:
             time.sleep(random.uniform(0, 0.01))
     raise errors.Conflict("Too many logins at once; try again.")
-
-
-def any_global_admin(directory: Directory) -> bool:
-    """Tell whether at least one global admin (standalone or mail user) exists."""
-    standalone = F.and_(F.object_class(A.OC_ADMIN), F.eq("domainGlobalAdmin", "yes"))
-    if directory.search_one(directory.dn.admins, standalone, ["1.1"], scope="one"):
-        return True
-    promoted = F.and_(
-        F.object_class(A.OC_USER),
-        F.eq("domainGlobalAdmin", "yes"),
-        F.eq("enabledService", "domainadmin"),
-    )
-    return directory.search_one(directory.dn.domains, promoted, ["1.1"]) is not None
-
-
-def check_standalone_address(directory: Directory, mail: str) -> str:
-    """Return the normalised address of a new standalone admin, or raise 400 naming mail."""
-    try:
-        mail = normalise_email(mail)
-    except ValidationError as exc:
-        raise errors.ValidationFailed(
-            f"Invalid email address: {mail!r}.", code="INVALID_MAIL", errors={"mail": exc.messages}
-        ) from exc
-    hosted = directory.get(directory.dn.domain(mail.rsplit("@", 1)[1]), ["1.1"])
-    if hosted is not None:
-        raise errors.ValidationFailed(
-            "A standalone admin's address must not be in a hosted domain.",
-            code="CAN_NOT_BE_LOCAL_DOMAIN",
-            errors={"mail": ["Domain is hosted here; promote a mail user instead."]},
-        )
-    return mail
-
-
-def create_admin(
-    directory: Directory, mail: str, password: str, is_global: bool = True, scheme: str = "SSHA512"
-) -> str:
-    """Create a standalone admin (mailAdmin under o=domainAdmins); return its DN."""
-    mail = check_standalone_address(directory, mail)
-    dn = directory.dn.admin(mail)
-    local = mail.split("@", 1)[0]
-    directory.add(
-        dn,
-        {
-            "objectClass": [A.OC_ADMIN],
-            "mail": mail,
-            "cn": local,
-            "sn": local,
-            "givenName": local,
-            "userPassword": hash_password(password, scheme),
-            "accountStatus": A.STATUS_ACTIVE,
-            "domainGlobalAdmin": "yes" if is_global else None,
-            "shadowLastChange": days_since_epoch(),
-        },
-    )
-    return dn
-
-
-def create_global_admin(directory: Directory, mail: str, password: str) -> str:
-    """Create a standalone global admin; return its DN."""
-    return create_admin(directory, mail, password, is_global=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import errors
-from ..ldap import Entry
-from . import counters
-from .settings import settings_of
-from .units import MB
-from .units import parse_unit_quota
+from ... import errors
+from ...ldap import Entry
+from .. import counters
+from ..settings import settings_of
+from ..units import MB
+from ..units import parse_unit_quota
 
 ACCOUNT_LIMIT = "EXCEEDED_DOMAIN_ACCOUNT_LIMIT"
 DOMAIN_QUOTA = "EXCEEDED_DOMAIN_QUOTA_SIZE"

@@ -5,20 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .. import passwords
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import filters as F
-from ..ldap.directory import DEEP_OFFSET
-from . import counters
-from .admin import days_since_epoch
-from .counter_queue import flush_pending
-from .domain import get_domain_entry
+from ... import passwords
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import filters as F
+from ...ldap.directory import DEEP_OFFSET
+from .. import counters
+from ..admins.login import days_since_epoch
+from ..counter_queue import flush_pending
+from ..domains.domain import get_domain_entry
 from .user import check_policy
 from .user import password_policy_of
-from .user_view import USER_READ_ATTRIBUTES
-from .user_view import user_from_entry
+from .view import USER_READ_ATTRIBUTES
+from .view import user_from_entry
 
 NO_ATTRIBUTES = ["1.1"]
 # Addresses per `(|(mail=a)(mail=b)...)` read of one page: short filters, few round trips.

@@ -4,38 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
-from .. import passwords
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import filters as F
-from ..ldap import retry_on_stale
-from . import admin_roles
-from .admin import CREATE_NEW_DOMAINS
-from .admin import LOCKED
-from .admin import PASSWORD_EXPIRATION
-from .admin import RESTRICTED_IPS
-from .admin import ROLE
-from .admin import ROLE_LIMITED
-from .admin import SETTING
-from .admin import SIMULTANEOUS_LOGINS
-from .admin import check_standalone_address
-from .admin import days_since_epoch
-from .admin import is_yes
-from .admin import setting_value
-from .admin_view import CONTACT_EMAIL
-from .admin_view import COUNT_FIELDS
-from .admin_view import MAILBOX_FIELDS
-from .admin_view import PROMOTED_FILTER
-from .admin_view import SECURITY_ANSWER
-from .admin_view import SECURITY_QUESTION
-from .admin_view import SERVICE_FLAGS
-from .admin_view import STANDALONE_FILTER
-from .admin_view import admin_type
-from .admin_view import get_admin
-from .admin_view import get_admin_entry
-from .settings import setting_changes
+from ... import errors
+from ... import passwords
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import filters as F
+from ...ldap import retry_on_stale
+from ..settings import setting_changes
+from ..settings import setting_value
+from . import roles as admin_roles
+from .create import check_standalone_address
+from .login import CREATE_NEW_DOMAINS
+from .login import LOCKED
+from .login import PASSWORD_EXPIRATION
+from .login import RESTRICTED_IPS
+from .login import ROLE
+from .login import ROLE_LIMITED
+from .login import SETTING
+from .login import SIMULTANEOUS_LOGINS
+from .login import days_since_epoch
+from .login import is_yes
+from .view import CONTACT_EMAIL
+from .view import COUNT_FIELDS
+from .view import MAILBOX_FIELDS
+from .view import PROMOTED_FILTER
+from .view import SECURITY_ANSWER
+from .view import SECURITY_QUESTION
+from .view import SERVICE_FLAGS
+from .view import STANDALONE_FILTER
+from .view import admin_type
+from .view import get_admin
+from .view import get_admin_entry
 
 RETRIES = 3
 

@@ -30,19 +30,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import StaleValue
-from ..ldap import attrs as A
-from ..ldap import filters as F
-from .admin import SETTING
-from .admin import managed_domains
-from .admin import setting_int
-from .admin import setting_value
-from .settings import settings_of
-from .units import MB
-from .units import UNITS_IN_MB
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import StaleValue
+from ...ldap import attrs as A
+from ...ldap import filters as F
+from ..settings import setting_int
+from ..settings import setting_value
+from ..settings import settings_of
+from ..units import MB
+from ..units import UNITS_IN_MB
+from .login import SETTING
+from .login import managed_domains
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ def list_managed_domains(
     name_only: bool = False,
 ) -> tuple[list[Any], int]:
     """Return one page of the domains an admin manages (directory order) and the total."""
-    from .domain import domain_from_entry
+    from ..domains.domain import domain_from_entry
 
     attributes = ["domainName"] if name_only else None
     entries, total = directory.window(

@@ -5,29 +5,29 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
-from ..ldap.txn import Transaction
-from . import counters
-from .admin import days_since_epoch
-from .counter_queue import add_counted
-from .domain import get_domain_entry
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from ...ldap.txn import Transaction
+from .. import counters
+from ..admins.login import days_since_epoch
+from ..counter_queue import add_counted
+from ..domains.domain import get_domain_entry
+from ..settings import settings_of
+from .limits import creation_plan
+from .limits import unchecked_counters
 from .maildir import home_directory
 from .maildir import storage_base_of
-from .settings import settings_of
 from .user import ACCOUNT_CLASSES
 from .user import NORMAL_USER_SERVICES
 from .user import canonical_service
 from .user import local_part
 from .user import password_policy_of
 from .user import password_values
-from .user_limits import creation_plan
-from .user_limits import unchecked_counters
-from .user_view import user_from_entry
+from .view import user_from_entry
 
 
 def user_services(config: dict[str, Any]) -> list[str]:

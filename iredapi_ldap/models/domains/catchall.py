@@ -7,17 +7,17 @@ enabledService, and iRedMail's howto sets none, so none is written.
 
 from __future__ import annotations
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import retry_on_stale
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import retry_on_stale
+from ..members import Problems
+from ..members import alias_domains_of
+from ..members import check_addresses
+from ..members import domain_active
+from ..members import value_steps
 from .domain import get_domain_entry
-from .members import Problems
-from .members import alias_domains_of
-from .members import check_addresses
-from .members import domain_active
-from .members import value_steps
 
 CATCHALL_CLASSES = ("inetOrgPerson", A.OC_USER)
 CATCHALL_NAME = "catch-all"

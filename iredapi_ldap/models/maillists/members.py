@@ -13,22 +13,22 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import StaleValue
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
-from .members import ACCOUNT_CLASSES
-from .members import Problems
-from .members import add_value
-from .members import check_addresses
-from .members import delete_value
-from .members import domain_active
-from .members import find_accounts
-from .references import remove_account_references
-from .references import remove_group_references
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import StaleValue
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from ..members import ACCOUNT_CLASSES
+from ..members import Problems
+from ..members import add_value
+from ..members import check_addresses
+from ..members import delete_value
+from ..members import domain_active
+from ..members import find_accounts
+from ..references import remove_account_references
+from ..references import remove_group_references
 
 EXTERNAL_SERVICES = ("mail", "deliver")
 MEMBER_TRIAD = ("members", "addMember", "removeMember")

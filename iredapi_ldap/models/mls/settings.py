@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
-from ..ldap import domain_of
-from ..mailhost import FLAG
-from ..mailhost import FLAG_PARAMETERS
-from ..mailhost import LINE
-from ..mailhost import LINES
-from ..mailhost import TEXT
-from ..mailhost import TUNABLES
-from ..mailhost import Mlmmj
-from .user import local_part
+from ... import errors
+from ...ldap import domain_of
+from ...mailhost import FLAG
+from ...mailhost import FLAG_PARAMETERS
+from ...mailhost import LINE
+from ...mailhost import LINES
+from ...mailhost import TEXT
+from ...mailhost import TUNABLES
+from ...mailhost import Mlmmj
+from ..users.user import local_part
 
 # mlmmjadmin MLMMJ_DEFAULT_PROFILE_SETTINGS: a new list's settings unless given.
 CREATE_DEFAULTS = {

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth import CurrentAdmin
-from ..errors import NotFound
-from ..errors import ValidationFailed
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import StaleValue
-from ..ldap import attrs as A
-from ..ldap import filters as F
-from ..security.token_usage import last_uses
-from ..security.tokens import SETTING_KEY
-from ..security.tokens import TokenRecord
-from ..security.tokens import new_token
+from ...auth import CurrentAdmin
+from ...errors import NotFound
+from ...errors import ValidationFailed
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import StaleValue
+from ...ldap import attrs as A
+from ...ldap import filters as F
+from ...security.token_usage import last_uses
+from ...security.tokens import SETTING_KEY
+from ...security.tokens import TokenRecord
+from ...security.tokens import new_token
 
 ATTRIBUTE = "accountSetting"
 MAX_TOKENS_PER_ADMIN = 20
@@ -35,7 +35,7 @@ def find_token(
     directory: Directory, token_id: str
 ) -> tuple[TokenRecord, CurrentAdmin | None] | None:
     """Find a token by id: its record and its admin (None when the admin may not log in)."""
-    from .admin import load_login_admin
+    from .login import load_login_admin
 
     has_token = F.starts_with(ATTRIBUTE, _prefix(token_id))
     # Both searches are narrowed by indexed terms (objectClass, enabledService), so the
@@ -70,7 +70,7 @@ def recheck_token(
     The admin's role and restrictions come from the entry just read; its managed domains
     from the cache, unless its global flag changed (then they are looked up when needed).
     """
-    from .admin import reload_admin
+    from .login import reload_admin
 
     found = reload_admin(directory, admin.dn)
     if found is None:
@@ -85,8 +85,8 @@ def recheck_token(
 
 def admin_entry(directory: Directory, mail: str) -> Entry:
     """Return the entry of an admin (mail user admin first, as iRedAdmin); 404 otherwise."""
-    from .admin import is_admin_entry
-    from .admin import login_entries
+    from .login import is_admin_entry
+    from .login import login_entries
 
     for entry in login_entries(directory, mail):
         if is_admin_entry(entry):

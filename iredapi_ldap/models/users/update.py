@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import StaleValue
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
-from . import counters
-from .admin import days_since_epoch
-from .domain import get_domain_entry
-from .members import merge_triad
-from .members import value_steps
-from .units import MB
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import StaleValue
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from .. import counters
+from ..admins.login import days_since_epoch
+from ..domains.domain import get_domain_entry
+from ..members import merge_triad
+from ..members import value_steps
+from ..units import MB
+from .limits import quota_change_plan
 from .user import ADMIN_SERVICE
 from .user import addresses_in_use
 from .user import canonical_service
@@ -26,7 +27,6 @@ from .user import get_user_entry
 from .user import local_part
 from .user import password_policy_of
 from .user import password_values
-from .user_limits import quota_change_plan
 
 RETRIES = 5
 # API field -> attribute, for single values where an empty value removes the attribute.

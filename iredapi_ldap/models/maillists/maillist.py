@@ -7,38 +7,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import errors
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
-from ..ldap import retry_on_stale
-from . import counter_queue
-from . import counters
-from .domain import get_domain_entry
-from .maillist_members import MEMBER_TRIAD
-from .maillist_members import DomainCheck
-from .maillist_members import Membership
-from .maillist_members import added_addresses
-from .maillist_members import apply_members
-from .maillist_members import check_writable
-from .maillist_members import forget_group_account
-from .maillist_members import plan_members
-from .maillist_members import read_membership
-from .members import PUBLIC
-from .members import Problems
-from .members import alias_domains_of
-from .members import check_addresses
-from .members import check_member_domains
-from .members import check_unused
-from .members import count_limit_plan
-from .members import domain_active
-from .members import merge_triad
-from .members import no_members_warning
-from .members import policy_of
-from .members import shadow_copies
-from .members import value_steps
+from ... import errors
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from ...ldap import retry_on_stale
+from .. import counter_queue
+from .. import counters
+from ..domains.domain import get_domain_entry
+from ..members import PUBLIC
+from ..members import Problems
+from ..members import alias_domains_of
+from ..members import check_addresses
+from ..members import check_member_domains
+from ..members import check_unused
+from ..members import count_limit_plan
+from ..members import domain_active
+from ..members import merge_triad
+from ..members import no_members_warning
+from ..members import policy_of
+from ..members import shadow_copies
+from ..members import value_steps
+from .members import MEMBER_TRIAD
+from .members import DomainCheck
+from .members import Membership
+from .members import added_addresses
+from .members import apply_members
+from .members import check_writable
+from .members import forget_group_account
+from .members import plan_members
+from .members import read_membership
 
 # iredmail-ldap-model.md 3.5b.
 LIST_SERVICES = ("mail", "deliver", "displayedInGlobalAddressBook")

@@ -6,8 +6,8 @@ import posixpath
 import time
 from typing import Any
 
-from ..ldap import Entry
-from .settings import settings_of
+from ...ldap import Entry
+from ..settings import settings_of
 
 
 def _hash_chars(username: str) -> list[str]:

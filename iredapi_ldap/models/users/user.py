@@ -5,25 +5,25 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .. import errors
-from .. import passwords
-from ..ldap import Directory
-from ..ldap import Entry
-from ..ldap import attrs as A
-from ..ldap import domain_of
-from ..ldap import filters as F
-from ..ldap.dn import rdn
-from . import counter_queue
-from . import counters
-from .admin import days_since_epoch
-from .domain import get_domain_entry
-from .references import check_rename_target
-from .references import remove_account_references
-from .references import rename_address_references
-from .settings import settings_of
-from .user_view import USER_READ_ATTRIBUTES
-from .user_view import maildir_of
-from .user_view import user_from_entry
+from ... import errors
+from ... import passwords
+from ...ldap import Directory
+from ...ldap import Entry
+from ...ldap import attrs as A
+from ...ldap import domain_of
+from ...ldap import filters as F
+from ...ldap.dn import rdn
+from .. import counter_queue
+from .. import counters
+from ..admins.login import days_since_epoch
+from ..domains.domain import get_domain_entry
+from ..references import check_rename_target
+from ..references import remove_account_references
+from ..references import rename_address_references
+from ..settings import settings_of
+from .view import USER_READ_ATTRIBUTES
+from .view import maildir_of
+from .view import user_from_entry
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ def mailbox_records(entries: list[Entry], admin: str, keep_days: int) -> list[di
 
 def forget_domain_rows(domain: str) -> None:
     """Drop a deleted domain's quota and last-login rows (Dovecot's SQL tables); never raises."""
-    from ..sqlstore import get_store
+    from ...sqlstore import get_store
 
     try:
         get_store().forget_domains([domain])
@@ -210,7 +210,7 @@ def forget_domain_rows(domain: str) -> None:
 
 def record_deleted_mailboxes(entries: list[Entry], admin: str, keep_days: int) -> None:
     """Log deleted users' mailboxes for the cleanup cron and drop their quota/login rows."""
-    from ..sqlstore import get_store
+    from ...sqlstore import get_store
 
     rows = mailbox_records(entries, admin, keep_days)
     if not rows:
@@ -280,7 +280,7 @@ def _rename_changes(entry: Entry, mail: str, new_mail: str, alias_domains: list[
 
 def _rename_sql_rows(mail: str, new_mail: str) -> None:
     """Move used_quota/last_login rows to the new address; the directory is already renamed."""
-    from ..sqlstore import get_store
+    from ...sqlstore import get_store
 
     try:
         get_store().rename_account(mail, new_mail)

@@ -111,6 +111,17 @@ throttle_tracking = sa.Table(
 )
 
 
+# PostgreSQL's tid is a plain nullable REFERENCES column; MySQL's is NOT NULL DEFAULT 0.
+sa.event.listen(
+    throttle_tracking,
+    "after_create",
+    sa.DDL(
+        "ALTER TABLE throttle_tracking ALTER COLUMN tid DROP NOT NULL,"
+        " ALTER COLUMN tid DROP DEFAULT"
+    ).execute_if(dialect="postgresql"),
+)
+
+
 def _account_sender_table(name: str) -> sa.Table:
     """greylisting_whitelists and greylisting_whitelist_domain_spf share one layout."""
     return sa.Table(

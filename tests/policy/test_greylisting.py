@@ -207,6 +207,9 @@ def test_spf_domains_and_what_the_cron_job_derived_from_them(policy):
         "domains": ["github.com", "xn--bcher-kva.example"]
     }
     assert len(policy.rows("greylisting_whitelist_domain_spf")) == 1
+    greylisting.set_whitelist_spf_domains(policy.store, "github.com")
+    assert policy.rows("greylisting_whitelist_domain_spf") == []
+    assert policy.rows("greylisting_whitelist_domains", "domain") == [{"domain": "github.com"}]
 
 
 def test_bad_spf_domains_are_named(sqlite_policy):

@@ -16,8 +16,8 @@ from .tables import greylisting_whitelists
 
 # The sender of an account's own switch: every sender (iRedAPD's catch-all form).
 ANY_SENDER = "@."
-# What iRedAPD's tools/spf_to_greylist_whitelists.py writes into `comment`.
-SPF_COMMENT = "AUTO-UPDATE: {}"
+# What iRedAPD's tools/spf_to_greylist_whitelists.py writes into `comment`: prefix + domain.
+SPF_PREFIX = "AUTO-UPDATE: "
 
 
 class GreylistingRows(PolicyRows):
@@ -119,14 +119,15 @@ class GreylistingRows(PolicyRows):
         refreshes listed domains, so they would otherwise stay whitelisted for ever.
         """
         table = greylisting_whitelist_domains
+        if replace is not None:
+            gone = table.c.domain.not_in(replace)
+            add = replace
+        else:
+            gone = table.c.domain.in_(remove)
+        derived_from_gone = sa.select(sa.literal(SPF_PREFIX) + table.c.domain).where(gone)
         with self._write("greylisting_whitelist_domains") as conn:
-            if replace is not None:
-                listed = set(conn.execute(sa.select(table.c.domain)).scalars())
-                remove, add = sorted(listed - set(replace)), replace
-            if remove:
-                conn.execute(sa.delete(table).where(table.c.domain.in_(remove)))
-            upsert(conn, table, [{"domain": domain} for domain in add], keys=("domain",))
-            comments = [SPF_COMMENT.format(domain) for domain in remove]
+            # Derived rows first, while the domains they name are still listed.
             for derived in (greylisting_whitelist_domain_spf, greylisting_whitelists):
-                if comments:
-                    conn.execute(sa.delete(derived).where(derived.c.comment.in_(comments)))
+                conn.execute(sa.delete(derived).where(derived.c.comment.in_(derived_from_gone)))
+            conn.execute(sa.delete(table).where(gone))
+            upsert(conn, table, [{"domain": domain} for domain in add], keys=("domain",))

@@ -96,6 +96,8 @@ def write_embedded_config(data: Path, creds: Any) -> Path:
     values.setdefault("SECRET_KEY", secrets.token_urlsafe(32))
     if "SQL_URL" in cfg.DEFAULTS:
         values.setdefault("SQL_URL", f"sqlite:///{data / 'iredapi-ldap.sqlite'}")
+    if "IREDAPD_URL" in cfg.DEFAULTS:
+        values.setdefault("IREDAPD_URL", f"sqlite:///{data / 'iredapd.sqlite'}")
     cfg.write_ini(ini, values)
     return ini
 

@@ -45,6 +45,7 @@ def build_config(slapd_server, tmp_path):
     creds = slapd_server.credentials
     return {
         "SQL_URL": f"sqlite:///{tmp_path / 'iredapi-ldap.sqlite'}",
+        "IREDAPD_URL": f"sqlite:///{tmp_path / 'iredapd.sqlite'}",
         "TESTING": True,
         "LDAP_URI": creds.uri,
         "LDAP_BIND_DN": creds.vmailadmin_dn,

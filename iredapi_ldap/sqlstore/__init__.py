@@ -7,9 +7,11 @@ import logging
 from flask import Flask
 from flask import current_app
 
+from . import iredapd
 from .engine import SqlState
 from .engine import describe
 from .engine import resolve_url
+from .errors import PolicyStoreUnavailable
 from .errors import StoreError
 from .errors import StoreUnavailable
 from .errors import translate_errors
@@ -28,6 +30,7 @@ from .tables import used_quota
 __all__ = [
     "ID",
     "TABLE_OPTIONS",
+    "PolicyStoreUnavailable",
     "UTC_TIME",
     "Store",
     "StoreError",
@@ -37,6 +40,7 @@ __all__ = [
     "dispose",
     "get_store",
     "init_app",
+    "iredapd",
     "iso_utc",
     "last_login",
     "metadata",
@@ -51,11 +55,12 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    """Check [sql] url (ConfigError if unusable); the engine is built on first use."""
+    """Check [sql] url and [iredapd] url (ConfigError if unusable); engines come at first use."""
     url = resolve_url(app.config.get("SQL_URL") or "")
     app.config["SQL_URL"] = url.render_as_string(hide_password=False)
     app.extensions[EXTENSION_KEY] = SqlState(url, echo=bool(app.config.get("SQL_ECHO")))
     log.debug("SQL store: %s", describe(url))
+    iredapd.init_app(app)
 
 
 def get_store(app: Flask | None = None) -> Store:
@@ -64,7 +69,8 @@ def get_store(app: Flask | None = None) -> Store:
 
 
 def dispose(app: Flask | None = None) -> None:
-    """Close the app's pooled SQL connections (tests, shutdown)."""
+    """Close the app's pooled SQL connections, iRedAPD's included (tests, shutdown)."""
     state = (app or current_app).extensions.get(EXTENSION_KEY)
     if state is not None:
         state.dispose()
+    iredapd.dispose(app)

@@ -30,68 +30,74 @@ OPTION = "[sql] url"
 MYSQL_CHARSET = "utf8mb4"
 
 
-def resolve_url(text: str, cwd: Path | None = None) -> URL:
-    """Parse and check the configured URL; raise ConfigError naming [sql] url."""
+def resolve_url(
+    text: str,
+    cwd: Path | None = None,
+    *,
+    option: str = OPTION,
+    default_file: Path = DEFAULT_SQLITE_FILE,
+) -> URL:
+    """Parse and check a configured URL; raise ConfigError naming the option (`[sql] url`)."""
     base = Path(cwd or os.getcwd())
     if not text.strip():
-        return make_url(f"sqlite:///{(base / DEFAULT_SQLITE_FILE).absolute()}")
+        return make_url(f"sqlite:///{(base / default_file).absolute()}")
     try:
         url = make_url(text.strip())
     except (sx.ArgumentError, ValueError) as exc:
         # The parser's message repeats the URL, password included.
         raise ConfigError(
-            f"{OPTION} is not a database URL; expected e.g. sqlite:////var/lib/iredapi-ldap/"
+            f"{option} is not a database URL; expected e.g. sqlite:////var/lib/iredapi-ldap/"
             "store.sqlite or postgresql+psycopg://user:password@host/dbname"
         ) from exc
     backend = url.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:
         raise ConfigError(
-            f"{OPTION}: unsupported database {backend!r}; use sqlite, postgresql or mysql/mariadb"
+            f"{option}: unsupported database {backend!r}; use sqlite, postgresql or mysql/mariadb"
         )
     if "+" not in url.drivername and backend in DEFAULT_DRIVERS:
         url = url.set(drivername=f"{backend}+{DEFAULT_DRIVERS[backend]}")
     if backend == "sqlite":
-        url = _absolute_sqlite(url, base)
+        url = _absolute_sqlite(url, base, option)
     elif backend in ("mysql", "mariadb"):
-        url = _utf8mb4(url)
-    _check_driver(url)
+        url = _utf8mb4(url, option)
+    _check_driver(url, option)
     return url
 
 
-def _absolute_sqlite(url: URL, base: Path) -> URL:
+def _absolute_sqlite(url: URL, base: Path, option: str) -> URL:
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         # Every pooled connection would see its own empty in-memory database.
         raise ConfigError(
-            f"{OPTION}: SQLite needs a file path, e.g. sqlite:////path/to/store.sqlite"
+            f"{option}: SQLite needs a file path, e.g. sqlite:////path/to/store.sqlite"
         )
     return url.set(database=str((base / database).absolute()))
 
 
-def _utf8mb4(url: URL) -> URL:
+def _utf8mb4(url: URL, option: str) -> URL:
     # MySQL's "utf8" (iRedAdmin's setting) is utf8mb3: a 4-byte character such as an
     # emoji in a logged parameter would make the server refuse the row.
     charset = url.query.get("charset", MYSQL_CHARSET)
     if charset != MYSQL_CHARSET:
         raise ConfigError(
-            f"{OPTION}: charset={charset} cannot store every character; use"
+            f"{option}: charset={charset} cannot store every character; use"
             f" charset={MYSQL_CHARSET} (the default when the URL names none)"
         )
     return url.update_query_dict({"charset": MYSQL_CHARSET})
 
 
-def _check_driver(url: URL) -> None:
+def _check_driver(url: URL, option: str) -> None:
     try:
         dialect = url.get_dialect()
     except sx.NoSuchModuleError as exc:
-        raise ConfigError(f"{OPTION}: unknown database driver {url.drivername!r}") from exc
+        raise ConfigError(f"{option}: unknown database driver {url.drivername!r}") from exc
     try:
         dialect.import_dbapi()
     except ImportError as exc:
         driver = url.get_driver_name()
         package = DRIVER_PACKAGES.get(driver, driver)
         raise ConfigError(
-            f"{OPTION}: the Python driver {driver!r} is not installed (pip install {package})"
+            f"{option}: the Python driver {driver!r} is not installed (pip install {package})"
         ) from exc
 
 
@@ -141,9 +147,10 @@ def _mysql_on_connect(dbapi_connection: Any, _record: Any) -> None:
 class SqlState:
     """One app's engine: built on first use, rebuilt in a forked child, tables created."""
 
-    def __init__(self, url: URL, echo: bool = False) -> None:
+    def __init__(self, url: URL, echo: bool = False, tables: sa.MetaData = metadata) -> None:
         self.url = url
         self.echo = echo
+        self.metadata = tables
         self._engine: Engine | None = None
         self._created: frozenset[str] = frozenset()
         self._pid = os.getpid()
@@ -155,13 +162,17 @@ class SqlState:
         """Return the engine with every registered table present."""
         if os.getpid() != self._pid:
             self._after_fork()
-        if self._engine is None or self._created != frozenset(metadata.tables):
+        if self._engine is None or self._created != frozenset(self.metadata.tables):
             with self._lock:
                 if self._engine is None:
-                    self._engine = build_engine(self.url, self.echo)
-                if self._created != frozenset(metadata.tables):
+                    self._engine = self.build()
+                if self._created != frozenset(self.metadata.tables):
                     self._create_tables(self._engine)
         return self._engine
+
+    def build(self) -> Engine:
+        """Build this state's engine (subclasses add per-database settings)."""
+        return build_engine(self.url, self.echo)
 
     def _after_fork(self) -> None:
         # Connections inherited from the parent (gunicorn --preload) must not be
@@ -175,17 +186,21 @@ class SqlState:
             self._engine.dispose(close=False)
 
     def _create_tables(self, engine: Engine) -> None:
-        wanted = frozenset(metadata.tables)
+        wanted = frozenset(self.metadata.tables)
         with engine.connect() as conn:
             try:
-                metadata.create_all(conn, checkfirst=True)
+                self.create_missing(conn)
                 conn.commit()
             except sx.DatabaseError:
                 # Another worker created a table between our check and create.
                 conn.rollback()
-                metadata.create_all(conn, checkfirst=True)
+                self.create_missing(conn)
                 conn.commit()
         self._created = wanted
+
+    def create_missing(self, conn: sa.Connection) -> None:
+        """Create the registered tables that do not exist yet."""
+        self.metadata.create_all(conn, checkfirst=True)
 
     def dispose(self) -> None:
         """Close the connections this process opened; leave a parent's alone."""

@@ -21,6 +21,13 @@ class StoreUnavailable(ApiError):
     detail = "The SQL database is unavailable; try again later."
 
 
+class PolicyStoreUnavailable(StoreUnavailable):
+    """iRedAPD's policy database cannot be reached or is busy (503; policy calls only)."""
+
+    code = "POLICY_SERVER_UNAVAILABLE"
+    detail = "The policy database (iRedAPD) is unavailable; try again later."
+
+
 class StoreError(ApiError):
     """The SQL database answered with an unexpected error (500, logged, not shown)."""
 
@@ -30,13 +37,13 @@ UNAVAILABLE = (sx.OperationalError, sx.InterfaceError, sx.DisconnectionError, sx
 
 
 @contextmanager
-def translate_errors() -> Iterator[None]:
-    """Turn SQLAlchemy exceptions into StoreUnavailable or StoreError."""
+def translate_errors(unavailable: type[StoreUnavailable] = StoreUnavailable) -> Iterator[None]:
+    """Turn SQLAlchemy exceptions into StoreUnavailable (or the class given) or StoreError."""
     try:
         yield
     except UNAVAILABLE as exc:
-        log.warning("SQL database unavailable: %s", exc)
-        raise StoreUnavailable() from exc
+        log.warning("SQL database unavailable (%s): %s", unavailable.code, exc)
+        raise unavailable() from exc
     except sx.SQLAlchemyError as exc:
         log.exception("SQL database error")
         raise StoreError() from exc

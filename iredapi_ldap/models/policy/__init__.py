@@ -1,0 +1,1 @@
+"""Mail policy kept in iRedAPD's SQL database: throttling and greylisting (docs/policy.md)."""

@@ -1,0 +1,137 @@
+"""[iredapd] url: checked at startup, a file in the data dir by default, 503 when unreachable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from flask import Flask
+
+from iredapi_ldap import config as cfg
+from iredapi_ldap import sqlstore
+from iredapi_ldap.cli import write_embedded_config
+from iredapi_ldap.config import ConfigError
+from iredapi_ldap.errors import NoSuchDomain
+from iredapi_ldap.errors import NotFound
+from iredapi_ldap.errors import ValidationFailed
+from iredapi_ldap.ldap import get_directory
+from iredapi_ldap.models.policy import greylisting
+from iredapi_ldap.models.policy import throttle
+from iredapi_ldap.models.policy.addresses import resolve_account
+from iredapi_ldap.sqlstore import PolicyStoreUnavailable
+from iredapi_ldap.sqlstore import get_store
+from iredapi_ldap.sqlstore.iredapd import get_policy_store
+from tests.dbserver import free_port
+from tests.helpers import add_domain
+from tests.helpers import add_user
+
+
+def bare_app(url: str, tmp_path: Path) -> Flask:
+    app = Flask(__name__)
+    app.config["SQL_URL"] = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    app.config["IREDAPD_URL"] = url
+    sqlstore.init_app(app)
+    return app
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("not a url", r"^\[iredapd\] url is not a database URL"),
+        ("oracle://u:secret@db/iredapd", r"^\[iredapd\] url: unsupported database 'oracle'"),
+        ("mysql://u:secret@db/iredapd?charset=utf8", r"^\[iredapd\] url: charset=utf8 "),
+        ("sqlite://", r"^\[iredapd\] url: SQLite needs a file path"),
+    ],
+)
+def test_a_bad_url_stops_startup_naming_the_key(tmp_path, url, message):
+    """The message names [iredapd] url, never [sql] url, and never repeats the password."""
+    with pytest.raises(ConfigError, match=message) as caught:
+        bare_app(url, tmp_path)
+
+    assert "secret" not in str(caught.value)
+
+
+def test_empty_url_means_a_sqlite_file_in_var_below_the_working_directory(tmp_path, monkeypatch):
+    """Like [sql] url: var/iredapd.sqlite, fixed at startup, created at first use."""
+    monkeypatch.chdir(tmp_path)
+    app = bare_app("", tmp_path)
+    monkeypatch.chdir("/")
+    try:
+        greylisting.set_greylisting(get_policy_store(app), "global", True)
+    finally:
+        sqlstore.dispose(app)
+
+    assert app.config["IREDAPD_URL"] == f"sqlite:///{tmp_path}/var/iredapd.sqlite"
+    assert (tmp_path / "var" / "iredapd.sqlite").is_file()
+    assert ("iredapd", "url") in cfg.OPTIONS and cfg.DEFAULTS["IREDAPD_URL"] == ""
+
+
+def test_the_embedded_default_keeps_iredapd_in_the_data_dir(tmp_path):
+    """serve without a config writes [iredapd] url next to [sql] url, also into an older config."""
+    creds = SimpleNamespace(uri="ldapi://x", vmailadmin_dn="cn=vmailadmin,dc=x",
+                            vmailadmin_password="pw", suffix="dc=x")  # fmt: skip
+    cfg.write_ini(tmp_path / "config.ini", {"SECRET_KEY": "kept", "SQL_URL": "sqlite:////a"})
+
+    values = cfg.load_ini(write_embedded_config(tmp_path, creds))
+
+    assert values["IREDAPD_URL"] == f"sqlite:///{tmp_path / 'iredapd.sqlite'}"
+    assert values["SQL_URL"] == "sqlite:////a" and values["SECRET_KEY"] == "kept"
+
+
+DOWN = {
+    "postgresql": "postgresql+psycopg://iredapd:secret@127.0.0.1:{port}/iredapd?connect_timeout=2",
+    "mariadb": "mysql+pymysql://iredapd:secret@127.0.0.1:{port}/iredapd?connect_timeout=2",
+}
+
+
+@pytest.mark.parametrize("server", sorted(DOWN))
+def test_an_unreachable_policy_database_is_503_for_policy_calls_only(tmp_path, server):
+    """Reads and writes answer 503 POLICY_SERVER_UNAVAILABLE; the SQL store goes on working."""
+    app = bare_app(DOWN[server].format(port=free_port()), tmp_path)
+    store = get_policy_store(app)
+    try:
+        for call in (
+            lambda: throttle.get_throttle(store, "example.com", "inbound"),
+            lambda: throttle.set_throttle(store, "example.com", "inbound", 60, 1),
+            lambda: greylisting.set_whitelists(store, "global", ["192.0.2.1"]),
+        ):
+            with pytest.raises(PolicyStoreUnavailable) as caught:
+                call()
+            assert caught.value.status == 503
+            assert caught.value.code == "POLICY_SERVER_UNAVAILABLE"
+            assert "secret" not in caught.value.detail
+        assert get_store(app).deleted_mailboxes() == []
+    finally:
+        sqlstore.dispose(app)
+
+
+@pytest.fixture
+def app_config(app_config):
+    """The test app, with iRedAPD's database pointing at a closed port."""
+    return {**app_config, "IREDAPD_URL": DOWN["postgresql"].format(port=free_port())}
+
+
+def test_account_routes_work_while_the_policy_database_is_down(api):
+    """Nothing outside the policy calls touches iRedAPD's database."""
+    assert api.post("/api/domain/example.com", data={"cn": "Example"}).status_code == 201
+    assert api.get("/api/domain/example.com").status_code == 200
+    assert api.delete("/api/domain/example.com").status_code == 200
+
+
+def test_only_hosted_domains_and_users_are_policy_accounts(app, raw):
+    """resolve_account: global, a hosted domain or user; 404 with the usual codes otherwise."""
+    add_domain(raw, "example.com")
+    add_user(raw, "bob@example.com")
+    with app.test_request_context():
+        directory = get_directory()
+        assert resolve_account(directory, "global") == "@."
+        assert resolve_account(directory, "Example.COM") == "@example.com"
+        assert resolve_account(directory, "Bob@example.com") == "bob@example.com"
+        with pytest.raises(NoSuchDomain):
+            resolve_account(directory, "other.test")
+        with pytest.raises(NotFound) as caught:
+            resolve_account(directory, "carol@example.com")
+        assert caught.value.code == "NO_SUCH_ACCOUNT"
+        with pytest.raises(ValidationFailed):
+            resolve_account(directory, "not a domain")

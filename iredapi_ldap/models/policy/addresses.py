@@ -22,6 +22,8 @@ from ...ldap import Directory
 from ...schemas.fields import TLD
 from ...schemas.fields import normalise_domain
 from ...schemas.fields import normalise_email
+from ..domains.domain import get_domain_entry
+from ..users.user import get_user_entry
 
 GLOBAL = "@."
 # iRedAPD's ACCOUNT_PRIORITIES ("scale A"), which its tools/fix_throttle_priority.py also
@@ -92,9 +94,6 @@ def account_priority(account: str) -> int:
 
 def resolve_account(directory: Directory, target: str, field: str = "account") -> str:
     """Return the account form of target; raise NoSuchDomain/NotFound unless this directory hosts it."""
-    from ..domain import get_domain_entry
-    from ..user import get_user_entry
-
     account = policy_account(target, field)
     kind = account_type(account)
     if kind == "domain":

@@ -319,21 +319,13 @@ def update_list(
 # -- delete ----------------------------------------------------------------------------
 
 
-def delete_list(directory: Directory, mlmmj: Mlmmj, mail: str, keep_archive: bool) -> str | None:
-    """Delete the entry and references to the list, then archive or remove its directory.
-
-    Returns the directory the list was archived to (None when removed or absent).
-    """
+def delete_list_entry(directory: Directory, mail: str) -> None:
+    """Delete a list's entry and the references to it (its directory is the caller's)."""
     entry = get_list_entry(directory, mail)
     # Same cleanup as a legacy list: it may itself be a (nested) member of other lists.
     forget_group_account(directory, entry, mail)
     directory.delete_tree(entry.dn)
     counter_queue.release(directory, domain_of(mail), {counters.LISTS: 1})
-    if keep_archive:
-        archived = mlmmj.archive(mail)
-        return str(archived) if archived else None
-    mlmmj.discard(mail)
-    return None
 
 
 def domain_list_addresses(directory: Directory, domain: str) -> list[str]:

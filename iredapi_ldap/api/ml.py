@@ -52,7 +52,7 @@ def get_list(args, mail):
 @requires(CREATE_LIST)
 def create(args, mail):
     """Create a list: its mlmmj directory (settings, first subscribers), then its LDAP entry."""
-    created = mls.create_list(
+    created = services.mls.create_list(
         get_directory(), get_mlmmj(), path_mail(mail), args, current_app.config
     )
     return ok(created, status=201)

@@ -13,6 +13,7 @@ from iredapi_ldap import errors
 from iredapi_ldap import services
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.ldap.directory import dn_depth
+from iredapi_ldap.mailhost import get_mlmmj
 from iredapi_ldap.models import domains
 from iredapi_ldap.passwords import verify_password
 from iredapi_ldap.sqlstore import get_store
@@ -309,3 +310,26 @@ def test_admin_create_update_delete_keep_the_domains_in_step(directory, config, 
     services.admins.delete_admin(directory, BOSS)
     assert all("domainadmin" not in raw.attrs(raw.domain_dn(d)) for d in ("x.example", "y.example"))
     assert domains.get_domain(directory, "x.example")["admins"] == []
+
+
+# -- mlmmj lists -----------------------------------------------------------------------------
+
+
+def test_list_create_and_delete_span_the_entry_and_the_spool(make_app, raw, mlmmj_spool):
+    """Creating makes the directory and then the entry; deleting removes both (archive kept)."""
+    spool, archive = mlmmj_spool
+    app = make_app(MLMMJ_SPOOL_DIR=str(spool), MLMMJ_ARCHIVE_DIR=str(archive))
+    with app.app_context():
+        directory, mlmmj = get_directory(), get_mlmmj()
+        make_domain(directory, dict(app.config), "ml.example")
+        values = {"subscribers": ["alice@example.org"], "require_confirm": False}
+        created = services.mls.create_list(directory, mlmmj, "team@ml.example", values, app.config)
+        assert created["spool_exists"] is True
+        assert [s["mail"] for s in created["subscribers"]] == ["alice@example.org"]
+        dn = f"mail=team@ml.example,ou=Groups,{raw.domain_dn('ml.example')}"
+        assert raw.attrs(dn)["enabledservice"] == ["deliver", "mail", "mlmmj"]
+        assert (spool / "ml.example" / "team").is_dir()
+        archived = services.mls.delete_list(directory, mlmmj, "team@ml.example", True)
+    assert raw.entry(dn) is None
+    assert not (spool / "ml.example" / "team").exists()
+    assert [str(p) for p in (archive / "ml.example").iterdir()] == [archived]

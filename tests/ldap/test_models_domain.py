@@ -8,7 +8,6 @@ from iredapi_ldap import errors
 from iredapi_ldap import services
 from iredapi_ldap.ldap import Directory
 from iredapi_ldap.ldap import StaleValue
-from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.models.domains import domain as domains
 from iredapi_ldap.models.settings import parse_settings
 from iredapi_ldap.models.settings import setting_changes
@@ -17,19 +16,6 @@ from iredapi_ldap.models.units import bytes_to_mb
 from iredapi_ldap.models.units import mb_to_bytes
 from iredapi_ldap.models.units import parse_unit_quota
 from tests.helpers import add_user
-
-
-@pytest.fixture
-def directory(module_app, ldap_tree):
-    """Yield a Directory inside an app context, on a freshly reset tree."""
-    with module_app.app_context():
-        yield get_directory()
-
-
-@pytest.fixture
-def config(module_app):
-    """Return a copy of the app's config (defaults: transport dovecot, no extra services)."""
-    return dict(module_app.config)
 
 
 class RacingDirectory(Directory):

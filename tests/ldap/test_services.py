@@ -28,19 +28,6 @@ BOSS = "boss@admins.test"
 NEW_PASSWORD = "Fresh-Pass-2024!"
 
 
-@pytest.fixture
-def directory(module_app, ldap_tree):
-    """Yield a Directory inside an app context, on a freshly reset tree."""
-    with module_app.app_context():
-        yield get_directory()
-
-
-@pytest.fixture
-def config(module_app):
-    """Return a copy of the app's config."""
-    return dict(module_app.config)
-
-
 class Recorder:
     """A progress callback and an `each` that remember what they were given."""
 

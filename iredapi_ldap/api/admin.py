@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
+from .. import services
 from ..auth import GLOBAL_ADMIN
 from ..auth import PASSWORD_CHANGE
 from ..auth import SELF
 from ..auth import requires
 from ..errors import InvalidCredentials
 from ..ldap import get_directory
-from ..models.admins import profile as admins
-from ..models.admins import view as admin_view
+from ..models import admins
 from ..schemas.admin import AdminCreateSchema
 from ..schemas.admin import AdminEnvelopeSchema
 from ..schemas.admin import AdminListArgsSchema
@@ -48,7 +48,7 @@ def list_admins(args):
             args, **({"page_size": args["size"]} if "page" in args else {"limit": args["size"]})
         )
     offset, limit = window(args)
-    items, total = admin_view.list_admins(get_directory(), offset, limit)
+    items, total = admins.list_admins(get_directory(), offset, limit)
     return ok(items, **page_meta(offset, limit, total), size=limit)
 
 
@@ -57,7 +57,7 @@ def list_admins(args):
 @requires(SELF)
 def get_admin(mail):
     """Show an admin's profile and the domains it manages (no password or answer hash)."""
-    return ok(admin_view.get_admin(get_directory(), path_mail(mail)))
+    return ok(admins.get_admin(get_directory(), path_mail(mail)))
 
 
 @blp.route("/admin/<mail>", methods=["POST"])
@@ -66,7 +66,9 @@ def get_admin(mail):
 @requires(GLOBAL_ADMIN)
 def create_admin(args, mail):
     """Create a standalone admin under o=domainAdmins (type standard unless told otherwise)."""
-    created = admins.add_admin(get_directory(), path_mail(mail), args, current_app.config)
+    created = services.admins.create_admin(
+        get_directory(), path_mail(mail), args, current_app.config
+    )
     return ok(created, status=201)
 
 
@@ -79,7 +81,9 @@ def update_admin(args, mail):
     mail = path_mail(mail)
     by_self = mail == current_user.mail
     # auth refreshes the caller's own session after the write (_refresh_after_own_change).
-    updated = admins.update_admin(get_directory(), mail, args, current_app.config, by_self=by_self)
+    updated = services.admins.update_admin(
+        get_directory(), mail, args, current_app.config, by_self=by_self
+    )
     return ok(updated)
 
 
@@ -100,7 +104,7 @@ def set_password(args, mail):
 @requires(GLOBAL_ADMIN)
 def delete_admin(mail):
     """Delete a standalone admin (a promoted mail user only loses the admin role)."""
-    admins.delete_admin(get_directory(), path_mail(mail))
+    services.admins.delete_admin(get_directory(), path_mail(mail))
     return ok()
 
 

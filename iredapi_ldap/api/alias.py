@@ -7,7 +7,7 @@ from ..auth import DOMAIN_READ
 from ..auth import DOMAIN_WRITE
 from ..auth import requires
 from ..ldap import get_directory
-from ..models.aliases import alias as aliases
+from ..models import aliases
 from ..schemas.alias import AliasCreateSchema
 from ..schemas.alias import AliasEnvelopeSchema
 from ..schemas.alias import AliasListArgsSchema

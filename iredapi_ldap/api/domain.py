@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
+from .. import services
 from ..auth import DOMAIN_CREATE
 from ..auth import DOMAIN_READ
 from ..auth import DOMAIN_WRITE
@@ -17,14 +18,9 @@ from ..errors import ValidationFailed
 from ..jobs import get_runner
 from ..jobs.work import DELETE_DOMAIN
 from ..ldap import get_directory
-from ..mailhost import get_mlmmj
-from ..models.admins import roles as admin_roles
-from ..models.domains import domain as domains
-from ..models.mls.ml import archive_lists
-from ..models.mls.ml import domain_list_addresses
+from ..models import admins
+from ..models import domains
 from ..models.settings import settings_of
-from ..models.users.user import forget_domain_rows
-from ..models.users.user import record_deleted_mailboxes
 from ..schemas.base import EnvelopeSchema
 from ..schemas.domain import DomainCreateSchema
 from ..schemas.domain import DomainEnvelopeSchema
@@ -74,7 +70,7 @@ def list_domains(args):
             get_directory(), offset, limit, args["disabled_only"], args["name_only"]
         )
     else:
-        items, total = admin_roles.list_managed_domains(
+        items, total = admins.list_managed_domains(
             get_directory(),
             current_user.mail,
             offset,
@@ -100,14 +96,14 @@ def get_domain(domain):
 def create_domain(args, domain):
     """Create a domain with its four containers; a standard admin creating it manages it."""
     domain = path_domain(domain)
-    directory = get_directory()
     if not current_user.is_super:
         _check_password_minimum(args)
-    created = domains.create_domain(directory, domain, args, current_app.config)
-    if not current_user.is_global:
-        admin_roles.add_domain_admin(directory, domain, current_user.mail)
+    manager = None if current_user.is_global else current_user.mail
+    created = services.domains.create_domain(
+        get_directory(), domain, args, current_app.config, managed_by=manager
+    )
+    if manager is not None:
         remember_managed_domain(domain)
-        created = domains.get_domain(directory, domain)
     return ok(created, status=201)
 
 
@@ -120,7 +116,7 @@ def update_domain(args, domain):
     domain = path_domain(domain)
     if not current_user.is_super:
         _check_domain_admin_fields(domain, args)
-    updated = domains.update_domain(get_directory(), domain, args, current_app.config)
+    updated = services.domains.update_domain(get_directory(), domain, args, current_app.config)
     return ok(updated)
 
 
@@ -179,9 +175,5 @@ def _delete(domain: str, keep_days: int):
         return accepted(
             get_runner(current_app).submit(DELETE_DOMAIN, domain, params, current_user.mail)
         )
-    lists = domain_list_addresses(directory, domain)
-    removed_users = domains.delete_domain(directory, domain)
-    record_deleted_mailboxes(removed_users, current_user.mail, keep_days)
-    forget_domain_rows(domain)
-    archive_lists(get_mlmmj, lists)
+    services.domains.delete_domain(directory, domain, current_user.mail, keep_days)
     return ok()

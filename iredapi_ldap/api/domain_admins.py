@@ -6,7 +6,7 @@ from ..auth import DOMAIN_READ
 from ..auth import GLOBAL_ADMIN
 from ..auth import requires
 from ..ldap import get_directory
-from ..models.domains import admins as admins
+from ..models import domains
 from ..schemas.domain_admins import DomainAdminsEnvelopeSchema
 from ..schemas.domain_admins import DomainAdminsUpdateSchema
 from . import ApiBlueprint
@@ -21,7 +21,7 @@ blp = ApiBlueprint("domain_admins", __name__, description="Admins of one domain"
 @requires(DOMAIN_READ)
 def get_admins(domain):
     """List a domain's admins: mail users of the domain and standalone admins."""
-    return ok(admins.get_domain_admins(get_directory(), path_domain(domain)))
+    return ok(domains.get_domain_admins(get_directory(), path_domain(domain)))
 
 
 @blp.route("/domain/admins/<domain>", methods=["PUT"])
@@ -30,5 +30,5 @@ def get_admins(domain):
 @requires(GLOBAL_ADMIN)
 def update_admins(args, domain):
     """Add or remove admins (removeAllAdmins, removeAdmin, then addAdmin); returns the admins."""
-    admins.require_change(args)
-    return ok(admins.update_domain_admins(get_directory(), path_domain(domain), args))
+    domains.require_change(args)
+    return ok(domains.update_domain_admins(get_directory(), path_domain(domain), args))

@@ -9,7 +9,7 @@ from ..auth import DOMAIN_READ
 from ..auth import DOMAIN_WRITE
 from ..auth import requires
 from ..ldap import get_directory
-from ..models.maillists import maillist as lists
+from ..models import maillists as lists
 from ..schemas.base import EnvelopeSchema
 from ..schemas.base import ErrorEnvelopeSchema
 from ..schemas.maillist import MaillistCreateSchema

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from .. import services
 from ..auth import CREATE_LIST
 from ..auth import DOMAIN_READ
 from ..auth import DOMAIN_WRITE
@@ -11,7 +12,7 @@ from ..auth import requires
 from ..errors import ValidationFailed
 from ..ldap import get_directory
 from ..mailhost import get_mlmmj
-from ..models.mls import ml as mlmmj_list
+from ..models import mls
 from ..schemas.base import ErrorEnvelopeSchema
 from ..schemas.ml import MlCreateSchema
 from ..schemas.ml import MlDeleteArgsSchema
@@ -37,9 +38,7 @@ blp = ApiBlueprint("ml", __name__, description="Subscribable (mlmmj) mailing lis
 @requires(DOMAIN_READ)
 def get_list(args, mail):
     """Show a list: its LDAP entry, its mlmmj settings and, with with_subscribers=yes, subscribers."""
-    found = mlmmj_list.get_list(
-        get_directory(), get_mlmmj(), path_mail(mail), args["with_subscribers"]
-    )
+    found = mls.get_list(get_directory(), get_mlmmj(), path_mail(mail), args["with_subscribers"])
     return ok(found)
 
 
@@ -53,7 +52,7 @@ def get_list(args, mail):
 @requires(CREATE_LIST)
 def create(args, mail):
     """Create a list: its mlmmj directory (settings, first subscribers), then its LDAP entry."""
-    created = mlmmj_list.create_list(
+    created = services.mls.create_list(
         get_directory(), get_mlmmj(), path_mail(mail), args, current_app.config
     )
     return ok(created, status=201)
@@ -65,7 +64,7 @@ def create(args, mail):
 @requires(DOMAIN_WRITE)
 def update(args, mail):
     """Update a list's entry and settings; subscribers replaces, add_/remove_subscribers change."""
-    return ok(mlmmj_list.update_list(get_directory(), get_mlmmj(), path_mail(mail), args))
+    return ok(mls.update_list(get_directory(), get_mlmmj(), path_mail(mail), args))
 
 
 @blp.route("/ml/<mail>", methods=["DELETE"])
@@ -76,7 +75,7 @@ def update(args, mail):
 def delete(query, body, mail):
     """Delete a list; keep_archive=yes (default) moves its directory to the archive, no removes it."""
     keep = _keep_archive(query, body)
-    archived = mlmmj_list.delete_list(get_directory(), get_mlmmj(), path_mail(mail), keep)
+    archived = services.mls.delete_list(get_directory(), get_mlmmj(), path_mail(mail), keep)
     return ok({"archived_to": archived})
 
 
@@ -100,7 +99,7 @@ def _keep_archive(query: dict, body: dict) -> bool:
 def list_lists(args, domain):
     """List a domain's subscribable lists, paged; email_only=yes gives addresses only."""
     offset, limit = window(args)
-    found, total = mlmmj_list.list_lists(
+    found, total = mls.list_lists(
         get_directory(), get_mlmmj(), path_domain(domain), offset, limit, args["email_only"]
     )
     return ok(found, **page_meta(offset, limit, total))

@@ -6,7 +6,7 @@ from ..auth import SELF
 from ..auth import requires
 from ..errors import NotFound
 from ..ldap import get_directory
-from ..models.admins import tokens as tokens
+from ..models import admins
 from ..schemas.base import EnvelopeSchema
 from ..schemas.token import NewTokenEnvelopeSchema
 from ..schemas.token import TokenCreateSchema
@@ -26,7 +26,7 @@ blp = ApiBlueprint("token", __name__, description="API tokens of admins")
 @requires(SELF)
 def list_tokens(mail):
     """List an admin's tokens (never their secrets), oldest first."""
-    return ok(tokens.list_tokens(get_directory(), path_mail(mail)))
+    return ok(admins.list_tokens(get_directory(), path_mail(mail)))
 
 
 @blp.route("/admin/<mail>/tokens", methods=["POST"])
@@ -35,7 +35,7 @@ def list_tokens(mail):
 @requires(SELF)
 def create_token(args, mail):
     """Create a token; `_data.token` is shown this once (send it as Bearer or Basic password)."""
-    created = tokens.create_token(
+    created = admins.create_token(
         get_directory(),
         path_mail(mail),
         args["name"],
@@ -54,7 +54,7 @@ def revoke_token(mail, token_id):
     target = path_mail(mail)
     if not ID_PATTERN.match(token_id):
         raise NotFound("No such token.", code="NO_SUCH_TOKEN")
-    record = tokens.revoke_token(get_directory(), target, token_id)
+    record = admins.revoke_token(get_directory(), target, token_id)
     token_cache().forget(record.id)
     token_usage.forget(record.id)
     return ok()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_login import current_user
 
+from .. import services
 from ..auth import CREATE_USER
 from ..auth import DOMAIN_READ
 from ..auth import DOMAIN_WRITE
@@ -14,9 +15,7 @@ from ..auth import requires
 from ..errors import InvalidCredentials
 from ..errors import ValidationFailed
 from ..ldap import get_directory
-from ..models.users import user as users
-from ..models.users.create import create_user
-from ..models.users.update import update_user
+from ..models import users
 from ..schemas.base import EnvelopeSchema
 from ..schemas.base import ErrorEnvelopeSchema
 from ..schemas.user import UserCreateSchema
@@ -52,7 +51,7 @@ def get_user(mail):
 @requires(CREATE_USER, global_values=(MAILDIR_RULE,))
 def create(args, mail):
     """Create a mail user; numberOfUsers and the domain quota hold under concurrency."""
-    created = create_user(get_directory(), path_mail(mail), args, current_app.config)
+    created = users.create_user(get_directory(), path_mail(mail), args, current_app.config)
     return ok(created, status=201)
 
 
@@ -66,7 +65,7 @@ def create(args, mail):
 )
 def update(args, mail):
     """Update a user; X replaces a set, addX/removeX change it (not combined)."""
-    return ok(update_user(get_directory(), path_mail(mail), args, current_app.config))
+    return ok(users.update_user(get_directory(), path_mail(mail), args, current_app.config))
 
 
 @blp.route("/user/<mail>/password", methods=["PUT"])
@@ -97,7 +96,7 @@ def delete_keep_days(mail, days):
 
 def _delete(mail: str, keep_days: int):
     check_keep_days(keep_days)
-    users.delete_user(get_directory(), path_mail(mail), current_user.mail, keep_days)
+    services.users.delete_user(get_directory(), path_mail(mail), current_user.mail, keep_days)
     return ok()
 
 
@@ -115,7 +114,7 @@ def check_keep_days(keep_days: int) -> None:
 @requires(DOMAIN_WRITE)
 def change_email(mail, new_mail):
     """Rename a user within its domain; the mailbox path is kept, references follow."""
-    renamed = users.change_email(
+    renamed = services.users.change_email(
         get_directory(), path_mail(mail), path_mail(new_mail, field="new_mail")
     )
     return ok(renamed)

@@ -8,9 +8,8 @@ from flask import current_app
 from marshmallow import ValidationError
 
 from ..ldap import get_directory
-from ..models.admins.roles import is_admin_account
-from ..models.users import access as user_access
-from ..models.users.user import ADMIN_SERVICE
+from ..models import admins
+from ..models import users
 from ..policies import ValueRule
 from ..policies import global_values
 from ..policies import naming
@@ -19,7 +18,7 @@ from ..schemas.user import MaildirPath
 from ..schemas.user import ServiceName
 from .paths import path_mail
 
-ADMIN_SERVICES = frozenset({ADMIN_SERVICE})
+ADMIN_SERVICES = frozenset({users.ADMIN_SERVICE})
 SERVICES = MultiValue(ServiceName())
 
 
@@ -33,18 +32,18 @@ def _text(value: Any) -> str:
 def _services_refusal(values: list[Any], view_args: dict[str, Any]) -> str | None:
     """Refuse naming domainadmin, and replacing an admin's services (it would drop domainadmin)."""
     refusal = naming(values, ADMIN_SERVICES)
-    if refusal is None and is_admin_account(get_directory(), path_mail(view_args["mail"])):
+    if refusal is None and admins.is_admin_account(get_directory(), path_mail(view_args["mail"])):
         refusal = "Only a global admin may replace an admin's services (it drops domainadmin)."
     return refusal
 
 
 def _maildir_refusal(values: list[Any], view_args: dict[str, Any]) -> str | None:
     mail = path_mail(view_args["mail"])
-    return user_access.maildir_refusal(get_directory(), mail, values, current_app.config)
+    return users.maildir_refusal(get_directory(), mail, values, current_app.config)
 
 
 def _transport_refusal(values: list[Any], view_args: dict[str, Any]) -> str | None:
-    return user_access.transport_refusal(values, current_app.config)
+    return users.transport_refusal(values, current_app.config)
 
 
 ADMIN_SERVICE_RULES = (

@@ -7,13 +7,14 @@ from flask import json
 from flask import stream_with_context
 from flask_login import current_user
 
+from .. import services
 from ..auth import DOMAIN_BULK_WRITE
 from ..auth import DOMAIN_READ
 from ..auth import requires
 from ..jobs import get_runner
 from ..jobs.work import BULK_UPDATE
 from ..ldap import get_directory
-from ..models.users import listing as users
+from ..models import users
 from ..schemas.jobs import JobEnvelopeSchema
 from ..schemas.user_view import UserPageSchema
 from ..schemas.user_view import UserSchema
@@ -112,9 +113,8 @@ def _bulk_update(domain: str, values: dict):
     config = current_app.config
     users.check_bulk_values(directory, domain, values, config)
     if not users.more_users_than(directory, domain, config["JOBS_SYNC_LIMIT"]):
-        return ok(
-            {"updated": users.bulk_update_users(directory, domain, values, config, checked=True)}
-        )
+        updated = services.users.bulk_update(directory, domain, values, config, checked=True)
+        return ok({"updated": updated})
     params = {
         "domain": domain,
         "values": {k: v for k, v in values.items() if k != "password"},

@@ -65,6 +65,7 @@ class JobContext:
     total: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _last_beat: float = 0.0
+    _reported: bool = False
     lost: bool = False
 
     @property
@@ -87,17 +88,18 @@ class JobContext:
         """The app's configuration."""
         return self.app.config
 
-    def set_total(self, total: int, done: int = 0) -> None:
-        """Declare how many items the job has and how many are already done."""
-        with self._lock:
-            self.total, self.progress = total, done
-        self._beat(force=True)
+    def report(self, done: int, total: int) -> None:
+        """Take a service's progress (its `progress` callback); write it and the heartbeat.
 
-    def advance(self, count: int = 1) -> None:
-        """Count finished items; write progress and the heartbeat now and then."""
+        The first report declares the total (and what an earlier run did) and is
+        written at once; later ones now and then. Reports from parallel writers
+        may arrive out of order, so the count never goes back.
+        """
         with self._lock:
-            self.progress += count
-        self._beat()
+            first, self._reported = not self._reported, True
+            self.total = total
+            self.progress = done if first else max(self.progress, done)
+        self._beat(force=first)
 
     def _beat(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -117,7 +119,10 @@ class JobContext:
             raise JobLost()
 
     def each(self, items: Iterable[T], action: Callable[[Directory, T], Any]) -> None:
-        """Apply `action(directory, item)` to every item on [jobs] parallelism connections."""
+        """Apply `action(directory, item)` to every item on [jobs] parallelism connections.
+
+        The action reports its own progress (see `report`); a lost job stops at the next item.
+        """
         chunks: list[list[T]] = []
         for item in items:
             if not chunks or len(chunks[-1]) >= CHUNK:
@@ -132,7 +137,6 @@ class JobContext:
                     if self.lost:
                         raise JobLost()
                     action(directory, item)
-                    self.advance()
 
         if threads == 1 or len(chunks) <= 1:
             for chunk in chunks:

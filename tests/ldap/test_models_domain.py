@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from iredapi_ldap import errors
+from iredapi_ldap import services
 from iredapi_ldap.ldap import Directory
 from iredapi_ldap.ldap import StaleValue
-from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.models.domains import domain as domains
 from iredapi_ldap.models.settings import parse_settings
 from iredapi_ldap.models.settings import setting_changes
@@ -16,19 +16,6 @@ from iredapi_ldap.models.units import bytes_to_mb
 from iredapi_ldap.models.units import mb_to_bytes
 from iredapi_ldap.models.units import parse_unit_quota
 from tests.helpers import add_user
-
-
-@pytest.fixture
-def directory(module_app, ldap_tree):
-    """Yield a Directory inside an app context, on a freshly reset tree."""
-    with module_app.app_context():
-        yield get_directory()
-
-
-@pytest.fixture
-def config(module_app):
-    """Return a copy of the app's config (defaults: transport dovecot, no extra services)."""
-    return dict(module_app.config)
 
 
 class RacingDirectory(Directory):
@@ -86,8 +73,9 @@ def test_create_rolls_back_when_a_container_fails(directory, config, raw):
 def test_missing_domain_raises_no_such_domain(directory, config):
     """Reading, updating or deleting an unknown domain raises NoSuchDomain (404)."""
     for call in (lambda: domains.get_domain(directory, "no.example"),
-                 lambda: domains.update_domain(directory, "no.example", {"name": "x"}, config),
-                 lambda: domains.delete_domain(directory, "no.example")):  # fmt: skip
+                 lambda: services.domains.update_domain(directory, "no.example", {"name": "x"},
+                                                        config),
+                 lambda: services.domains.delete_domain(directory, "no.example", "a@b.c", 0)):  # fmt: skip
         with pytest.raises(errors.NoSuchDomain) as info:
             call()
         assert info.value.status == 404 and info.value.code == "NO_SUCH_DOMAIN"
@@ -157,7 +145,7 @@ def test_update_retries_after_a_concurrent_change(directory, config, raw):
     """A concurrent change makes the first modify fail; the retry applies on top of it."""
     domains.create_domain(directory, "u.example", {"quota": 100}, config)
     racing = RacingDirectory(directory, bump_quota(raw, "u.example"), times=1)
-    profile = domains.update_domain(racing, "u.example", {"quota": 300}, config)
+    profile = services.domains.update_domain(racing, "u.example", {"quota": 300}, config)
     assert profile["quota"] == 300
     # Exactly one domainQuota, and the other writer's numberOfLists survived.
     assert raw.attrs(raw.domain_dn("u.example"))["accountsetting"] == [
@@ -170,7 +158,7 @@ def test_update_gives_up_after_repeated_races(directory, config, raw):
     domains.create_domain(directory, "u.example", {"quota": 100}, config)
     racing = RacingDirectory(directory, bump_quota(raw, "u.example"), times=domains.RETRIES)
     with pytest.raises(StaleValue) as info:
-        domains.update_domain(racing, "u.example", {"quota": 300, "name": "lost"}, config)
+        services.domains.update_domain(racing, "u.example", {"quota": 300, "name": "lost"}, config)
     assert info.value.status == 409
     stored = raw.attrs(raw.domain_dn("u.example"))
     assert f"domainQuota:{100 + domains.RETRIES}:MB" in stored["accountsetting"]
@@ -190,25 +178,6 @@ def test_set_accounts_domain_status_counts_and_scope(directory, config, raw):
     assert domains.set_accounts_domain_status(directory, "s.example", "disabled") == 0
     assert domains.set_accounts_domain_status(directory, "s.example", "active") == 2
     assert raw.count(raw.domain_dn("s.example"), "(domainStatus=*)") == 0
-
-
-def test_delete_returns_the_users_for_mailbox_bookkeeping(directory, config, raw):
-    """delete_domain removes the subtree and returns the users with their maildir paths."""
-    domains.create_domain(directory, "d.example", {}, config)
-    add_user(raw, "a@d.example", homeDirectory="/var/vmail/vmail1/d.example/a/")
-    add_user(
-        raw,
-        "b@d.example",
-        homeDirectory=None,
-        storageBaseDirectory="/var/vmail",
-        mailMessageStore="vmail1/b/",
-    )
-    users = domains.delete_domain(directory, "d.example")
-    assert sorted(u.first("mail") for u in users) == ["a@d.example", "b@d.example"]
-    by_mail = {u.first("mail"): u for u in users}
-    assert by_mail["a@d.example"].first("homeDirectory") == "/var/vmail/vmail1/d.example/a/"
-    assert by_mail["b@d.example"].first("mailMessageStore") == "vmail1/b/"
-    assert raw.entry(raw.domain_dn("d.example")) is None
 
 
 # -- accountSetting and units ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Admin accounts: create, update, delete, passwords; stored the iRedAdmin way."""
+"""Admin accounts: add, change and remove the entry, passwords; stored the iRedAdmin way."""
 
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ from .view import SECURITY_QUESTION
 from .view import SERVICE_FLAGS
 from .view import STANDALONE_FILTER
 from .view import admin_type
-from .view import get_admin
 from .view import get_admin_entry
 
 RETRIES = 3
@@ -138,10 +137,10 @@ def _check_domains(directory: Directory, values: dict[str, Any]) -> None:
             )
 
 
-def add_admin(
+def add_admin_entry(
     directory: Directory, mail: str, values: dict[str, Any], config: dict[str, Any]
-) -> dict[str, Any]:
-    """Create a standalone admin (mailAdmin under o=domainAdmins) and its domainAdmin values."""
+) -> str:
+    """Add a standalone admin's entry (mailAdmin under o=domainAdmins); return its address."""
     mail = check_standalone_address(directory, mail)
     _check_domains(directory, values)
     local = mail.split("@", 1)[0]
@@ -164,9 +163,7 @@ def add_admin(
             SETTING: _encode(_settings_of_request(mail, values, config)),
         },
     )
-    if values.get("domains"):
-        admin_roles.set_managed_domains(directory, mail, {"domains": values["domains"]})
-    return get_admin(directory, mail)
+    return mail
 
 
 def other_super_exists(directory: Directory, dn: str) -> bool:
@@ -259,14 +256,14 @@ def _changes(entry: Entry, values: dict[str, Any], config: dict[str, Any]) -> di
     return changes
 
 
-def update_admin(
+def modify_admin(
     directory: Directory,
     mail: str,
     values: dict[str, Any],
     config: dict[str, Any],
     by_self: bool = False,
-) -> dict[str, Any]:
-    """Apply a partial update (retried when the entry changed meanwhile); return the profile."""
+) -> None:
+    """Change an admin's entry (retried when it changed meanwhile); domain roles are not touched."""
     _check_domains(directory, values)
 
     def attempt() -> None:
@@ -291,9 +288,6 @@ def update_admin(
         directory.modify(entry.dn, _changes(entry, values, config))
 
     retry_on_stale(attempt, RETRIES)
-    if {"domains", "addDomain", "removeDomain"} & values.keys():
-        admin_roles.set_managed_domains(directory, mail, values)
-    return get_admin(directory, mail)
 
 
 def set_admin_password(
@@ -312,8 +306,11 @@ def set_admin_password(
     )
 
 
-def delete_admin(directory: Directory, mail: str) -> None:
-    """Delete a standalone admin, or take the admin role from a mail user; domains forget it."""
+def remove_admin(directory: Directory, mail: str) -> None:
+    """Delete a standalone admin's entry, or take the admin role from a mail user.
+
+    The domains it managed still name it; `roles.drop_from_all_domains` removes that.
+    """
     entry = get_admin_entry(directory, mail)
     _guard_last_super(directory, entry, stays=False)
     if entry.has("objectClass", A.OC_USER):
@@ -323,7 +320,6 @@ def delete_admin(directory: Directory, mail: str) -> None:
         directory.modify(entry.dn, changes)
     else:
         directory.delete(entry.dn)
-    admin_roles.drop_from_all_domains(directory, mail)
 
 
 def verify_admin_password(directory: Directory, mail: str, password: str) -> bool:

@@ -1,4 +1,4 @@
-"""Mail domains: read, list, create, update, enable/disable and delete."""
+"""Mail domains: read, list, create, change the entry, enable/disable, and the subtree to delete."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..counter_queue import flush_pending
 from ..settings import setting_changes
 from ..settings import settings_of
 from ..units import parse_unit_quota
+from .alias_domains import alias_domain_changes
 
 # API field -> accountSetting key (integers, MB or counts).
 SETTING_FIELDS = {
@@ -234,19 +235,10 @@ def _profile_settings(values: dict[str, Any], current: dict[str, Any] | None = N
     return result
 
 
-def update_domain(
+def modify_domain(
     directory: Directory, domain: str, values: dict[str, Any], config: dict[str, Any]
-) -> dict[str, Any]:
-    """Apply a partial update; retried when another writer changed the entry meanwhile."""
-    from .alias_domains import alias_domain_changes
-    from .alias_domains import check_alias_domains
-    from .alias_domains import sync_alias_addresses
-    from .catchall import check_catchall
-    from .catchall import set_catchall
-
-    if "catchall" in values:
-        check_catchall(directory, domain, values["catchall"])
-    check_alias_domains(directory, domain, values)
+) -> Entry:
+    """Modify the domain entry once (retried after a concurrent change); return it as it was."""
 
     def attempt() -> Entry:
         entry = get_domain_entry(directory, domain)
@@ -255,17 +247,10 @@ def update_domain(
         directory.modify(entry.dn, changes)
         return entry
 
-    entry = retry_on_stale(attempt, RETRIES)
-    _recount_newly_limited(directory, domain, entry, values)
-    if "accountStatus" in values:
-        set_accounts_domain_status(directory, domain, values["accountStatus"])
-    sync_alias_addresses(directory, domain, entry.all("domainAliasName"))
-    if "catchall" in values:
-        set_catchall(directory, domain, values["catchall"])
-    return get_domain(directory, domain)
+    return retry_on_stale(attempt, RETRIES)
 
 
-def _recount_newly_limited(
+def recount_newly_limited(
     directory: Directory, domain: str, old: Entry, values: dict[str, Any]
 ) -> None:
     """Re-count the counters a limit set by this update starts to guard."""
@@ -364,16 +349,7 @@ def more_entries_than(directory: Directory, domain: str, limit: int) -> bool:
     return len(directory.first(dn, F.everything(), ["1.1"], "sub", limit + 1)) > limit
 
 
-def delete_domain(directory: Directory, domain: str) -> list[Entry]:
-    """Delete a domain and its whole subtree; return the mail users that were in it."""
+def subtree_dns(directory: Directory, domain: str) -> list[str]:
+    """Return the DNs of a domain's entry and everything below it (NoSuchDomain if none)."""
     dn = get_domain_entry(directory, domain).dn
-    users = list(
-        directory.search(
-            directory.dn.users(domain),
-            F.object_class(A.OC_USER),
-            ["mail", "homeDirectory", "storageBaseDirectory", "mailMessageStore"],
-            scope="one",
-        )
-    )
-    directory.delete_tree(dn)
-    return users
+    return [entry.dn for entry in directory.search(dn, F.everything(), ["1.1"])]

@@ -3,15 +3,17 @@ list directory on the mail host (settings in control files, subscribers via mlmm
 
 The entry (model 3.5a) makes Postfix route the address to mlmmj: `mtaTransport
 mlmmj:<domain>/<listname>` and `enabledService mlmmj`. Everything else about the
-list lives in its directory. A new list gets its directory complete (settings,
-first subscribers) before its entry is added, so Postfix never delivers to a
-half-made list; a failed add removes the directory and releases the counter.
+list lives in its directory. Creating and deleting a list (both sides, in which
+order, what is undone) are use cases in `services/mls.py`; this module gives
+them their steps.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ... import errors
@@ -198,12 +200,20 @@ def new_list_attributes(
     }
 
 
-def create_list(
-    directory: Directory, mlmmj: Mlmmj, mail: str, values: dict[str, Any], config: dict[str, Any]
-) -> dict[str, Any]:
-    """Create the list directory (settings, subscribers), then the entry; undo both on failure."""
-    domain = domain_of(mail)
-    domain_entry = get_domain_entry(directory, domain)
+@dataclass(frozen=True)
+class NewList:
+    """A list a request may create: its values with the defaults, domain, access policy, controls."""
+
+    mail: str
+    values: dict[str, Any]
+    domain_entry: Entry
+    policy: str
+    writes: list[tuple[str, str, Any]]
+
+
+def plan_list(directory: Directory, mail: str, values: dict[str, Any]) -> NewList:
+    """Check a new list (domain, free addresses, subscribers, settings); write nothing."""
+    domain_entry = get_domain_entry(directory, domain_of(mail))
     # The two posting flags come from posting_rules, which starts from their defaults.
     defaults = {k: v for k, v in CREATE_DEFAULTS.items() if k not in POSTING_FLAGS}
     values = {**defaults, **values}
@@ -214,34 +224,38 @@ def create_list(
     _taken(directory, [mail, *aliases])
     check_subscribers(values, {mail, *aliases, *values.get("extra_addresses", [])})
     writes = control_writes(mail, values, (subscribers_only, moderators_only), creating=True)
-    mlmmj.check()  # before anything is reserved or written
-    attributes = new_list_attributes(
-        mail,
-        values,
-        domain_entry,
-        policy,
+    return NewList(mail, values, domain_entry, policy, writes)
+
+
+def new_list_entry(directory: Directory, new: NewList, config: dict[str, Any]) -> dict[str, Any]:
+    """Return the attributes of a planned list's entry, with a fresh mailingListID."""
+    return new_list_attributes(
+        new.mail,
+        new.values,
+        new.domain_entry,
+        new.policy,
         mailing_list_id(directory),
         config["MLMMJ_TRANSPORT_NAME"],
     )
 
-    def create_both() -> None:
-        created = False
-        try:
-            mlmmj.create(mail)
-            created = True
-            apply_controls(mlmmj, mail, writes, values)
-            if values.get("subscribers"):
-                version, confirm = _subscription(values)
-                mlmmj.subscribe(mail, values["subscribers"], version, confirm)
-            directory.add(directory.dn.maillist(mail), attributes)
-        except BaseException:
-            if created:
-                mlmmj.discard(mail)
-            raise
 
-    counter_queue.add_one_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists",
-                                  list_count_plan, create_both)  # fmt: skip
-    return get_list(directory, mlmmj, mail, "subscribers" in values)
+def fill_list_directory(mlmmj: Mlmmj, new: NewList) -> None:
+    """Write a new list's control files and first subscribers into its created directory."""
+    apply_controls(mlmmj, new.mail, new.writes, new.values)
+    if new.values.get("subscribers"):
+        version, confirm = _subscription(new.values)
+        mlmmj.subscribe(new.mail, new.values["subscribers"], version, confirm)
+
+
+def add_list_entry(directory: Directory, new: NewList, attributes: dict[str, Any]) -> None:
+    """Add a planned list's entry (Postfix delivers to the list from then on)."""
+    directory.add(directory.dn.maillist(new.mail), attributes)
+
+
+def add_counted(directory: Directory, new: NewList, add: Callable[[], None]) -> None:
+    """Run `add` within the domain's numberOfLists: reserved first when limited, else counted."""
+    counter_queue.add_one_counted(directory, domain_of(new.mail), new.domain_entry, counters.LISTS,
+                                  "numberOfLists", list_count_plan, add)  # fmt: skip
 
 
 # -- update ----------------------------------------------------------------------------
@@ -319,21 +333,13 @@ def update_list(
 # -- delete ----------------------------------------------------------------------------
 
 
-def delete_list(directory: Directory, mlmmj: Mlmmj, mail: str, keep_archive: bool) -> str | None:
-    """Delete the entry and references to the list, then archive or remove its directory.
-
-    Returns the directory the list was archived to (None when removed or absent).
-    """
+def delete_list_entry(directory: Directory, mail: str) -> None:
+    """Delete a list's entry and the references to it (its directory is the caller's)."""
     entry = get_list_entry(directory, mail)
     # Same cleanup as a legacy list: it may itself be a (nested) member of other lists.
     forget_group_account(directory, entry, mail)
     directory.delete_tree(entry.dn)
     counter_queue.release(directory, domain_of(mail), {counters.LISTS: 1})
-    if keep_archive:
-        archived = mlmmj.archive(mail)
-        return str(archived) if archived else None
-    mlmmj.discard(mail)
-    return None
 
 
 def domain_list_addresses(directory: Directory, domain: str) -> list[str]:

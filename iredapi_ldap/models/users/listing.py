@@ -188,25 +188,6 @@ def check_bulk_values(
     return domain_entry
 
 
-def bulk_update_users(
-    directory: Directory,
-    domain: str,
-    values: dict[str, Any],
-    config: dict[str, Any],
-    checked: bool = False,
-) -> int:
-    """Apply the same change to every user of a domain (not the catch-all); return the count."""
-    if not checked:
-        check_bulk_values(directory, domain, values, config)
-    common = bulk_common_changes(values)
-    scheme = config["DEFAULT_PASSWORD_SCHEME"]
-    updated = 0
-    for dn in bulk_target_dns(directory, domain):
-        if directory.modify_ignoring_missing(dn, bulk_user_changes(common, values, scheme)):
-            updated += 1
-    return updated
-
-
 def more_users_than(directory: Directory, domain: str, limit: int) -> bool:
     """Tell whether a domain has more than `limit` users, reading at most limit+1 DNs."""
     base = directory.dn.users(domain)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from ... import errors
@@ -24,8 +23,6 @@ from ..settings import settings_of
 from .view import USER_READ_ATTRIBUTES
 from .view import maildir_of
 from .view import user_from_entry
-
-log = logging.getLogger(__name__)
 
 # iRedAdmin attrs.py USER_SERVICES_OF_NORMAL_USER (iredmail-ldap-model.md 3.3).
 NORMAL_USER_SERVICES = (
@@ -198,65 +195,59 @@ def mailbox_records(entries: list[Entry], admin: str, keep_days: int) -> list[di
     return rows
 
 
-def forget_domain_rows(domain: str) -> None:
-    """Drop a deleted domain's quota and last-login rows (Dovecot's SQL tables); never raises."""
-    from ...sqlstore import get_store
-
-    try:
-        get_store().forget_domains([domain])
-    except errors.ApiError as exc:
-        log.error("Could not drop SQL rows of deleted domain %s: %s", domain, exc.detail)
-
-
-def record_deleted_mailboxes(entries: list[Entry], admin: str, keep_days: int) -> None:
-    """Log deleted users' mailboxes for the cleanup cron and drop their quota/login rows."""
-    from ...sqlstore import get_store
-
-    rows = mailbox_records(entries, admin, keep_days)
-    if not rows:
-        return
-    # The accounts are gone already: a failure here must not report the delete as failed.
-    # An unlogged mailbox is merely kept on disk, as with keep_mailbox_days=0.
-    try:
-        store = get_store()
-        store.record_deleted_mailboxes(rows)
-        store.forget_accounts(row["username"] for row in rows)
-    except errors.ApiError as exc:
-        log.error("Could not record %d deleted mailbox(es): %s", len(rows), exc.detail)
+def domain_mailboxes(directory: Directory, domain: str) -> dict[str, Entry]:
+    """Return a domain's mail users with their mailbox attributes, by lower-cased DN."""
+    return {
+        entry.dn.lower(): entry
+        for entry in directory.search(
+            directory.dn.users(domain), F.object_class(A.OC_USER), MAILBOX_ATTRIBUTES, "one"
+        )
+    }
 
 
-def delete_user(directory: Directory, mail: str, admin: str, keep_days: int) -> None:
-    """Delete a user: references to its addresses, the entry subtree, counters, mailbox log."""
+def delete_user(directory: Directory, mail: str) -> Entry:
+    """Delete a user: references to its addresses, the entry subtree, counters.
+
+    Returns the deleted entry (with its mailbox attributes) for the mailbox log.
+    """
     entry = get_user_entry(directory, mail, MAILBOX_ATTRIBUTES)
     remove_account_references(directory, entry, mail)
     directory.delete_tree(entry.dn)
     quota = counters.parse_counter(entry.first("mailQuota")) or 0
     counter_queue.release(directory, domain_of(mail), {counters.USERS: 1, counters.QUOTA: quota})
-    record_deleted_mailboxes([entry], admin, keep_days)
+    return entry
 
 
 # -- rename -------------------------------------------------------------------
 
 
-def change_email(directory: Directory, mail: str, new_mail: str) -> dict[str, Any]:
-    """Rename a user within its domain; the mailbox path stays, references follow."""
+def rename_user(directory: Directory, mail: str, new_mail: str) -> list[str]:
+    """Rename a user within its domain; the mailbox path stays, references to `mail` follow.
+
+    Returns the domain's alias domains, whose addresses `rename_in_alias_domains` renames.
+    """
     check_rename_target(mail, new_mail)
     domain = domain_of(mail)
     entry = get_user_entry(directory, mail)
     if addresses_in_use(directory, [new_mail], exclude_dn=entry.dn):
         raise errors.AlreadyExists(f"{new_mail} is already used by another account.")
-    old_local, new_local = local_part(mail), local_part(new_mail)
     alias_domains = [d.lower() for d in get_domain_entry(directory, domain).all("domainAliasName")]
     directory.rename(entry.dn, rdn(A.RDN_USER, new_mail))
     new_dn = directory.dn.user(new_mail)
     directory.modify(new_dn, _rename_changes(entry, mail, new_mail, alias_domains))
     rename_address_references(directory, mail, new_mail, entry.dn, new_dn)
-    _rename_sql_rows(mail, new_mail)
+    return alias_domains
+
+
+def rename_in_alias_domains(
+    directory: Directory, mail: str, new_mail: str, alias_domains: list[str]
+) -> None:
+    """Rename the references to a renamed user's addresses in its domain's alias domains."""
+    old_local, new_local = local_part(mail), local_part(new_mail)
     for alias_domain in alias_domains:
         rename_address_references(
             directory, f"{old_local}@{alias_domain}", f"{new_local}@{alias_domain}"
         )
-    return get_user(directory, new_mail)
 
 
 def _rename_changes(entry: Entry, mail: str, new_mail: str, alias_domains: list[str]) -> dict:
@@ -276,13 +267,3 @@ def _rename_changes(entry: Entry, mail: str, new_mail: str, alias_domains: list[
     if forwarding != [v.lower() for v in entry.all("mailForwardingAddress")]:
         changes["mailForwardingAddress"] = ("replace", list(dict.fromkeys(forwarding)))
     return changes
-
-
-def _rename_sql_rows(mail: str, new_mail: str) -> None:
-    """Move used_quota/last_login rows to the new address; the directory is already renamed."""
-    from ...sqlstore import get_store
-
-    try:
-        get_store().rename_account(mail, new_mail)
-    except errors.ApiError as exc:
-        log.error("Could not rename SQL rows of %s: %s", mail, exc.detail)

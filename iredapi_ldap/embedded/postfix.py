@@ -89,7 +89,10 @@ class PrivatePostfix:
         )
 
     def configure(self) -> None:
-        """Create the directories and write main.cf and master.cf (idempotent)."""
+        """Create the directories and write main.cf and master.cf (idempotent).
+
+        The postfix user must be able to reach `root` (a 0700 parent makes master fail).
+        """
         check_postfix_installed()
         postfix = pwd.getpwnam("postfix")
         for path in (self.config_dir, self.queue_dir, self.data_dir):
@@ -152,7 +155,7 @@ class PrivatePostfix:
         # Without syslog or a terminal Postfix reports start-up errors only in maillog.
         result = self.run("postfix", "start", timeout=timeout)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while result.returncode == 0 and time.monotonic() < deadline:
             if self.running():
                 return self
             time.sleep(0.1)

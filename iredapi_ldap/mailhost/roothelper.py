@@ -581,13 +581,7 @@ class Commands:
             return None
         except OSError as exc:
             raise Failure(EX_UNAVAILABLE, f"Cannot read {pidfile}: {exc}") from exc
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass  # alive, owned by someone else
-        return pid
+        return pid if self._alive(pid) else None
 
     @contextlib.contextmanager
     def _lock(self, pidfile: str, exclusive: bool):

@@ -547,6 +547,7 @@ class Systemd:
 
     def restart(self, service: str) -> None:
         """Restart a running service (Amavisd re-reads its config and scanner choice)."""
+        self.state(service)  # 69 when it is not installed
         self._systemctl("try-restart", "--", *UNITS[service])
 
 
@@ -699,13 +700,11 @@ def _backend(config: Config):
 def _status(backend, config: Config, service: str) -> dict:
     units = backend.state(service)
     checks = None
-    amavis = units if service == "amavis" else None
     if service in BYPASS:
         bypassed = BYPASS[service] in read_dropin(config.dropin)
         checks = "bypassed" if bypassed else "enabled"
-        if service == "spamassassin":
-            amavis = backend.state("amavis")
-            units = {**units, **amavis}
+    if service == "spamassassin":  # it runs inside Amavisd
+        units = {**units, **backend.state("amavis")}
     actives = [unit["active"] for unit in units.values()]
     if any(state in BUSY_STATES or state == CHANGING for state in actives):
         status = CHANGING
@@ -747,9 +746,11 @@ def _switch(config: Config, service: str, on: bool) -> dict:
     if wanted != switches or not os.path.exists(config.dropin):
         write_dropin(config.dropin, wanted)
         # Amavisd decides at start-up whether to load the scanner code: restart it.
-        with contextlib.suppress(Failure):
-            if backend.state("amavis") is not None:
-                backend.restart("amavis")
+        try:
+            backend.restart("amavis")
+        except Failure as failure:
+            if failure.code != EX_UNAVAILABLE:  # not installed: nothing to restart
+                raise
     return _status(backend, config, service)
 
 

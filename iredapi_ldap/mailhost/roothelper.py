@@ -250,7 +250,7 @@ class Postfix:
         return [os.path.join(self.sbin, tool), *self.flags, *args]
 
     def run(self, tool: str, *args: str) -> subprocess.CompletedProcess[str]:
-        """Run a tool; a fatal error is 69 when Postfix is not usable, else 70."""
+        """Run a tool; a fatal error or a non-zero exit is 70 (failed)."""
         result = run(self.argv(tool, *args))
         fatal = [line for line in result.stderr.splitlines() if ": fatal: " in line]
         if fatal or result.returncode not in (0,):

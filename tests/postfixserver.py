@@ -51,11 +51,15 @@ class Staller:
                 return
             self.held.append(conn)
 
+    def drop(self) -> None:
+        """Close the connections held so far (their deliveries end instead of waiting)."""
+        while self.held:
+            self.held.pop().close()
+
     def close(self) -> None:
         """Stop listening and drop every held connection."""
         self.sock.close()
-        for conn in self.held:
-            conn.close()
+        self.drop()
 
 
 class TestPostfix(PrivatePostfix):
@@ -117,11 +121,15 @@ class TestPostfix(PrivatePostfix):
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
+    staller: Staller | None = None
+
     def purge(self) -> None:
-        """Delete everything, maildrop included."""
+        """Delete everything, maildrop included, and end stalled deliveries."""
         for args in (("-d", "ALL"), ("-d", "ALL", "maildrop")):
             result = self.run("postsuper", *args)
             assert result.returncode == 0, result.stderr
+        if self.staller is not None:  # free the destination's delivery slots
+            self.staller.drop()
         assert self.queue() == []
 
 
@@ -142,6 +150,7 @@ def start_instance() -> tuple[TestPostfix, Staller]:
         root,
         extra={"transport_maps": f"inline:{{{STALL_DOMAIN}=smtp:[127.0.0.1]:{staller.port}}}"},
     )
+    instance.staller = staller
     instance.start()
     return instance, staller
 

@@ -6,7 +6,8 @@ The recipe of mailhost-ops.md §1.7. Debian's master.cf and postfix-files are co
 The `smtp/inet` service is commented out and chroot is off; outbound mail goes to
 `relayhost` (by default a loopback port where nothing listens, so every message is
 deferred at once and stays in the queue). Starting it needs root: Postfix's master starts
-as root and drops to the `postfix` user, which must own `data/`.
+as root and drops to the `postfix` user, which must own `data/`. The master runs as a
+child of the starting process and stops with it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
+
+from .process import spawn_logged
 
 INSTALL_COMMAND = "apt-get install postfix"
 SBIN = Path("/usr/sbin")
@@ -68,6 +71,7 @@ class PrivatePostfix:
         self.maillog = self.root / "maillog"
         self.relayhost = relayhost
         self.extra = dict(extra or {})
+        self._proc: subprocess.Popen[bytes] | None = None
 
     def tool(self, name: str) -> str:
         """Return the path of a Postfix tool."""
@@ -144,39 +148,60 @@ class PrivatePostfix:
         """Tell whether this instance's master runs."""
         return self.run("postfix", "status").returncode == 0
 
+    def ready(self) -> bool:
+        """Tell whether the master serves: the pid file is locked and showq answers."""
+        if not self.running():
+            return False
+        listed = self.run("postqueue", "-j")  # "Mail system is down" while showq is not up
+        return listed.returncode == 0 and "down" not in listed.stderr
+
     def start(self, timeout: float = 30) -> PrivatePostfix:
-        """Configure and start the instance; PostfixStartError with the reason if it fails."""
+        """Configure and start the instance; PostfixStartError with the reason if it fails.
+
+        The master runs in the foreground (`master -d`) as our child with a death signal,
+        as the embedded slapd does, so it never outlives the process that started it.
+        """
         self.configure()
         if self.running():
             return self
-        checked = self.run("postfix", "check")
+        checked = self.run("postfix", "check")  # also creates the queue directories
         if checked.returncode != 0:
             raise PostfixStartError(f"postfix check failed: {checked.stderr.strip()}")
+        daemons = self.run("postconf", "-h", "daemon_directory").stdout.strip()
         # Without syslog or a terminal Postfix reports start-up errors only in maillog.
-        result = self.run("postfix", "start", timeout=timeout)
+        self._proc = spawn_logged(
+            [str(Path(daemons, "master")), "-d", "-c", str(self.config_dir)],
+            self.root / "master.log",
+        )
         deadline = time.monotonic() + timeout
-        while result.returncode == 0 and time.monotonic() < deadline:
-            if self.running():
+        while self._proc.poll() is None and time.monotonic() < deadline:
+            if self.ready():
                 return self
             time.sleep(0.1)
-        raise PostfixStartError(
-            f"postfix start failed ({result.returncode}): {result.stderr.strip()}\n"
-            f"{self.log_tail()}"
-        )
+        self.stop()
+        raise PostfixStartError(f"the Postfix master did not start:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """Stop the instance (mail in the queue stays there)."""
-        if self.config_dir.is_dir() and self.running():
+        if self._proc is not None:
+            if self._proc.poll() is None:
+                self._proc.terminate()
+                try:
+                    self._proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+            self._proc = None
+        elif self.config_dir.is_dir() and self.running():
             self.run("postfix", "stop")
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and self.running():
-                time.sleep(0.1)
 
     def log_tail(self, lines: int = 20) -> str:
-        """Return the end of the instance's maillog."""
-        if not self.maillog.is_file():
-            return ""
-        return "\n".join(self.maillog.read_text(errors="replace").splitlines()[-lines:])
+        """Return the end of the instance's maillog and of the master's own output."""
+        text = ""
+        for path in (self.maillog, self.root / "master.log"):
+            if path.is_file():
+                text += "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) + "\n"
+        return text
 
 
 def _environment() -> dict[str, str]:

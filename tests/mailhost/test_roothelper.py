@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -259,3 +260,21 @@ def test_stalled_message_is_active(mail_queue):
     (message,) = messages.values()
     assert message["queue_name"] == "active"
     assert message["recipients"][0]["address"].endswith("@" + STALL_DOMAIN)
+
+
+def test_the_helper_imports_only_the_standard_library():
+    """Root runs one file: the helper imports nothing outside Python's standard library."""
+    import ast
+    import sys
+
+    from iredapi_ldap.mailhost import roothelper
+
+    tree = ast.parse(Path(roothelper.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no relative imports"
+            imported.add(node.module.split(".")[0])
+    assert imported and imported <= set(sys.stdlib_module_names) | {"__future__"}, imported

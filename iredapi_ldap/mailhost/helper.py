@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -230,7 +231,7 @@ def sudoers_text(user: str, helper: Helper) -> str:
 
 def check_sudoers(path: str | os.PathLike[str]) -> None:
     """Run `visudo -cf` on a file; ValueError with visudo's words if it is refused."""
-    visudo = _which("visudo")
+    visudo = shutil.which("visudo", path="/usr/sbin:/usr/bin:/sbin:/bin")
     if visudo is None:
         raise ValueError(f"visudo is missing; install it with: {SUDO_INSTALL}")
     result = subprocess.run(
@@ -302,11 +303,3 @@ def unsafe_paths(path: str | os.PathLike[str]) -> list[str]:
         if info.st_uid != 0 or (info.st_mode & 0o022 and not sticky_dir):
             unsafe.append(str(item))
     return unsafe
-
-
-def _which(name: str) -> str | None:
-    for directory in ("/usr/sbin", "/usr/bin", "/sbin", "/bin"):
-        candidate = os.path.join(directory, name)
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None

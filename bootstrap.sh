@@ -9,8 +9,9 @@ mode="${1:-}"
 
 RUNTIME_DEBS="slapd ldap-utils"
 # The tests also drive the real mail stack and real PostgreSQL and MariaDB servers
-# (mariadb-server brings mariadb-client).
-TEST_DEBS="dovecot-core dovecot-ldap postfix postfix-ldap postgresql mariadb-server mlmmj redis-server"
+# (mariadb-server brings mariadb-client), and the real sudo (the mail host helper's
+# sudoers drop-in is checked with visudo and used through sudo).
+TEST_DEBS="dovecot-core dovecot-ldap postfix postfix-ldap postgresql mariadb-server mlmmj redis-server sudo"
 PYTHON_DEBS="python3 python3-venv python3-pip"
 
 apt_install() {

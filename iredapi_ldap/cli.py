@@ -1,4 +1,4 @@
-"""The `iredapi-ldap` command: serve, init-directory, create-admin, purge-audit-log (and the jobs commands)."""
+"""The `iredapi-ldap` command: serve, init-directory, create-admin, purge-audit-log, sudoers (and the jobs commands)."""
 
 from __future__ import annotations
 
@@ -282,7 +282,14 @@ def _add_job_commands() -> None:
     main.add_command(jobs_group)
 
 
+def _add_mailhost_commands() -> None:
+    from .mailhost.cli import sudoers_command
+
+    main.add_command(sudoers_command)
+
+
 _add_job_commands()
+_add_mailhost_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -121,6 +121,16 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("mlmmj", "bin_dir"): ("MLMMJ_BIN_DIR", _str, "/usr/bin"),
     ("mlmmj", "skel_dir"): ("MLMMJ_SKEL_DIR", _str, "/usr/share/mlmmj/text.skel"),
     ("mlmmj", "owner"): ("MLMMJ_OWNER", _str, ""),
+    ("mailhost", "helper_command"): (
+        "MAILHOST_HELPER_COMMAND",
+        _str,
+        "/usr/local/libexec/iredapi-ldap/mailhost-helper",
+    ),
+    ("mailhost", "sudo_command"): ("MAILHOST_SUDO_COMMAND", _str, "sudo -n"),
+    ("mailhost", "helper_config"): ("MAILHOST_HELPER_CONFIG", _str, ""),
+    ("mailhost", "postfix_config_dir"): ("MAILHOST_POSTFIX_CONFIG_DIR", _str, ""),
+    ("mailhost", "service_backend"): ("MAILHOST_SERVICE_BACKEND", _str, "systemd"),
+    ("mailhost", "helper_timeout"): ("MAILHOST_HELPER_TIMEOUT", _int, 120),
     ("jobs", "sync_limit"): ("JOBS_SYNC_LIMIT", _int, 2000),
     ("jobs", "parallelism"): ("JOBS_PARALLELISM", _int, 4),
     ("jobs", "heartbeat_seconds"): ("JOBS_HEARTBEAT_SECONDS", _float, 1.0),
@@ -201,6 +211,7 @@ def validate_config(config: dict[str, Any]) -> None:
         raise ConfigError("[api] default_page_size must not exceed max_page_size")
     if float(config["JOBS_STALE_SECONDS"]) <= float(config["JOBS_HEARTBEAT_SECONDS"]):
         raise ConfigError("[jobs] stale_seconds must exceed heartbeat_seconds")
+    validate_mailhost(config)
     scheme = str(config.get("DEFAULT_PASSWORD_SCHEME") or "SSHA512")
     from .passwords import SCHEMES
 
@@ -210,6 +221,26 @@ def validate_config(config: dict[str, Any]) -> None:
             f"[password] default_scheme: unsupported {', '.join(unknown)} "
             f"(choose from {', '.join(SCHEMES)})"
         )
+
+
+def validate_mailhost(config: dict[str, Any]) -> None:
+    """Check the [mailhost] values the helper's command line is built from."""
+    import shlex
+
+    if config["MAILHOST_SERVICE_BACKEND"] not in ("systemd", "command", "none"):
+        raise ConfigError("[mailhost] service_backend must be systemd, command or none")
+    try:
+        command = shlex.split(config["MAILHOST_HELPER_COMMAND"])
+        shlex.split(config["MAILHOST_SUDO_COMMAND"])
+    except ValueError as exc:
+        raise ConfigError(f"[mailhost] helper_command or sudo_command: {exc}") from exc
+    if not command or not os.path.isabs(command[0]):
+        raise ConfigError("[mailhost] helper_command must start with an absolute path")
+    for name in ("MAILHOST_HELPER_CONFIG", "MAILHOST_POSTFIX_CONFIG_DIR"):
+        if config[name] and not os.path.isabs(config[name]):
+            raise ConfigError(f"{_ini_name(name)} must be an absolute path (or empty)")
+    if int(config["MAILHOST_HELPER_TIMEOUT"]) < 1:
+        raise ConfigError("[mailhost] helper_timeout must be at least 1")
 
 
 def _ini_name(flask_name: str) -> str:

@@ -343,3 +343,21 @@ def postfix_maps(slapd_server, tmp_path_factory):
 
     require_mail_stack()
     return PostfixMaps(tmp_path_factory.mktemp("postfix"), slapd_server.credentials)
+
+
+@pytest.fixture(scope="session")
+def postfix_instance():
+    """Start one private Postfix (no port 25, own queue) per run; fail (never skip) if missing."""
+    from tests.postfixserver import start_instance
+
+    instance, staller = start_instance()
+    yield instance
+    instance.remove()
+    staller.close()
+
+
+@pytest.fixture
+def mail_queue(postfix_instance):
+    """The private Postfix with an empty queue."""
+    postfix_instance.purge()
+    return postfix_instance

@@ -1,4 +1,9 @@
-"""The mail host's own files and tools (not LDAP): mlmmj list directories and commands."""
+"""The mail host's own files and tools (not LDAP).
+
+mlmmj list directories and commands (mlmmj.py); the Postfix queue (queue.py) and the
+anti-virus/anti-spam services (services.py) through the root helper (roothelper.py, run
+by helper.py through sudo).
+"""
 
 from .mlmmj import FLAG
 from .mlmmj import FLAG_PARAMETERS

@@ -149,6 +149,24 @@ def test_validate_config_impossible_values(changes, match):
         validate_config(dict(DEFAULTS, SECRET_KEY="x", **changes))
 
 
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        ({"MAILHOST_SERVICE_BACKEND": "sysv"}, r"\[mailhost\] service_backend must be"),
+        ({"MAILHOST_HELPER_COMMAND": ""}, r"helper_command must start with an absolute path"),
+        ({"MAILHOST_HELPER_COMMAND": "helper"}, r"helper_command must start with an absolute"),
+        ({"MAILHOST_SUDO_COMMAND": "sudo 'n"}, r"helper_command or sudo_command"),
+        ({"MAILHOST_POSTFIX_CONFIG_DIR": "etc/postfix"}, r"postfix_config_dir must be an abs"),
+        ({"MAILHOST_HELPER_CONFIG": "helper.ini"}, r"\[mailhost\] helper_config must be"),
+        ({"MAILHOST_HELPER_TIMEOUT": 0}, r"helper_timeout must be at least 1"),
+    ],
+)
+def test_validate_config_mailhost(changes, match):
+    """[mailhost] values the helper's command line is built from are checked at start-up."""
+    with pytest.raises(ConfigError, match=match):
+        validate_config(dict(DEFAULTS, SECRET_KEY="x", **changes))
+
+
 def test_validate_config_accepts_defaults_with_secret():
     """The defaults plus a secret key are a valid configuration."""
     validate_config(dict(DEFAULTS, SECRET_KEY="x"))

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .passwords import SCHEMES
+
 ENV_VAR = "IREDAPI_LDAP_CONFIG"
 
 
@@ -200,8 +202,6 @@ def validate_config(config: dict[str, Any]) -> None:
     if float(config["JOBS_STALE_SECONDS"]) <= float(config["JOBS_HEARTBEAT_SECONDS"]):
         raise ConfigError("[jobs] stale_seconds must exceed heartbeat_seconds")
     scheme = str(config.get("DEFAULT_PASSWORD_SCHEME") or "SSHA512")
-    from .passwords import SCHEMES
-
     unknown = [part for part in scheme.upper().split("+") if part not in SCHEMES]
     if unknown:
         raise ConfigError(

@@ -9,6 +9,7 @@ from ..auth import LOGIN
 from ..auth import requires
 from ..errors import Forbidden
 from ..ldap import get_directory
+from ..models.admins.login import managed_domains
 from ..schemas.log import LogArgsSchema
 from ..schemas.log import LogPageSchema
 from . import ApiBlueprint
@@ -48,6 +49,4 @@ def list_log(args):
 def _managed_domains() -> list[str]:
     if current_user.domains is not None:
         return current_user.domains
-    from ..models.admins.login import managed_domains
-
     return managed_domains(get_directory(), current_user.mail)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import Pool
 
 from ..config import ConfigError
+from .tables import TABLES
 from .tables import metadata
 
 DEFAULT_SQLITE_FILE = Path("var") / "iredapi-ldap.sqlite"
@@ -139,27 +140,27 @@ def _mysql_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SqlState:
-    """One app's engine: built on first use, rebuilt in a forked child, tables created."""
+    """One app's engine: built on first use, rebuilt in a forked child, tables created once."""
 
     def __init__(self, url: URL, echo: bool = False) -> None:
         self.url = url
         self.echo = echo
         self._engine: Engine | None = None
-        self._created: frozenset[str] = frozenset()
+        self._created = False
         self._pid = os.getpid()
         self._lock = threading.Lock()
         # (pid that opened them, pool): a parent's connections, never closed elsewhere.
         self._inherited: list[tuple[int, Pool]] = []
 
     def engine(self) -> Engine:
-        """Return the engine with every registered table present."""
+        """Return the engine, every table of TABLES present."""
         if os.getpid() != self._pid:
             self._after_fork()
-        if self._engine is None or self._created != frozenset(metadata.tables):
+        if self._engine is None or not self._created:
             with self._lock:
                 if self._engine is None:
                     self._engine = build_engine(self.url, self.echo)
-                if self._created != frozenset(metadata.tables):
+                if not self._created:
                     self._create_tables(self._engine)
         return self._engine
 
@@ -175,17 +176,18 @@ class SqlState:
             self._engine.dispose(close=False)
 
     def _create_tables(self, engine: Engine) -> None:
-        wanted = frozenset(metadata.tables)
+        # The one place tables are created: all of them, in TABLES' order, whatever modules
+        # happen to be imported.
         with engine.connect() as conn:
             try:
-                metadata.create_all(conn, checkfirst=True)
+                metadata.create_all(conn, tables=TABLES, checkfirst=True)
                 conn.commit()
             except sx.DatabaseError:
                 # Another worker created a table between our check and create.
                 conn.rollback()
-                metadata.create_all(conn, checkfirst=True)
+                metadata.create_all(conn, tables=TABLES, checkfirst=True)
                 conn.commit()
-        self._created = wanted
+        self._created = True
 
     def dispose(self) -> None:
         """Close the connections this process opened; leave a parent's alone."""

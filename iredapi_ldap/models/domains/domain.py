@@ -12,9 +12,16 @@ from ...ldap import filters as F
 from ...ldap import retry_on_stale
 from .. import counters
 from ..counter_queue import flush_pending
+from ..members import get_domain_entry
 from ..settings import setting_changes
 from ..settings import settings_of
 from ..units import parse_unit_quota
+from .alias_domains import alias_domain_changes
+from .alias_domains import check_alias_domains
+from .alias_domains import sync_alias_addresses
+from .catchall import check_catchall
+from .catchall import get_catchall
+from .catchall import set_catchall
 
 # API field -> accountSetting key (integers, MB or counts).
 SETTING_FIELDS = {
@@ -85,18 +92,8 @@ def domain_from_entry(entry: Entry) -> dict[str, Any]:
     }
 
 
-def get_domain_entry(directory: Directory, domain: str) -> Entry:
-    """Return a domain's entry or raise NoSuchDomain."""
-    entry = directory.get(directory.dn.domain(domain))
-    if entry is None:
-        raise errors.NoSuchDomain(f"No such domain: {domain}.")
-    return entry
-
-
 def get_domain(directory: Directory, domain: str) -> dict[str, Any]:
     """Return one domain's profile, with its catch-all targets."""
-    from .catchall import get_catchall
-
     flush_pending(directory, [domain])
     profile = domain_from_entry(get_domain_entry(directory, domain))
     profile["catchall"] = get_catchall(directory, domain)
@@ -238,12 +235,6 @@ def update_domain(
     directory: Directory, domain: str, values: dict[str, Any], config: dict[str, Any]
 ) -> dict[str, Any]:
     """Apply a partial update; retried when another writer changed the entry meanwhile."""
-    from .alias_domains import alias_domain_changes
-    from .alias_domains import check_alias_domains
-    from .alias_domains import sync_alias_addresses
-    from .catchall import check_catchall
-    from .catchall import set_catchall
-
     if "catchall" in values:
         check_catchall(directory, domain, values["catchall"])
     check_alias_domains(directory, domain, values)

@@ -13,10 +13,12 @@ from ...ldap import attrs as A
 from ...ldap import domain_of
 from ...ldap import filters as F
 from ...ldap.dn import rdn
+from ...sqlstore import get_store
 from .. import counter_queue
 from .. import counters
 from ..admins.login import days_since_epoch
 from ..domains.domain import get_domain_entry
+from ..members import addresses_in_use
 from ..references import check_rename_target
 from ..references import remove_account_references
 from ..references import rename_address_references
@@ -143,28 +145,6 @@ def verify_user_password(directory: Directory, mail: str, plain: str) -> bool:
 # -- addresses ----------------------------------------------------------------
 
 
-def addresses_in_use(
-    directory: Directory, addresses: list[str], exclude_dn: str | None = None
-) -> list[str]:
-    """Return which addresses are a mail or shadowAddress of a user, alias or list."""
-    if not addresses:
-        return []
-    wanted = {a.lower() for a in addresses}
-    search_filter = F.and_(
-        F.or_(*(F.object_class(oc) for oc in ACCOUNT_CLASSES)),
-        F.or_(F.any_of("mail", wanted), F.any_of("shadowAddress", wanted)),
-    )
-    used: set[str] = set()
-    for entry in directory.search(directory.dn.domains, search_filter, ["mail", "shadowAddress"]):
-        if exclude_dn and entry.dn.lower() == exclude_dn.lower():
-            continue
-        used |= {v.lower() for v in entry.all("mail") + entry.all("shadowAddress")} & wanted
-    for address in wanted - used:
-        if directory.exists(directory.dn.admin(address)):
-            used.add(address)
-    return sorted(used)
-
-
 def existing_in_domain(directory: Directory, domain: str, addresses: list[str]) -> set[str]:
     """Return the addresses that exist inside a domain (user, alias or list, mail or shadow)."""
     if not addresses:
@@ -200,8 +180,6 @@ def mailbox_records(entries: list[Entry], admin: str, keep_days: int) -> list[di
 
 def forget_domain_rows(domain: str) -> None:
     """Drop a deleted domain's quota and last-login rows (Dovecot's SQL tables); never raises."""
-    from ...sqlstore import get_store
-
     try:
         get_store().forget_domains([domain])
     except errors.ApiError as exc:
@@ -210,8 +188,6 @@ def forget_domain_rows(domain: str) -> None:
 
 def record_deleted_mailboxes(entries: list[Entry], admin: str, keep_days: int) -> None:
     """Log deleted users' mailboxes for the cleanup cron and drop their quota/login rows."""
-    from ...sqlstore import get_store
-
     rows = mailbox_records(entries, admin, keep_days)
     if not rows:
         return
@@ -280,8 +256,6 @@ def _rename_changes(entry: Entry, mail: str, new_mail: str, alias_domains: list[
 
 def _rename_sql_rows(mail: str, new_mail: str) -> None:
     """Move used_quota/last_login rows to the new address; the directory is already renamed."""
-    from ...sqlstore import get_store
-
     try:
         get_store().rename_account(mail, new_mail)
     except errors.ApiError as exc:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
-from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -235,25 +233,13 @@ def _parameters_json() -> str:
     return text if len(text) <= MAX_PARAMETERS else text[: MAX_PARAMETERS - 3] + "..."
 
 
-def query_log(
-    offset: int,
-    limit: int,
-    admin: str | None = None,
-    domain: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    action: str | None = None,
-    resource: str | None = None,
-    visible_to: tuple[str, Iterable[str]] | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """Return one page of entries, newest first, and how many match in all.
+def query_log(offset: int, limit: int, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+    """Return one page of entries, newest first, secrets masked, and how many match in all.
 
-    `visible_to` = (admin, its domains) limits the answer to entries about those domains,
-    by the admin, or about the admin's own account; None shows everything (global admins).
+    The filters are those of sqlstore.audit.AuditLog.page (admin, domain, since, until,
+    action, resource, visible_to).
     """
-    rows, total = get_store().audit.page(
-        offset, limit, admin, domain, since, until, action, resource, visible_to
-    )
+    rows, total = get_store().audit.page(offset, limit, **filters)
     return [_public(row) for row in rows], total
 
 

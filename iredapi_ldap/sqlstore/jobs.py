@@ -111,11 +111,7 @@ class Jobs:
         values: dict[str, Any] = {"progress": progress, "heartbeat": utc_now()}
         if total is not None:
             values["total"] = total
-        update = sa.update(jobs).where(
-            jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.state == RUNNING
-        )
-        with translate_errors(), self._state.engine().begin() as conn:
-            return conn.execute(update.values(**values)).rowcount == 1
+        return self._update_held(job_id, owner, values)
 
     def finish(
         self,
@@ -135,6 +131,10 @@ class Jobs:
         }  # fmt: skip
         if total is not None:
             values["total"] = total
+        return self._update_held(job_id, owner, values)
+
+    def _update_held(self, job_id: str, owner: str, values: dict[str, Any]) -> bool:
+        """Write values to a job that `owner` still runs; False if it was taken away."""
         update = sa.update(jobs).where(
             jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.state == RUNNING
         )

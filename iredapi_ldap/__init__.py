@@ -18,7 +18,7 @@ def create_app(
 ) -> Flask:
     """Build the WSGI app: config, LDAP, SQL, access gates, error rendering, blueprints, hooks."""
     # local: importing the package (wsgi.py, the CLI, a test) loads no module of the app
-    # until an app is built; the modules below never import this one at their top.
+    # until an app is built; of the modules below, none imports the package back.
     from . import config
     from . import ldap
     from . import secret_fields

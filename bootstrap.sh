@@ -1,7 +1,7 @@
 #!/bin/sh
 # Set up iredapi-ldap on a fresh Debian machine (run as root) and either serve or test.
 #   ./bootstrap.sh serve [iredapi-ldap serve options]   API on the embedded default
-#   ./bootstrap.sh test  [pytest options]               the whole test suite
+#   ./bootstrap.sh test  [pytest options]               import layering, style, whole test suite
 set -eu
 cd "$(dirname "$0")"
 mode="${1:-}"
@@ -60,4 +60,8 @@ done
 if [ "$mode" = serve ]; then
     exec .venv/bin/iredapi-ldap serve "$@"
 fi
+# The checks that need no server first (setup.cfg [importlinter], ruff.toml), then the tests.
+.venv/bin/lint-imports
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 exec .venv/bin/python -m pytest "$@"

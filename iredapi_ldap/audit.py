@@ -11,13 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
-from datetime import UTC
-from datetime import datetime
-from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Flask
 from flask import Response
 from flask import current_app
@@ -34,14 +29,12 @@ from .inputs import json_body
 from .inputs import printable
 from .inputs import query_args
 from .secret_fields import mask
+from .security.client import client_address
+from .security.tokens import current_token
 from .sqlstore import get_store
 from .sqlstore import iso_utc
-from .sqlstore import metadata
-from .sqlstore import translate_errors
 from .sqlstore import utc_now
-from .sqlstore.tables import ID
-from .sqlstore.tables import TABLE_OPTIONS
-from .sqlstore.tables import UTC_TIME
+from .sqlstore.audit import LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -71,42 +64,7 @@ MAX_PARAMETERS = 16000  # characters of JSON; fits TEXT on every backend
 PURGE_EVERY_SECONDS = 3600
 PURGED_KEY = "iredapi_audit_purged"
 
-audit_log = sa.Table(
-    "audit_log",
-    metadata,
-    sa.Column("id", ID, primary_key=True, autoincrement=True),
-    sa.Column("timestamp", UTC_TIME, nullable=False),
-    sa.Column("admin", sa.String(255), nullable=False, server_default=""),
-    sa.Column("token", sa.String(16), nullable=False, server_default=""),
-    sa.Column("client_address", sa.String(64), nullable=False, server_default=""),
-    sa.Column("method", sa.String(10), nullable=False, server_default=""),
-    sa.Column("path", sa.String(1024), nullable=False, server_default=""),
-    sa.Column("resource", sa.String(64), nullable=False, server_default=""),
-    sa.Column("domain", sa.String(255), nullable=False, server_default=""),
-    sa.Column("object", sa.String(320), nullable=False, server_default=""),
-    sa.Column("action", sa.String(32), nullable=False, server_default=""),
-    sa.Column("parameters", sa.Text(), nullable=False),
-    sa.Column("status", sa.Integer(), nullable=False),
-    sa.Column("result", sa.String(64), nullable=False, server_default=""),
-    sa.Index("idx_audit_log_timestamp", "timestamp"),
-    sa.Index("idx_audit_log_admin", "admin"),
-    sa.Index("idx_audit_log_domain", "domain"),
-    sa.Index("idx_audit_log_action", "action"),
-    **TABLE_OPTIONS,
-)
-# Built once: a new insert construct per request cost more than the row it wrote.
-INSERT = sa.insert(audit_log)
-LIMITS = {column.name: getattr(column.type, "length", None) for column in audit_log.columns}
-
-
 _RECORDED = "_iredapi_audited"
-
-
-def init_app(app: Flask) -> None:
-    """Record every write request once its answer is known, failed ones included."""
-    app.before_request(_remember_session_admin)
-    app.after_request(_record_write)
-    app.teardown_request(_record_if_missed)
 
 
 def note(**fields: str) -> None:
@@ -114,22 +72,24 @@ def note(**fields: str) -> None:
     g.setdefault("_iredapi_audit", {}).update(fields)
 
 
-def _remember_session_admin() -> None:
+def remember_session_admin() -> None:
+    """before_request: note the session's admin of a write (a logout clears the session)."""
     # Read before the view runs: a logout clears the session it names.
     if request.method in WRITE_METHODS or request.endpoint == "login.logout":
         stored = session.get("_iredapi_admin") or {}
         g._iredapi_session_admin = stored.get("mail", "") if isinstance(stored, dict) else ""
 
 
-def _record_write(response: Response) -> Response:
+def record_write(response: Response) -> Response:
+    """after_request: write the audit row of an audited request, now that its answer is known."""
     vars(request._get_current_object())[_RECORDED] = True  # answered: teardown has nothing to add
     if audited(request.method, response.status_code):
         _write_row(response.status_code)
     return response
 
 
-def _record_if_missed(error: BaseException | None) -> None:
-    """Record a request whose answer never passed after_request (an exception escaped)."""
+def record_if_missed(error: BaseException | None) -> None:
+    """teardown_request: record a request whose answer never passed after_request."""
     if not vars(request._get_current_object()).get(_RECORDED):
         _write_row(500, "INTERNAL_SERVER_ERROR")
 
@@ -145,8 +105,7 @@ def _write_row(status: int, result: str = "") -> None:
     if result:
         row["result"] = result
     try:
-        with translate_errors(), get_store().engine.begin() as conn:
-            conn.execute(INSERT, [row])
+        get_store().audit.insert(row)
     except Exception:
         # The write itself is done; failing the answer now would make clients retry it.
         log.error("Audit log not written: %s %s by %s", row["method"], row["path"], row["admin"])
@@ -168,18 +127,11 @@ def _purge_now_and_then(app: Flask) -> None:
 
 def purge(keep_days: int) -> int:
     """Delete the audit rows older than keep_days days; return how many."""
-    if keep_days <= 0:
-        raise ValueError(f"keep_days must be a whole number of days >= 1, not {keep_days!r}")
-    cutoff = utc_now() - timedelta(days=keep_days)
-    with translate_errors(), get_store().engine.begin() as conn:
-        return conn.execute(sa.delete(audit_log).where(audit_log.c.timestamp < cutoff)).rowcount
+    return get_store().audit.purge(keep_days)
 
 
 def describe_request(status: int) -> dict[str, Any]:
     """Return the audit row of the current request."""
-    from .security.client import client_address
-    from .security.tokens import current_token
-
     view_args = request.view_args or {}
     mail = str(view_args.get("mail", ""))
     if request.endpoint == "login.login":
@@ -281,63 +233,14 @@ def _parameters_json() -> str:
     return text if len(text) <= MAX_PARAMETERS else text[: MAX_PARAMETERS - 3] + "..."
 
 
-def query_log(
-    offset: int,
-    limit: int,
-    admin: str | None = None,
-    domain: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    action: str | None = None,
-    resource: str | None = None,
-    visible_to: tuple[str, Iterable[str]] | None = None,
-) -> tuple[list[dict[str, Any]], int]:
-    """Return one page of entries, newest first, and how many match in all.
+def query_log(offset: int, limit: int, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+    """Return one page of entries, newest first, secrets masked, and how many match in all.
 
-    `visible_to` = (admin, its domains) limits the answer to entries about those domains,
-    by the admin, or about the admin's own account; None shows everything (global admins).
+    The filters are those of sqlstore.audit.AuditLog.page (admin, domain, since, until,
+    action, resource, visible_to).
     """
-    conditions = []
-    if visible_to is not None:
-        own, domains = visible_to
-        conditions.append(
-            sa.or_(
-                audit_log.c.domain.in_(sorted({d.lower() for d in domains})),
-                audit_log.c.admin == own.lower(),
-                audit_log.c.object == own.lower(),
-            )
-        )
-    if admin:
-        conditions.append(audit_log.c.admin == admin.lower())
-    if domain:
-        conditions.append(audit_log.c.domain == domain.lower())
-    if since:
-        conditions.append(audit_log.c.timestamp >= _naive_utc(since))
-    if until:
-        conditions.append(audit_log.c.timestamp <= _naive_utc(until))
-    if action:
-        conditions.append(audit_log.c.action == action.lower())
-    if resource:
-        conditions.append(audit_log.c.resource == resource.lower())
-    where = sa.and_(sa.true(), *conditions)
-    page = (
-        sa.select(audit_log)
-        .where(where)
-        .order_by(audit_log.c.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
-    count = sa.select(sa.func.count()).select_from(audit_log).where(where)
-    with translate_errors(), get_store().engine.connect() as conn:
-        total = conn.execute(count).scalar_one()
-        rows = conn.execute(page).mappings().all()
-    return [_public(dict(row)) for row in rows], total
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    rows, total = get_store().audit.page(offset, limit, **filters)
+    return [_public(row) for row in rows], total
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

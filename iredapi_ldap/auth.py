@@ -6,22 +6,27 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask
 from flask import Response
 from flask import current_app
 from flask import request
 from flask import session
 from flask_login import LoginManager
-from flask_login import UserMixin
 from flask_login import login_user
 from flask_login import logout_user
 
 from .errors import Forbidden
 from .errors import InvalidCredentials
 from .errors import Unauthorized
+from .identity import CurrentAdmin
+from .ldap import get_directory
+from .models.admins.login import bump_session_epoch
+from .models.admins.login import end_session
+from .models.admins.login import load_session_admin
+from .models.admins.login import managed_domains
+from .models.admins.login import reload_admin
+from .models.admins.login import verify_login
 from .policies import CREATE_ALIAS
 from .policies import CREATE_LIST
 from .policies import CREATE_USER
@@ -42,6 +47,9 @@ from .policies import client_address
 from .policies import enforce_route_policy
 from .policies import policy_of
 from .policies import requires
+from .security import ratelimit
+from .security.tokens import admin_from_request
+from .security.tokens import current_token
 
 # Views import the policies from here; they live in policies.py.
 __all__ = [
@@ -74,6 +82,9 @@ __all__ = [
 ]
 
 login_manager = LoginManager()
+# Sessions are permanent with an idle timeout, and re-checked against the directory on
+# every request (_load_admin); flask-login's own session protection would add nothing.
+login_manager.session_protection = None
 
 SESSION_KEY = "_iredapi_admin"
 # Each request re-reads the admin's entry (one base read): a logout, a password change, a
@@ -83,112 +94,28 @@ RECHECK_SECONDS = 30
 # The session cookie caches at most this many managed domains; an admin with more
 # is checked against the directory on each domain-scoped request instead.
 MAX_CACHED_DOMAINS = 50
-SUPER, STANDARD, LIMITED = "super", "standard", "limited"
 
 
-class CurrentAdmin(UserMixin):
-    """The authenticated admin of this request, with its role and restrictions."""
-
-    def __init__(
-        self,
-        mail: str,
-        dn: str,
-        kind: str,
-        is_global: bool,
-        *,
-        read_only: bool = False,
-        can_create_domains: bool = False,
-        locked: bool = False,
-        password_expired: bool = False,
-        restricted_ips: Iterable[str] = (),
-        single_session: bool = False,
-        session_epoch: int = 0,
-        password_digest: str = "",
-        session_id: str = "",
-        domains: Iterable[str] | None = None,
-        checked: float | None = None,
-    ) -> None:
-        self.mail = mail
-        self.dn = dn
-        self.kind = kind
-        self.is_global = is_global
-        self.read_only = read_only
-        self.can_create_domains = can_create_domains and not read_only
-        self.locked = locked
-        self.password_expired = password_expired
-        self.restricted_ips = list(restricted_ips)
-        self.single_session = single_session
-        self.session_epoch = session_epoch
-        self.password_digest = password_digest
-        self.session_id = session_id
-        self.domains = None if domains is None else [d.lower() for d in domains]
-        self.checked = time.time() if checked is None else checked
-
-    @property
-    def is_super(self) -> bool:
-        """Tell whether this admin may do everything (a global, non-limited admin)."""
-        return self.is_global and not self.read_only
-
-    @property
-    def type(self) -> str:
-        """Return the Rackspace admin type: super, standard or limited."""
-        if self.read_only:
-            return LIMITED
-        return SUPER if self.is_global else STANDARD
-
-    def manages(self, domain: str) -> bool:
-        """Tell whether this admin may see the domain's objects."""
-        if self.is_global:
-            return True
-        if self.domains is not None:
-            return domain.lower() in self.domains
-        from .ldap import get_directory
-        from .models.admins.roles import manages_domain
-
-        return manages_domain(get_directory(), self.mail, domain)
-
-    def get_id(self) -> str:
-        """Return the id flask-login keeps in the session."""
-        return self.mail
-
-    def to_session(self) -> dict[str, Any]:
-        """Return what the session cookie remembers about this admin."""
-        cached = self.domains if self.domains and len(self.domains) <= MAX_CACHED_DOMAINS else None
-        return {
-            "mail": self.mail,
-            "dn": self.dn,
-            "kind": self.kind,
-            "global": self.is_global,
-            "read_only": self.read_only,
-            "create_domains": self.can_create_domains,
-            "expired": self.password_expired,
-            "ips": self.restricted_ips,
-            "single": self.single_session,
-            "epoch": self.session_epoch,
-            "sid": self.session_id,
-            "pw": password_tag(self.password_digest),
-            "domains": [] if self.domains == [] else cached,
-            "checked": self.checked,
-        }
-
-    @classmethod
-    def from_session(cls, stored: dict[str, Any]) -> CurrentAdmin:
-        """Rebuild the admin from the session cookie."""
-        return cls(
-            stored["mail"],
-            stored["dn"],
-            stored["kind"],
-            stored["global"],
-            read_only=stored.get("read_only", False),
-            can_create_domains=stored.get("create_domains", False),
-            password_expired=stored.get("expired", False),
-            restricted_ips=stored.get("ips") or (),
-            single_session=stored.get("single", False),
-            session_epoch=stored.get("epoch", 0),
-            session_id=stored.get("sid", ""),
-            domains=stored.get("domains"),
-            checked=stored.get("checked", 0),
-        )
+def session_record(admin: CurrentAdmin) -> dict[str, Any]:
+    """Return what the session cookie remembers about an admin."""
+    domains = admin.domains
+    cached = domains if domains and len(domains) <= MAX_CACHED_DOMAINS else None
+    return {
+        "mail": admin.mail,
+        "dn": admin.dn,
+        "kind": admin.kind,
+        "global": admin.is_global,
+        "read_only": admin.read_only,
+        "create_domains": admin.can_create_domains,
+        "expired": admin.password_expired,
+        "ips": admin.restricted_ips,
+        "single": admin.single_session,
+        "epoch": admin.session_epoch,
+        "sid": admin.session_id,
+        "pw": password_tag(admin.password_digest),
+        "domains": [] if domains == [] else cached,
+        "checked": admin.checked,
+    }
 
 
 def password_tag(digest: str, key: Any = None) -> str:
@@ -202,14 +129,6 @@ def password_unchanged(digest: str, tag: Any) -> bool:
     keys = (current_app.secret_key, *(current_app.config.get("SECRET_KEY_FALLBACKS") or ()))
     text = tag if isinstance(tag, str) else ""
     return any(hmac.compare_digest(password_tag(digest, key), text) for key in keys)
-
-
-def init_app(app: Flask) -> None:
-    """Bind flask-login and the policy check to the app; sessions are permanent (idle timeout)."""
-    login_manager.init_app(app)
-    login_manager.session_protection = None
-    app.before_request(enforce_route_policy)
-    app.after_request(_refresh_after_own_change)
 
 
 def _renew_cookie_when_due() -> None:
@@ -230,10 +149,6 @@ def _load_admin(user_id: str) -> CurrentAdmin | None:
     stored = session.get(SESSION_KEY)
     if not stored or stored.get("mail") != user_id or not stored.get("sid"):
         return None
-    from .ldap import get_directory
-    from .models.admins.login import load_session_admin
-    from .models.admins.login import managed_domains
-
     directory = get_directory()
     fresh = load_session_admin(directory, stored["dn"], stored["sid"])
     if (
@@ -252,14 +167,12 @@ def _load_admin(user_id: str) -> CurrentAdmin | None:
         return fresh
     if not fresh.is_global:
         fresh.domains = managed_domains(directory, fresh.mail)
-    session[SESSION_KEY] = fresh.to_session()
+    session[SESSION_KEY] = session_record(fresh)
     return fresh
 
 
 @login_manager.request_loader
 def _load_admin_from_token(request: Any) -> CurrentAdmin | None:
-    from .security.tokens import admin_from_request
-
     return admin_from_request(request)
 
 
@@ -270,11 +183,6 @@ def _unauthorized() -> None:
 
 def log_in(username: str, password: str) -> CurrentAdmin:
     """Check the credentials, lock and address; start a session (ending others if single-session)."""
-    from .ldap import get_directory
-    from .models.admins.login import bump_session_epoch
-    from .models.admins.login import verify_login
-    from .security import ratelimit
-
     attempt = ratelimit.check_login(username)
     directory = get_directory()
     admin = verify_login(directory, username, password)
@@ -291,7 +199,7 @@ def log_in(username: str, password: str) -> CurrentAdmin:
     admin.session_id = new_session_id()
     session.clear()
     session.permanent = True
-    session[SESSION_KEY] = admin.to_session()
+    session[SESSION_KEY] = session_record(admin)
     login_user(admin)
     return admin
 
@@ -303,9 +211,6 @@ def new_session_id() -> str:
 
 def log_out() -> None:
     """End the session here and, through the admin's entry, on every node (copies included)."""
-    from .ldap import get_directory
-    from .models.admins.login import end_session
-
     stored = dict(session.get(SESSION_KEY) or {})
     logout_user()
     session.clear()
@@ -318,10 +223,6 @@ def log_out() -> None:
 
 def refresh_session() -> None:
     """Re-read the logged-in admin now (after it changed its own password or domains)."""
-    from .ldap import get_directory
-    from .models.admins.login import managed_domains
-    from .models.admins.login import reload_admin
-
     stored = session.get(SESSION_KEY)
     if not stored:
         return
@@ -335,10 +236,11 @@ def refresh_session() -> None:
         fresh.domains = managed_domains(directory, fresh.mail)
     fresh.session_epoch = stored.get("epoch", 0)
     fresh.session_id = stored.get("sid", "")
-    session[SESSION_KEY] = fresh.to_session()
+    session[SESSION_KEY] = session_record(fresh)
 
 
-def _refresh_after_own_change(response: Response) -> Response:
+def refresh_after_own_change(response: Response) -> Response:
+    """after_request: re-read the admin of a session that changed its own entry."""
     # The session that changed its own admin's entry (its password, above all) goes on with
     # the new state; every other copy of it is refused at its next request.
     if request.method in ("GET", "HEAD", "OPTIONS") or response.status_code >= 400:
@@ -346,8 +248,6 @@ def _refresh_after_own_change(response: Response) -> Response:
     stored = session.get(SESSION_KEY)
     mail = (request.view_args or {}).get("mail")
     if stored and isinstance(mail, str) and mail.strip().lower() == stored.get("mail"):
-        from .security.tokens import current_token
-
         if current_token() is None:
             refresh_session()
     return response

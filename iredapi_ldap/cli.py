@@ -13,8 +13,25 @@ import click
 from . import config as cfg
 from .cli_support import DEFAULT_DATA_DIR
 from .cli_support import build_app
+from .cli_support import call
 from .cli_support import config_options
 from .cli_support import configured_app
+from .embedded.slapd import EmbeddedSlapd
+from .embedded.slapd import SlapdNotInstalled
+from .embedded.slapd import SlapdStartError
+from .embedded.slapd import check_installed
+from .embedded.slapd_conf import unique_overlay_conf
+from .embedded.slapd_conf import unique_overlay_ldif
+from .errors import AlreadyExists
+from .jobs.cli import bulk_update_command
+from .jobs.cli import jobs_group
+from .ldap import get_directory
+from .ldap.bootstrap import ensure_base_entries
+from .mailhost.cli import sudoers_command
+from .models.admins.create import any_global_admin
+from .models.admins.create import create_admin
+from .passwords import generate_password
+from .sqlstore import get_store
 
 DEFAULT_ADMIN = "admin@localhost.localdomain"
 ADMIN_PASSWORD_FILE = "admin-password.txt"
@@ -52,11 +69,6 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -
         app = build_app(explicit, "--config" if config_path else f"${cfg.ENV_VAR}")
         _run_gunicorn(app, listen, workers)
         return
-    from .embedded.slapd import EmbeddedSlapd
-    from .embedded.slapd import SlapdNotInstalled
-    from .embedded.slapd import SlapdStartError
-    from .embedded.slapd import check_installed
-
     try:
         check_installed()
     except SlapdNotInstalled as exc:
@@ -104,12 +116,6 @@ def write_embedded_config(data: Path, creds: Any) -> Path:
 
 def _ensure_first_admin(app, data: Path, email: str | None, password: str | None) -> None:
     """Create the first global admin unless one exists; print a generated password once."""
-    from .errors import AlreadyExists
-    from .ldap import get_directory
-    from .models.admins.create import any_global_admin
-    from .models.admins.create import create_admin
-    from .passwords import generate_password
-
     with app.app_context():
         directory = get_directory()
         if any_global_admin(directory):
@@ -183,9 +189,6 @@ def init_directory(
     config_path, data_dir, bind_dn, bind_password, show_uniqueness, config_database
 ) -> None:
     """Create the suffix, o=domains and o=domainAdmins on an existing server (idempotent)."""
-    from .ldap import get_directory
-    from .ldap.bootstrap import ensure_base_entries
-
     if show_uniqueness:
         with configured_app(config_path, data_dir) as app:
             suffix = app.config["LDAP_SUFFIX"]
@@ -195,7 +198,7 @@ def init_directory(
     if bind_dn:
         overrides.update(LDAP_BIND_DN=bind_dn, LDAP_BIND_PASSWORD=bind_password or "")
     with configured_app(config_path, data_dir, **overrides) as app, app.app_context():
-        added = _call(lambda: ensure_base_entries(get_directory()))
+        added = call(lambda: ensure_base_entries(get_directory()))
     for dn in added:
         click.echo(f"added {dn}")
     click.echo("directory ready" if added else "directory already initialised; nothing changed")
@@ -203,8 +206,6 @@ def init_directory(
 
 def uniqueness_config(kind: str, suffix: str, config_database: str) -> str:
     """Return the slapo-unique set-up for an existing server, as slapd.conf lines or LDIF."""
-    from .embedded.slapd_conf import unique_overlay_conf
-    from .embedded.slapd_conf import unique_overlay_ldif
 
     if kind == "slapd.conf":
         return unique_overlay_conf(suffix)
@@ -224,12 +225,9 @@ def uniqueness_config(kind: str, suffix: str, config_database: str) -> str:
 @config_options
 def create_admin_command(email, password, is_global, config_path, data_dir) -> None:
     """Create a standalone admin (mailAdmin under o=domainAdmins)."""
-    from .ldap import get_directory
-    from .models.admins.create import create_admin
-
     with configured_app(config_path, data_dir) as app, app.app_context():
         scheme = app.config["DEFAULT_PASSWORD_SCHEME"]
-        dn = _call(
+        dn = call(
             lambda: create_admin(
                 get_directory(), email, password, is_global=is_global, scheme=scheme
             )
@@ -247,49 +245,19 @@ def create_admin_command(email, password, is_global, config_path, data_dir) -> N
 @config_options
 def purge_audit_log_command(keep_days, config_path, data_dir) -> None:
     """Delete audit log rows older than N days (for cron)."""
-    from .audit import purge
-
-    with configured_app(config_path, data_dir) as app, app.app_context():
+    with configured_app(config_path, data_dir) as app:
         days = keep_days or app.config["SQL_AUDIT_KEEP_DAYS"]
         if days <= 0:
             raise click.ClickException(
                 "Nothing to do: give --keep-days or set [sql] audit_keep_days."
             )
-        deleted = _call(lambda: purge(days))
+        deleted = call(lambda: get_store(app).audit.purge(days))
     click.echo(f"deleted {deleted} audit row(s) older than {days} day(s)")
 
 
-def _call(action):
-    """Run a directory action, turning API errors into a clean CLI failure."""
-    from .errors import ApiError
-
-    try:
-        return action()
-    except ApiError as exc:
-        detail = exc.detail
-        if exc.errors:
-            detail += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
-        raise click.ClickException(f"{exc.code}: {detail}") from exc
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def _add_job_commands() -> None:
-    from .jobs.cli import bulk_update_command
-    from .jobs.cli import jobs_group
-
-    main.add_command(bulk_update_command)
-    main.add_command(jobs_group)
-
-
-def _add_mailhost_commands() -> None:
-    from .mailhost.cli import sudoers_command
-
-    main.add_command(sudoers_command)
-
-
-_add_job_commands()
-_add_mailhost_commands()
+main.add_command(bulk_update_command)
+main.add_command(jobs_group)
+main.add_command(sudoers_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

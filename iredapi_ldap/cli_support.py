@@ -1,4 +1,4 @@
-"""What the CLI commands share: the --config/--data-dir options and the app built from them."""
+"""What the CLI commands share: the --config/--data-dir options, the app built from them, errors."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ import click
 from flask import Flask
 
 from . import config as cfg
+from . import create_app
+from . import sqlstore
+from .errors import ApiError
+from .ldap import get_pool
 
 DEFAULT_DATA_DIR = "./var"
 
@@ -38,8 +42,6 @@ def build_app(
     config_path: str, given_by: str = "--config", overrides: dict[str, Any] | None = None
 ) -> Flask:
     """Build the app from an INI file, turning configuration errors into a clean CLI failure."""
-    from . import create_app
-
     try:
         return create_app(overrides, config_file=config_path, given_by=given_by)
     except cfg.ConfigError as exc:
@@ -51,9 +53,6 @@ def configured_app(
     config_path: str | None, data_dir: str | None, **overrides: Any
 ) -> Iterator[Flask]:
     """Build the app from the options; close its LDAP and SQL connections after."""
-    from . import sqlstore
-    from .ldap import get_pool
-
     path = resolve_config(config_path, data_dir)
     if not path:
         raise click.ClickException("No configuration: give --config or set $IREDAPI_LDAP_CONFIG.")
@@ -63,3 +62,16 @@ def configured_app(
     finally:
         get_pool(app).close_all()
         sqlstore.dispose(app)
+
+
+def call(action: Callable[[], Any]) -> Any:
+    """Run a directory or store action, turning API errors into a clean CLI failure."""
+    try:
+        return action()
+    except ApiError as exc:
+        detail = exc.detail
+        if exc.errors:
+            detail += " " + "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+        raise click.ClickException(f"{exc.code}: {detail}") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc

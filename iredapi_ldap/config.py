@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .passwords import SCHEMES
+
 ENV_VAR = "IREDAPI_LDAP_CONFIG"
 
 
@@ -213,8 +215,6 @@ def validate_config(config: dict[str, Any]) -> None:
         raise ConfigError("[jobs] stale_seconds must exceed heartbeat_seconds")
     validate_mailhost(config)
     scheme = str(config.get("DEFAULT_PASSWORD_SCHEME") or "SSHA512")
-    from .passwords import SCHEMES
-
     unknown = [part for part in scheme.upper().split("+") if part not in SCHEMES]
     if unknown:
         raise ConfigError(

@@ -21,9 +21,21 @@ from flask import current_app
 from flask import g
 from flask import request
 from flask_login import current_user
+from marshmallow import ValidationError
 
+from .addresses import normalise_domain
 from .errors import Forbidden
 from .errors import Unauthorized
+from .identity import CurrentAdmin
+from .inputs import MalformedInput
+from .inputs import form_body
+from .inputs import json_body
+from .ldap import get_directory
+from .models.admins.roles import creation_guard
+from .models.admins.roles import domain_has_other_admins
+from .models.admins.roles import is_admin_account
+from .models.admins.roles import manages_domain
+from .security import client_address
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +192,6 @@ def naming(values: list[Any], names: frozenset[str]) -> str | None:
     return f"Only a global admin may set or remove {', '.join(named)}." if named else None
 
 
-def client_address() -> str | None:
-    """Return the caller's IP address (trusted-proxy aware once iredapi_ldap.security has it)."""
-    try:
-        from .security import client_address as trusted_client_address
-    except ImportError:
-        return request.remote_addr
-    return trusted_client_address()
-
-
 def address_allowed(address: str | None, allowed: Iterable[str]) -> bool:
     """Tell whether an address lies in one of the allowed addresses or networks."""
     try:
@@ -222,9 +225,6 @@ def requires(
             if not g.get(_CHECKED):
                 check_policy(declared, request.view_args or {}, super_fields, value_rules)
             if declared.creates and current_user.is_authenticated and not current_user.is_super:
-                from .ldap import get_directory
-                from .models.admins.roles import creation_guard
-
                 values = next((a for a in args if isinstance(a, dict)), {})
                 with creation_guard(
                     get_directory(), current_user, declared.creates, request.view_args or {}, values
@@ -280,7 +280,7 @@ def _declared(view: Callable, name: str) -> tuple:
 
 
 def enforce_route_policy() -> None:
-    """Check the matched route's policy before its body is parsed; a route without one is refused."""
+    """before_request: check the route's policy before its body is parsed; none declared: 403."""
     endpoint = request.endpoint
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
         return
@@ -348,8 +348,6 @@ def _check_global_fields(global_fields: Iterable[str]) -> None:
 
 def _check_values(value_rules: Iterable[ValueRule], view_args: dict[str, Any]) -> None:
     """Refuse body values only a global admin may send (checked after the domain scope)."""
-    from marshmallow import ValidationError
-
     refused: dict[str, list[str]] = {}
     for rule in value_rules:
         parsed = []
@@ -370,14 +368,10 @@ def _check_values(value_rules: Iterable[ValueRule], view_args: dict[str, Any]) -
 
 def _check_scope(admin: Any, policy: Policy, view_args: dict[str, Any]) -> None:
     domains = _scope_domains(view_args)
-    if not domains or not all(domain and admin.manages(domain) for domain in domains):
+    if not domains or not all(domain and _manages(admin, domain) for domain in domains):
         raise Forbidden("You do not manage this domain.")
     if not policy.write:
         return
-    from .ldap import get_directory
-    from .models.admins.roles import domain_has_other_admins
-    from .models.admins.roles import is_admin_account
-
     directory = get_directory()
     target = _path_mail(view_args)
     if target and target != admin.mail and is_admin_account(directory, target):
@@ -386,6 +380,12 @@ def _check_scope(admin: Any, policy: Policy, view_args: dict[str, Any]) -> None:
         raise Forbidden(
             "The domain holds other admins' accounts; only a global admin may change all."
         )
+
+
+def _manages(admin: CurrentAdmin, domain: str) -> bool:
+    """Tell whether the admin manages the domain; asks the directory when it has too many."""
+    known = admin.manages(domain)
+    return manages_domain(get_directory(), admin.mail, domain) if known is None else known
 
 
 def _normalised_mail(value: Any) -> str | None:
@@ -400,10 +400,6 @@ def _path_mail(view_args: dict[str, Any]) -> str | None:
 
 def _scope_domains(view_args: dict[str, Any]) -> list[str | None]:
     """Return the domains named by the path (`domain`, `*_domain`, the domain part of `*mail`)."""
-    from marshmallow import ValidationError
-
-    from .schemas.fields import normalise_domain
-
     found: list[str | None] = []
     for name, value in view_args.items():
         if not isinstance(value, str):
@@ -427,10 +423,6 @@ def _body_fields() -> set[str]:
     A body that cannot be read names none: the view's parser reads the same decoded body
     and answers 400 before anything is done, so no field can slip past this check.
     """
-    from .inputs import MalformedInput
-    from .inputs import form_body
-    from .inputs import json_body
-
     try:
         if request.is_json:
             body = json_body()
@@ -445,10 +437,6 @@ def _body_values(field: str) -> list[Any]:
 
     An unreadable body gives none, for the reason _body_fields gives.
     """
-    from .inputs import MalformedInput
-    from .inputs import form_body
-    from .inputs import json_body
-
     try:
         if request.is_json:
             body = json_body()

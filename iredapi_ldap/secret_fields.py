@@ -38,6 +38,10 @@ from flask import request
 from marshmallow import Schema
 from marshmallow import fields
 
+from .inputs import MalformedInput
+from .inputs import form_body
+from .inputs import json_body
+from .inputs import query_args
 from .schemas.fields import is_secret
 
 MASK = "********"
@@ -167,11 +171,6 @@ def _request_pattern() -> re.Pattern[str] | None:
 
 
 def _secret_values() -> set[str]:
-    from .inputs import MalformedInput
-    from .inputs import form_body
-    from .inputs import json_body
-    from .inputs import query_args
-
     known = secret_fields()
     values: set[str] = set()
     for read in (json_body, form_body, query_args):

@@ -30,11 +30,11 @@ import sqlalchemy as sa
 from iredapi_ldap import config as cfg
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
-from iredapi_ldap.audit import audit_log
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.ldap.connection import get_pool
 from iredapi_ldap.models.admins.create import create_global_admin
 from iredapi_ldap.passwords import hash_password
+from iredapi_ldap.sqlstore.tables import audit_log
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.dbserver import free_port  # noqa: F401 (one free_port for every test module)

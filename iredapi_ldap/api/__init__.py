@@ -2,7 +2,7 @@
 
 # Private internals of flask-smorest relied on (setup.cfg pins flask-smorest to 0.47.x;
 # tests/unit/test_library_internals.py checks every name below):
-# - Api._register_error_handlers -- overridden to register nothing, so errors.py keeps
+# - Api._register_error_handlers -- overridden to register nothing, so api/errors.py keeps
 #   rendering every HTTPException. Renamed, smorest's handler comes back and errors leave
 #   the API envelope.
 # - view._apidoc["arguments"] -- the locations each view declares (parameters[].in), read by
@@ -19,7 +19,6 @@ from flask import request
 from flask_smorest import Api
 from flask_smorest import Blueprint
 
-from .. import __version__
 from ..errors import UnsupportedMediaType
 from ..errors import ValidationFailed
 from ..inputs import query_args
@@ -63,7 +62,7 @@ def _declared_locations(view) -> frozenset[str]:
 
 
 def reject_undeclared_input() -> None:
-    """Refuse query strings and body types a route does not read, instead of ignoring them."""
+    """before_request: refuse query strings and body types a route does not read."""
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not (request.path == "/api" or request.path.startswith("/api/")):
         return
@@ -91,12 +90,13 @@ class EnvelopeApi(Api):
     ERROR_SCHEMA = ErrorEnvelopeSchema
 
     def _register_error_handlers(self):
-        # errors.register_error_handlers() owns HTTPException; smorest must not replace it.
+        # api/errors.py's register_error_handlers owns HTTPException; smorest must not replace it.
         pass
 
 
 def register_api(app: Flask) -> EnvelopeApi:
     """Create the Api and register every resource blueprint under /api."""
+    # local: the resource modules import ApiBlueprint from this package.
     from . import admin
     from . import alias
     from . import domain
@@ -112,7 +112,6 @@ def register_api(app: Flask) -> EnvelopeApi:
     from . import users
 
     app.config.setdefault("API_TITLE", "iredapi-ldap")
-    app.config.setdefault("API_VERSION", __version__)
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
@@ -148,6 +147,5 @@ def register_api(app: Flask) -> EnvelopeApi:
         jobs,
     ):
         api.register_blueprint(module.blp, url_prefix="/api")
-    app.before_request(reject_undeclared_input)
     app.extensions["iredapi_ldap_api"] = api
     return api

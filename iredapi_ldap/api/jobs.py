@@ -12,13 +12,13 @@ from ..auth import requires
 from ..errors import NotFound
 from ..jobs import DONE
 from ..jobs import FAILED
-from ..jobs import JobStore
 from ..jobs import get_runner
 from ..jobs import public_view
 from ..schemas.jobs import JobEnvelopeSchema
 from ..schemas.jobs import JobListArgsSchema
 from ..schemas.jobs import JobPageSchema
 from ..sqlstore import get_store
+from ..sqlstore.jobs import Jobs
 from . import ApiBlueprint
 from .envelope import ok
 from .envelope import render
@@ -30,14 +30,8 @@ blp = ApiBlueprint("jobs", __name__, description="Background jobs (bulk updates,
 ACCEPTED = "More accounts than [jobs] sync_limit: the work runs as a job; follow /api/jobs/<id>."
 
 
-@blp.before_app_request
-def _resume_orphans() -> None:
-    # Once per process: a worker that replaced a dead one picks up its jobs.
-    get_runner(current_app).check_once()
-
-
-def _store() -> JobStore:
-    return JobStore(get_store().engine)
+def _store() -> Jobs:
+    return get_store().jobs
 
 
 @blp.route("/jobs/<job_id>", methods=["GET"])

@@ -7,12 +7,12 @@ from ..auth import requires
 from ..errors import NotFound
 from ..ldap import get_directory
 from ..models import admins
+from ..models.admins.tokens import ID_PATTERN
 from ..schemas.base import EnvelopeSchema
 from ..schemas.token import NewTokenEnvelopeSchema
 from ..schemas.token import TokenCreateSchema
 from ..schemas.token import TokenListEnvelopeSchema
 from ..security import token_usage
-from ..security.tokens import ID_PATTERN
 from ..security.tokens import token_cache
 from . import ApiBlueprint
 from .envelope import ok

@@ -1,6 +1,6 @@
 """Background jobs: bulk work that answers 202 at once and survives a worker restart.
 
-A job is a row of the SQL store's `iredapi_jobs` table. The process that accepts
+A job is a row of the SQL store's `iredapi_jobs` table (sqlstore/jobs.py reads and writes it). The process that accepts
 it runs it in its runner thread, writing progress and a heartbeat; a runner of
 any process claims (one conditional UPDATE) pending jobs and running ones whose
 heartbeat is older than [jobs] stale_seconds, and runs them again: the work is
@@ -9,19 +9,18 @@ idempotent. See docs/performance.md.
 
 from __future__ import annotations
 
+from ..sqlstore.jobs import DONE
+from ..sqlstore.jobs import FAILED
+from ..sqlstore.jobs import PENDING
+from ..sqlstore.jobs import RUNNING
 from . import work
 from .runner import HANDLERS
 from .runner import JobContext
 from .runner import Runner
 from .runner import get_runner
-from .store import JobStore
+from .runner import resume_orphans
 from .store import process_owner
 from .store import public_view
-from .tables import DONE
-from .tables import FAILED
-from .tables import PENDING
-from .tables import RUNNING
-from .tables import jobs
 
 __all__ = [
     "DONE",
@@ -30,11 +29,10 @@ __all__ = [
     "PENDING",
     "RUNNING",
     "JobContext",
-    "JobStore",
     "Runner",
     "get_runner",
-    "jobs",
     "process_owner",
     "public_view",
+    "resume_orphans",
     "work",
 ]

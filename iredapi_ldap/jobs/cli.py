@@ -7,9 +7,21 @@ import time
 from typing import Any
 
 import click
+from marshmallow import ValidationError
 
+from ..cli_support import call
 from ..cli_support import config_options
 from ..cli_support import configured_app
+from ..ldap import get_directory
+from ..models.users import listing as users
+from ..schemas.users import UsersBulkUpdateSchema
+from ..sqlstore import get_store
+from ..sqlstore.jobs import DONE
+from ..sqlstore.jobs import FAILED
+from .runner import get_runner
+from .store import process_owner
+from .store import public_view
+from .work import BULK_UPDATE
 
 
 class Bar:
@@ -38,8 +50,6 @@ class Bar:
 
 
 def _outcome(row: dict[str, Any]) -> None:
-    from . import public_view
-
     view = public_view(row)
     if view["state"] != "done":
         raise click.ClickException(f"job {view['id']} {view['state']}: {view['error']}")
@@ -60,16 +70,6 @@ def bulk_update_command(domain, account_status, language, transport, config_path
     The work is a job in the SQL store like the API's: if this command is
     interrupted, a running API worker resumes it ([jobs] stale_seconds later).
     """
-    from marshmallow import ValidationError
-
-    from ..cli import _call
-    from ..ldap import get_directory
-    from ..models.users import listing as users
-    from ..schemas.users import UsersBulkUpdateSchema
-    from . import get_runner
-    from . import process_owner
-    from .work import BULK_UPDATE
-
     given = {"accountStatus": account_status, "language": language, "transport": transport}
     try:
         values = UsersBulkUpdateSchema().load({k: v for k, v in given.items() if v is not None})
@@ -77,7 +77,7 @@ def bulk_update_command(domain, account_status, language, transport, config_path
         raise click.ClickException(f"invalid options: {exc.messages}") from exc
     with configured_app(config_path, data_dir) as app:
         with app.app_context():
-            _call(lambda: users.check_bulk_values(get_directory(), domain, values, app.config))
+            call(lambda: users.check_bulk_values(get_directory(), domain, values, app.config))
         runner = get_runner(app)
         params = {"domain": domain, "values": values, "password": False}
         job_id = runner.submit(BULK_UPDATE, domain, params, "cli", start=False)
@@ -100,12 +100,8 @@ def jobs_group() -> None:
 @config_options
 def list_command(state, config_path, data_dir) -> None:
     """List the newest jobs."""
-    from ..sqlstore import get_store
-    from . import JobStore
-    from . import public_view
-
     with configured_app(config_path, data_dir) as app:
-        rows, total = JobStore(get_store(app).engine).page(0, 50, state=state)
+        rows, total = get_store(app).jobs.page(0, 50, state=state)
     for row in map(public_view, rows):
         done = f"{row['progress']}/{row['total'] if row['total'] is not None else '?'}"
         click.echo(f"{row['id']}  {row['state']:<8} {row['kind']:<18} {row['domain']:<30} {done}")
@@ -118,13 +114,8 @@ def list_command(state, config_path, data_dir) -> None:
 @config_options
 def wait_command(job_id, timeout, config_path, data_dir) -> None:
     """Show a progress bar until a job is done (exit 1 if it failed)."""
-    from ..sqlstore import get_store
-    from . import DONE
-    from . import FAILED
-    from . import JobStore
-
     with configured_app(config_path, data_dir) as app:
-        store = JobStore(get_store(app).engine)
+        store = get_store(app).jobs
         deadline = time.monotonic() + timeout if timeout else None
         bar = Bar(job_id[:8])
         try:

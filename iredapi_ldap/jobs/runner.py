@@ -18,12 +18,13 @@ from typing import Any
 from typing import TypeVar
 
 from flask import Flask
+from flask import current_app
 
 from .. import errors
 from ..ldap import Directory
 from ..ldap import get_directory
 from ..sqlstore import get_store
-from .store import JobStore
+from ..sqlstore.jobs import Jobs
 from .store import process_owner
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class JobContext:
     """What a handler gets: the app, the job row, progress reporting, parallel LDAP work."""
 
     app: Flask
-    store: JobStore
+    store: Jobs
     row: dict[str, Any]
     owner: str
     secret: str | None = None
@@ -168,9 +169,9 @@ class Runner:
         self._secrets: dict[str, str] = {}
 
     @property
-    def store(self) -> JobStore:
+    def store(self) -> Jobs:
         """The jobs table of this app's SQL store."""
-        return JobStore(get_store(self.app).engine)
+        return get_store(self.app).jobs
 
     def _after_fork(self) -> None:
         # A thread, a queue or a secret of the parent is not this process's.
@@ -303,3 +304,8 @@ def get_runner(app: Flask) -> Runner:
     if runner is None:
         runner = app.extensions.setdefault(EXTENSION_KEY, Runner(app))
     return runner
+
+
+def resume_orphans() -> None:
+    """before_request: once per process, resume the jobs a dead worker left unfinished."""
+    get_runner(current_app).check_once()

@@ -3,6 +3,7 @@
 from .connection import get_directory
 from .connection import get_pool
 from .connection import init_app
+from .connection import release_directory
 from .directory import Directory
 from .directory import Entry
 from .dn import DNs
@@ -20,4 +21,5 @@ __all__ = [
     "get_pool",
     "retry_on_stale",
     "init_app",
+    "release_directory",
 ]

@@ -175,7 +175,6 @@ class PooledDirectory(Directory):
 def init_app(app: Flask) -> None:
     """Build the server set and pool for this app; nothing connects yet."""
     app.extensions[EXTENSION_KEY] = ConnectionPool(app.config)
-    app.teardown_appcontext(_release_directory)
 
 
 def get_pool(app: Flask | None = None) -> ConnectionPool:
@@ -196,7 +195,8 @@ def get_directory() -> Directory:
     return directory
 
 
-def _release_directory(exc: BaseException | None) -> None:
+def release_directory(exc: BaseException | None) -> None:
+    """teardown_appcontext: return the context's connection to the pool (broken: closed)."""
     directory = g.pop("_iredapi_ldap_directory", None)
     if directory is not None:
         directory.close(broken=isinstance(exc, TRANSPORT_ERRORS) or directory.conn.closed)

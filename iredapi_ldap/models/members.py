@@ -37,6 +37,14 @@ def shadow_copies(mail: str, alias_domains: Iterable[str]) -> list[str]:
     return [f"{local}@{d.lower()}" for d in alias_domains]
 
 
+def get_domain_entry(directory: Directory, domain: str) -> Entry:
+    """Return a domain's entry or raise NoSuchDomain."""
+    entry = directory.get(directory.dn.domain(domain))
+    if entry is None:
+        raise errors.NoSuchDomain(f"No such domain: {domain}.")
+    return entry
+
+
 def alias_domains_of(domain_entry: Entry) -> list[str]:
     """Return a domain's alias domains, lower-case."""
     return [d.lower() for d in domain_entry.all("domainAliasName")]
@@ -178,10 +186,30 @@ def check_member_domains(
     )
 
 
+def addresses_in_use(
+    directory: Directory, addresses: list[str], exclude_dn: str | None = None
+) -> list[str]:
+    """Return which addresses are a mail or shadowAddress of a user, alias or list."""
+    if not addresses:
+        return []
+    wanted = {a.lower() for a in addresses}
+    search_filter = F.and_(
+        F.or_(*(F.object_class(oc) for oc in ACCOUNT_CLASSES)),
+        F.or_(F.any_of("mail", wanted), F.any_of("shadowAddress", wanted)),
+    )
+    used: set[str] = set()
+    for entry in directory.search(directory.dn.domains, search_filter, ["mail", "shadowAddress"]):
+        if exclude_dn and entry.dn.lower() == exclude_dn.lower():
+            continue
+        used |= {v.lower() for v in entry.all("mail") + entry.all("shadowAddress")} & wanted
+    for address in wanted - used:
+        if directory.exists(directory.dn.admin(address)):
+            used.add(address)
+    return sorted(used)
+
+
 def check_unused(directory: Directory, field: str, addresses: list[str]) -> None:
     """Refuse (409) addresses already used by a user, alias, list or standalone admin."""
-    from .users.user import addresses_in_use
-
     taken = addresses_in_use(directory, addresses)
     if taken:
         raise errors.AlreadyExists(

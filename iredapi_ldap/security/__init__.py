@@ -2,9 +2,6 @@
 
 # Private internals of flask relied on (setup.cfg pins flask to 3.1.x;
 # tests/unit/test_library_internals.py checks every name below):
-# - Flask.before_request_funcs -- _forget_previous_request is inserted first in the
-#   app-wide list (before_request can only append). Changed, it runs after the gates or
-#   not at all, and a request can start with the previous one's state.
 # - g.__dict__ -- the request state is dropped from g's instance dict in one lookup. Changed,
 #   the previous request's user, token and address are not forgotten.
 # Private internals of flask-login relied on (setup.cfg pins flask-login to 0.6.x;
@@ -23,7 +20,7 @@ from . import ratelimit
 from . import tokens
 from .client import client_address
 
-__all__ = ["client_address", "init_app"]
+__all__ = ["client_address", "forget_previous_request", "init_app"]
 
 # Per-request state kept in `g`: flask-login's user, then this project's.
 REQUEST_STATE = (
@@ -38,14 +35,14 @@ REQUEST_STATE = (
 
 
 def init_app(app: Flask) -> None:
-    """Parse the [api] access and [security] options and install the gates (ConfigError if bad)."""
+    """Parse the [api] access and [security] options (ConfigError if bad); build the limiter."""
     client.init_app(app)
     ratelimit.init_app(app)
     tokens.init_app(app)
-    app.before_request_funcs.setdefault(None, []).insert(0, _forget_previous_request)
 
 
-def _forget_previous_request() -> None:
+def forget_previous_request() -> None:
+    """before_request, first of all: drop what `g` may still hold of an earlier request."""
     # Under an enclosing app context (tests, scripts) `g` outlives a request; every request
     # must authenticate itself and never inherit the previous one's user, token or address.
     state = g._get_current_object().__dict__

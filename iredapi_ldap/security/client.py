@@ -1,10 +1,5 @@
 """The client's address (X-Forwarded-For only from trusted proxies) and the API gates."""
 
-# Private internals of flask relied on (setup.cfg pins flask to 3.1.x;
-# tests/unit/test_library_internals.py checks every name below):
-# - Flask.before_request_funcs -- check_access is inserted first in the app-wide list, so a
-#   refused client never reaches the login checks. Changed, it runs later or not at all.
-
 from __future__ import annotations
 
 import ipaddress
@@ -79,7 +74,7 @@ def in_networks(address: IPAddress | None, networks: tuple[IPNetwork, ...]) -> b
 
 
 def init_app(app: Flask) -> None:
-    """Parse the access options (ConfigError when invalid) and install the API gates."""
+    """Parse the access options (ConfigError when invalid) for the API gate (check_access)."""
     settings = AccessSettings(
         enabled=bool(app.config["ENABLE_API"]),
         restricted=bool(app.config["RESTRICT_API_ACCESS"]),
@@ -89,8 +84,6 @@ def init_app(app: Flask) -> None:
     if settings.restricted and not settings.clients:
         raise ConfigError("[api] restrict_api_access = yes needs at least one entry in api_clients")
     app.extensions[EXTENSION_KEY] = settings
-    # First of all before_request hooks: a refused client must not reach the login checks.
-    app.before_request_funcs.setdefault(None, []).insert(0, check_access)
 
 
 def settings() -> AccessSettings:
@@ -135,7 +128,10 @@ def client_ip() -> IPAddress | None:
 
 
 def check_access() -> None:
-    """Refuse requests while the API is disabled or from clients not in api_clients."""
+    """before_request: refuse requests while the API is disabled or from clients not in api_clients.
+
+    It runs before the login checks, so a refused client learns nothing about credentials.
+    """
     current = settings()
     if not current.enabled and request.endpoint not in ALWAYS_ENABLED_ENDPOINTS:
         raise Forbidden("The API is disabled on this server.", code="API_DISABLED")

@@ -1,15 +1,6 @@
-"""API tokens: their format, how a presented token is checked, and a short per-process cache.
+"""API tokens: how a presented token is checked, and a short per-process cache.
 
-A client gets `iredapi_<id>_<secret>` once: <id> is 16 hex digits, <secret> 43 base64url
-characters (256 random bits). The directory keeps one `accountSetting` value per token on
-the owning admin's entry (mailAdmin, or a mail user with enabledService=domainadmin), so
-every API node behind a load balancer accepts it:
-
-    apiToken:<id>:sha256=<hex>;created=<epoch>;expires=<epoch, 0 = never>;access=<ro|rw>;ips=<cidr,cidr>;name=<base64url>
-
-After `<id>:` the fields are `;`-separated key=value pairs (IPv6 networks contain colons);
-unknown keys are ignored so later versions can add some. The name is base64url because
-accountSetting is IA5 (ASCII) and the label is free text.
+The format of a token and of its stored record is models/admins/tokens.py's.
 
 Each worker caches where a verified token is stored, and its admin's managed domains, for
 [security] token_cache_seconds (default 5); every request still re-reads the admin's entry
@@ -19,18 +10,13 @@ refused on every worker and node from the moment the directory holds the change.
 
 from __future__ import annotations
 
-import base64
 import copy
-import hashlib
 import hmac
 import re
-import secrets
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from dataclasses import field
-from dataclasses import replace
 from typing import Any
 
 from flask import Flask
@@ -43,109 +29,22 @@ from flask import request
 from ..config import ConfigError
 from ..errors import Forbidden
 from ..errors import InvalidCredentials
+from ..ldap import get_directory
+from ..models.admins.tokens import TokenRecord
+from ..models.admins.tokens import digest_of
+from ..models.admins.tokens import find_token
+from ..models.admins.tokens import recheck_token
 from . import ratelimit
 from .client import client_ip
 from .client import in_networks
 from .client import parse_networks
 from .token_usage import note_use
 
-SETTING_KEY = "apiToken"
-TOKEN_PREFIX = "iredapi_"
 TOKEN_PATTERN = re.compile(r"^iredapi_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
-ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 EXTENSION_KEY = "iredapi_ldap_token_cache"
 CACHE_ENTRIES = 1024
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="iredapi-ldap"'}
-
-
-@dataclass(frozen=True)
-class TokenRecord:
-    """One stored token: everything but the secret, plus the secret's SHA-256."""
-
-    id: str
-    digest: str
-    created: int
-    expires: int = 0
-    read_only: bool = False
-    allowed_ips: tuple[str, ...] = ()
-    name: str = ""
-    stored: str = field(default="", compare=False)
-
-    def encode(self) -> str:
-        """Return the accountSetting value for this token."""
-        label = base64.urlsafe_b64encode(self.name.encode()).decode().rstrip("=")
-        fields = (
-            f"sha256={self.digest}",
-            f"created={self.created}",
-            f"expires={self.expires}",
-            f"access={'ro' if self.read_only else 'rw'}",
-            f"ips={','.join(self.allowed_ips)}",
-            f"name={label}",
-        )
-        return f"{SETTING_KEY}:{self.id}:{';'.join(fields)}"
-
-    @classmethod
-    def decode(cls, value: str) -> TokenRecord | None:
-        """Parse an accountSetting value; None when it is not a well-formed token."""
-        key, sep, rest = value.partition(":")
-        if not sep or key.lower() != SETTING_KEY.lower():
-            return None
-        token_id, sep, body = rest.partition(":")
-        if not sep or not ID_PATTERN.match(token_id):
-            return None
-        parts = dict(item.partition("=")[::2] for item in body.split(";") if item)
-        digest = parts.get("sha256", "").lower()
-        if not re.fullmatch(r"[0-9a-f]{64}", digest):
-            return None
-        try:
-            created = int(parts.get("created") or 0)
-            expires = int(parts.get("expires") or 0)
-            label = parts.get("name", "")
-            name = base64.urlsafe_b64decode(label + "=" * (-len(label) % 4)).decode()
-        except ValueError:
-            return None
-        ips = tuple(ip for ip in parts.get("ips", "").split(",") if ip)
-        read_only = parts.get("access", "rw").lower() != "rw"
-        return cls(token_id, digest, created, expires, read_only, ips, name, stored=value)
-
-    def expired(self, now: float | None = None) -> bool:
-        """Tell whether the token is past its expiry time."""
-        return bool(self.expires) and (time.time() if now is None else now) >= self.expires
-
-    def public(self) -> dict[str, Any]:
-        """Return what listings show: never the secret nor its hash."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created": self.created,
-            "expires": self.expires or None,
-            "expired": self.expired(),
-            "read_only": self.read_only,
-            "allowed_ips": list(self.allowed_ips),
-        }
-
-
-def digest_of(secret: str) -> str:
-    """Return the SHA-256 hex digest of a token secret.
-
-    A plain hash is enough here: the secret is 256 random bits, so there is no dictionary
-    to try and brute force is hopeless, while a slow password hash (bcrypt, SSHA512 rounds)
-    would spend CPU on every uncached API request for no gain.
-    """
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_token(
-    name: str, expires: int, read_only: bool, allowed_ips: list[str]
-) -> tuple[TokenRecord, str]:
-    """Create a token; return its record and the string shown to the client once."""
-    token_id = secrets.token_hex(8)
-    secret = secrets.token_urlsafe(32)
-    record = TokenRecord(
-        token_id, digest_of(secret), int(time.time()), expires, read_only, tuple(allowed_ips), name
-    )
-    return replace(record, stored=record.encode()), f"{TOKEN_PREFIX}{token_id}_{secret}"
 
 
 def split_token(text: str) -> tuple[str, str] | None:
@@ -213,12 +112,12 @@ class TokenCache:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its token cache, emptied of admins that a write on this node touched."""
+    """Give the app its token cache (forget_changed_admins empties it of changed admins)."""
     app.extensions[EXTENSION_KEY] = TokenCache(int(app.config["TOKEN_CACHE_SECONDS"]))
-    app.after_request(_forget_changed_admins)
 
 
-def _forget_changed_admins(response: Response) -> Response:
+def forget_changed_admins(response: Response) -> Response:
+    """after_request: drop the cached tokens of admins and domains a write here changed."""
     # Revocation needs no help (each request re-reads the admin's entry), but a changed
     # admin (or domain) should not keep its cached managed domains on this node.
     if request.method in READ_METHODS or response.status_code >= 400:
@@ -271,10 +170,6 @@ def admin_from_request(request: Request) -> Any:
 
 
 def _verify(parsed: tuple[str, str] | None, claimed: str | None) -> tuple[Any, Any]:
-    from ..ldap import get_directory
-    from ..models.admins.tokens import find_token
-    from ..models.admins.tokens import recheck_token
-
     if parsed is None:
         return None, None
     token_id, secret = parsed

@@ -17,21 +17,20 @@ from .errors import StoreUnavailable
 from .errors import translate_errors
 from .store import Store
 from .store import delete_date_for
-from .store import iso_utc
-from .store import utc_now
-from .tables import ID
-from .tables import TABLE_OPTIONS
-from .tables import UTC_TIME
+from .tables import TABLES
 from .tables import deleted_mailboxes
+from .tables import iso_utc
 from .tables import last_login
 from .tables import metadata
 from .tables import used_quota
+from .tables import utc_now
 
 __all__ = [
     "ID",
     "TABLE_OPTIONS",
     "PolicyStoreUnavailable",
     "UTC_TIME",
+    "TABLES",
     "Store",
     "StoreError",
     "StoreUnavailable",

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import Pool
 
 from ..config import ConfigError
+from .tables import TABLES
 from .tables import metadata
 
 DEFAULT_SQLITE_FILE = Path("var") / "iredapi-ldap.sqlite"
@@ -145,28 +146,28 @@ def _mysql_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SqlState:
-    """One app's engine: built on first use, rebuilt in a forked child, tables created."""
+    """One app's engine: built on first use, rebuilt in a forked child, tables created once."""
 
     def __init__(self, url: URL, echo: bool = False, tables: sa.MetaData = metadata) -> None:
         self.url = url
         self.echo = echo
         self.metadata = tables
         self._engine: Engine | None = None
-        self._created: frozenset[str] = frozenset()
+        self._created = False
         self._pid = os.getpid()
         self._lock = threading.Lock()
         # (pid that opened them, pool): a parent's connections, never closed elsewhere.
         self._inherited: list[tuple[int, Pool]] = []
 
     def engine(self) -> Engine:
-        """Return the engine with every registered table present."""
+        """Return the engine, every table of TABLES present."""
         if os.getpid() != self._pid:
             self._after_fork()
-        if self._engine is None or self._created != frozenset(self.metadata.tables):
+        if self._engine is None or not self._created:
             with self._lock:
                 if self._engine is None:
                     self._engine = self.build()
-                if self._created != frozenset(self.metadata.tables):
+                if not self._created:
                     self._create_tables(self._engine)
         return self._engine
 
@@ -186,7 +187,8 @@ class SqlState:
             self._engine.dispose(close=False)
 
     def _create_tables(self, engine: Engine) -> None:
-        wanted = frozenset(self.metadata.tables)
+        # The one place tables are created: all of them at once, in a fixed order, whatever
+        # modules happen to be imported.
         with engine.connect() as conn:
             try:
                 self.create_missing(conn)
@@ -196,11 +198,11 @@ class SqlState:
                 conn.rollback()
                 self.create_missing(conn)
                 conn.commit()
-        self._created = wanted
+        self._created = True
 
     def create_missing(self, conn: sa.Connection) -> None:
-        """Create the registered tables that do not exist yet."""
-        self.metadata.create_all(conn, checkfirst=True)
+        """Create the store's tables (TABLES, in that order) that do not exist yet."""
+        self.metadata.create_all(conn, tables=TABLES, checkfirst=True)
 
     def dispose(self) -> None:
         """Close the connections this process opened; leave a parent's alone."""

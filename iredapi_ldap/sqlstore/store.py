@@ -13,10 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .audit import AuditLog
 from .engine import SqlState
 from .errors import translate_errors
+from .jobs import Jobs
 from .tables import ACCOUNT_TABLES
 from .tables import deleted_mailboxes
+from .tables import utc_now
+from .token_usage import TokenUsage
 
 SECONDS_PER_DAY = 24 * 60 * 60
 
@@ -32,16 +36,6 @@ def delete_date_for(keep_days: int, now: float | None = None) -> date | None:
     return datetime.fromtimestamp(moment).date()
 
 
-def utc_now() -> datetime:
-    """Return the current UTC time without tzinfo, as the TIMESTAMP columns hold it."""
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
-def iso_utc(value: datetime, timespec: str = "auto") -> str:
-    """Return a TIMESTAMP column's naive UTC value as ISO 8601 with a Z suffix."""
-    return value.replace(tzinfo=UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
-
-
 def domain_part(address: str) -> str:
     """Return the part after the last '@', lower-cased."""
     return address.rpartition("@")[2].lower()
@@ -55,9 +49,24 @@ class Store:
 
     @property
     def engine(self) -> Engine:
-        """The app's SQLAlchemy engine, tables created (for modules adding tables)."""
+        """The app's SQLAlchemy engine, tables created (for tests and tools reading rows)."""
         with translate_errors():
             return self._state.engine()
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit log's rows."""
+        return AuditLog(self._state)
+
+    @property
+    def jobs(self) -> Jobs:
+        """The background jobs' rows."""
+        return Jobs(self._state)
+
+    @property
+    def token_usage(self) -> TokenUsage:
+        """When and from where each API token was last used."""
+        return TokenUsage(self._state)
 
     def record_deleted_mailboxes(self, rows: list[Mapping[str, Any]]) -> int:
         """Log mailboxes for later removal; keys username, domain, maildir, admin, keep_days."""

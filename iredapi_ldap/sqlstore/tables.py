@@ -1,12 +1,15 @@
-"""SQL tables, mirroring iRedAdmin's `iredadmin` database so its tools can read our rows."""
+"""Every SQL table: iRedAdmin's `iredadmin` tables (so its tools read our rows) and the API's own."""
 
 from __future__ import annotations
+
+from datetime import UTC
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-# Every module that keeps state in SQL registers its tables here; the store
-# creates whatever is missing on first use.
+# Every table is defined in this module and nowhere else; the store creates the missing
+# ones (TABLES, in that order) once, on its first use.
 metadata = sa.MetaData()
 
 # BIGINT UNSIGNED AUTO_INCREMENT on MySQL (as iRedAdmin), BIGSERIAL on
@@ -21,6 +24,17 @@ ID = (
 # stop in 2038 and convert by session time zone; DATETIME(6) keeps what PostgreSQL's
 # TIMESTAMP and SQLite keep. iRedAdmin's tables keep its TIMESTAMP.
 UTC_TIME = sa.TIMESTAMP().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+def utc_now() -> datetime:
+    """Return the current UTC time without tzinfo, as the TIMESTAMP columns hold it."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def iso_utc(value: datetime, timespec: str = "auto") -> str:
+    """Return a TIMESTAMP column's naive UTC value as ISO 8601 with a Z suffix."""
+    return value.replace(tzinfo=UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
+
 
 # Keyword arguments of every table: on MySQL/MariaDB, InnoDB and utf8mb4 whatever the
 # database's default (iRedMail creates `iredadmin` as utf8, which has no 4-byte
@@ -88,3 +102,73 @@ last_login = sa.Table(
 # Tables keyed by a mail address that follow an account when it is renamed
 # or removed. deleted_mailboxes is history and keeps the old address.
 ACCOUNT_TABLES = (used_quota, last_login)
+
+
+# -- the API's own tables ------------------------------------------------------------------
+
+# The audit log of write requests (and of refused, malformed and failed ones): audit.py
+# describes each request, sqlstore/audit.py writes and reads the rows.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column("timestamp", UTC_TIME, nullable=False),
+    sa.Column("admin", sa.String(255), nullable=False, server_default=""),
+    sa.Column("token", sa.String(16), nullable=False, server_default=""),
+    sa.Column("client_address", sa.String(64), nullable=False, server_default=""),
+    sa.Column("method", sa.String(10), nullable=False, server_default=""),
+    sa.Column("path", sa.String(1024), nullable=False, server_default=""),
+    sa.Column("resource", sa.String(64), nullable=False, server_default=""),
+    sa.Column("domain", sa.String(255), nullable=False, server_default=""),
+    sa.Column("object", sa.String(320), nullable=False, server_default=""),
+    sa.Column("action", sa.String(32), nullable=False, server_default=""),
+    sa.Column("parameters", sa.Text(), nullable=False),
+    sa.Column("status", sa.Integer(), nullable=False),
+    sa.Column("result", sa.String(64), nullable=False, server_default=""),
+    sa.Index("idx_audit_log_timestamp", "timestamp"),
+    sa.Index("idx_audit_log_admin", "admin"),
+    sa.Index("idx_audit_log_domain", "domain"),
+    sa.Index("idx_audit_log_action", "action"),
+    **TABLE_OPTIONS,
+)
+
+# Background jobs: long bulk work that outlives a request and a worker (jobs/).
+jobs = sa.Table(
+    "iredapi_jobs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("domain", sa.String(255), nullable=False, server_default=""),
+    # JSON; never a secret (a new password lives only in the submitting process).
+    sa.Column("params", sa.Text(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("progress", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    sa.Column("total", sa.Integer(), nullable=True),
+    sa.Column("error", sa.Text(), nullable=True),
+    sa.Column("result", sa.Text(), nullable=True),
+    # host:pid of the process running it; heartbeat says it is still alive.
+    sa.Column("owner", sa.String(255), nullable=True),
+    sa.Column("heartbeat", UTC_TIME, nullable=True),
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    sa.Column("created_by", sa.String(255), nullable=False, server_default=""),
+    sa.Column("created", UTC_TIME, nullable=False),
+    sa.Column("started", UTC_TIME, nullable=True),
+    sa.Column("finished", UTC_TIME, nullable=True),
+    sa.Index("idx_iredapi_jobs_state", "state"),
+    sa.Index("idx_iredapi_jobs_created", "created"),
+    **TABLE_OPTIONS,
+)
+
+# When and from where each API token was last used (security/token_usage.py): tokens live
+# in LDAP, but a directory write per authenticated request would cost a disk sync each.
+token_usage = sa.Table(
+    "iredapi_token_usage",
+    metadata,
+    sa.Column("token_id", sa.String(16), primary_key=True),
+    sa.Column("last_used", UTC_TIME, nullable=False),
+    sa.Column("client_address", sa.String(64), nullable=False, server_default=""),
+    **TABLE_OPTIONS,
+)
+
+# Every table, in the order the store creates them.
+TABLES = (deleted_mailboxes, used_quota, last_login, audit_log, jobs, token_usage)

@@ -16,13 +16,13 @@ from click.testing import CliRunner
 
 from iredapi_ldap import config as cfg
 from iredapi_ldap.cli import main as cli_main
-from iredapi_ldap.jobs import JobStore
-from iredapi_ldap.jobs import jobs
 from iredapi_ldap.jobs import process_owner
 from iredapi_ldap.jobs.work import BULK_UPDATE
 from iredapi_ldap.passwords import verify_password
 from iredapi_ldap.sqlstore import get_store
 from iredapi_ldap.sqlstore import utc_now
+from iredapi_ldap.sqlstore.jobs import Jobs
+from iredapi_ldap.sqlstore.tables import jobs
 from tests.helpers import DOMAIN
 from tests.helpers import add_catchall
 from tests.helpers import add_many
@@ -48,8 +48,8 @@ def app_config(app_config):
     }
 
 
-def store_of(app) -> JobStore:
-    return JobStore(get_store(app).engine)
+def store_of(app) -> Jobs:
+    return get_store(app).jobs
 
 
 def wait_done(api, job_id, timeout=60):

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
-from iredapi_ldap.audit import audit_log
 from iredapi_ldap.audit import audited
 from iredapi_ldap.ldap.connection import get_pool
+from iredapi_ldap.sqlstore.tables import audit_log
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.conftest import build_config

@@ -7,13 +7,13 @@ import logging
 
 import sqlalchemy as sa
 
-from iredapi_ldap.audit import audit_log
 from iredapi_ldap.auth import PUBLIC
 from iredapi_ldap.auth import requires
 from iredapi_ldap.errors import ValidationFailed
 from iredapi_ldap.inputs import json_body
 from iredapi_ldap.secret_fields import collect
 from iredapi_ldap.secret_fields import schemas_of
+from iredapi_ldap.sqlstore.tables import audit_log
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import audit_rows as audit_table

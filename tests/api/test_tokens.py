@@ -310,7 +310,7 @@ def test_openapi_documents_token_auth_and_endpoints(api):
 def _usage_rows(app_config):
     import sqlalchemy as sa
 
-    from iredapi_ldap.security.token_usage import token_usage
+    from iredapi_ldap.sqlstore.tables import token_usage
 
     engine = sa.create_engine(app_config["SQL_URL"])
     try:
@@ -357,9 +357,9 @@ def test_first_uses_of_two_tokens_do_not_wait_for_each_other(api, app_config, se
     makes another worker wait to record a second token (MariaDB: no REPEATABLE READ gap lock)."""
     import sqlalchemy as sa
 
-    from iredapi_ldap.security.token_usage import token_usage
     from iredapi_ldap.sqlstore import get_store
     from iredapi_ldap.sqlstore import utc_now
+    from iredapi_ldap.sqlstore.tables import token_usage
 
     first, second = make_token(api, ADMIN_EMAIL), make_token(api, ADMIN_EMAIL)
     answers = []

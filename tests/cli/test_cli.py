@@ -184,7 +184,7 @@ def test_purge_audit_log_deletes_old_rows(tmp_path, slapd_server):
     """purge-audit-log deletes rows older than --keep-days (or [sql] audit_keep_days) and says how many."""
     import sqlalchemy as sa
 
-    from iredapi_ldap.audit import audit_log
+    from iredapi_ldap.sqlstore.tables import audit_log
 
     creds = slapd_server.credentials
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"

@@ -8,13 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from iredapi_ldap import sqlstore
-from iredapi_ldap.audit import audit_log
-from iredapi_ldap.jobs.store import JobStore
 from iredapi_ldap.jobs.store import public_view
-from iredapi_ldap.jobs.tables import jobs
-from iredapi_ldap.security.token_usage import token_usage
 from iredapi_ldap.sqlstore import get_store
 from iredapi_ldap.sqlstore import metadata
+from iredapi_ldap.sqlstore.tables import audit_log
+from iredapi_ldap.sqlstore.tables import jobs
+from iredapi_ldap.sqlstore.tables import token_usage
 from tests.mariadbserver import TEST_DATABASE
 from tests.sqlstore.conftest import make_app
 
@@ -45,7 +44,7 @@ def test_times_are_kept_to_the_microsecond_and_beyond_2038(store, db):
 
 def test_jobs_are_listed_newest_first_and_claimed_once(store, db):
     """Jobs created within one second keep their order; a claim succeeds once; finish sticks."""
-    job_store = JobStore(store.engine)
+    job_store = store.jobs
     created = [job_store.create("bulk_update", "example.com", {"n": n}, "a@b.c") for n in range(3)]
 
     listed, total = job_store.page(0, 10)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
 from iredapi_ldap.config import ConfigError
+from iredapi_ldap.sqlstore import TABLES
 from iredapi_ldap.sqlstore import StoreUnavailable
 from iredapi_ldap.sqlstore import deleted_mailboxes
 from iredapi_ldap.sqlstore import get_store
@@ -363,13 +364,16 @@ def test_an_existing_iredadmin_table_is_used_as_it_is(sql_url, apps, db):
         )
 
 
-def test_tables_registered_later_are_created_on_next_use(store, db):
+def test_every_table_is_created_at_first_use_and_only_those_of_sqlstore(store, db):
+    """The first use creates all of TABLES at once; a table defined anywhere else never is."""
     store.record_deleted_mailboxes([mailbox("a@example.com")])
+    assert set(sa.inspect(db).get_table_names()) == {table.name for table in TABLES}
+    assert set(metadata.tables.values()) == set(TABLES)  # sqlstore defines every table
+
     later = sa.Table("test_later_module", metadata, sa.Column("k", sa.String(50), primary_key=True))
     try:
-        with store.engine.begin() as conn:
-            conn.execute(sa.insert(later).values(k="x"))
-        assert "test_later_module" in sa.inspect(db).get_table_names()
+        store.record_deleted_mailboxes([mailbox("b@example.com")])
+        assert "test_later_module" not in sa.inspect(db).get_table_names()
     finally:
         metadata.remove(later)
 

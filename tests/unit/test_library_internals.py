@@ -135,9 +135,6 @@ INTERNALS = (
              "webargs.core:Parser._get_schema", ("self", "argmap", "req"),
              probe="parser_gets_its_schema_through_the_hook"),
     # -- Flask -----------------------------------------------------------------------------------
-    Internal("flask", "Flask.before_request_funcs", ("security/__init__.py", "security/client.py"),
-             "the client gate and the per-request reset no longer run first, or not at all",
-             probe="hooks_inserted_first_run_first"),
     Internal("flask", "g.__dict__", ("security/__init__.py",),
              "the previous request's user, token and address are not forgotten",
              probe="g_keeps_its_attributes_in_its_dict"),
@@ -493,18 +490,6 @@ def probe_responses_are_recorded_in_apidoc(connection: Any) -> None:
 
     responses = view._apidoc["response"]["responses"]
     assert isinstance(responses[200][0]["schema"], schema), view._apidoc
-
-
-def probe_hooks_inserted_first_run_first(connection: Any) -> None:
-    """Check that a hook inserted first in before_request_funcs[None] runs first."""
-
-    app = _flask_app()
-    order = []
-    app.before_request(lambda: order.append("registered"))
-    app.before_request_funcs.setdefault(None, []).insert(0, lambda: order.append("inserted"))
-    app.add_url_rule("/", "index", lambda: "")
-    app.test_client().get("/")
-    assert order == ["inserted", "registered"], order
 
 
 def probe_g_keeps_its_attributes_in_its_dict(connection: Any) -> None:

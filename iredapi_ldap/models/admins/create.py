@@ -5,11 +5,11 @@ from __future__ import annotations
 from marshmallow import ValidationError
 
 from ... import errors
+from ...addresses import normalise_email
 from ...ldap import Directory
 from ...ldap import attrs as A
 from ...ldap import filters as F
 from ...passwords import hash_password
-from ...schemas.fields import normalise_email
 from .login import days_since_epoch
 
 

@@ -10,7 +10,8 @@ import time
 from marshmallow import ValidationError
 
 from ... import errors
-from ...auth import CurrentAdmin
+from ...addresses import normalise_email
+from ...identity import CurrentAdmin
 from ...ldap import Directory
 from ...ldap import Entry
 from ...ldap import StaleValue
@@ -18,7 +19,6 @@ from ...ldap import attrs as A
 from ...ldap import filters as F
 from ...ldap import retry_on_stale
 from ...passwords import verify_password
-from ...schemas.fields import normalise_email
 from ..settings import setting_int
 from ..settings import setting_value
 from ..settings import setting_values

@@ -36,6 +36,7 @@ from ...ldap import Entry
 from ...ldap import StaleValue
 from ...ldap import attrs as A
 from ...ldap import filters as F
+from ..domains.domain import domain_from_entry
 from ..settings import setting_int
 from ..settings import setting_value
 from ..settings import settings_of
@@ -104,8 +105,6 @@ def list_managed_domains(
     name_only: bool = False,
 ) -> tuple[list[Any], int]:
     """Return one page of the domains an admin manages (directory order) and the total."""
-    from ..domains.domain import domain_from_entry
-
     attributes = ["domainName"] if name_only else None
     entries, total = directory.window(
         directory.dn.domains,

@@ -1,24 +1,138 @@
-"""API tokens kept as accountSetting values on their admin's own entry."""
+"""API tokens kept as accountSetting values on their admin's own entry.
+
+A client gets `iredapi_<id>_<secret>` once: <id> is 16 hex digits, <secret> 43 base64url
+characters (256 random bits). The directory keeps one `accountSetting` value per token on
+the owning admin's entry (mailAdmin, or a mail user with enabledService=domainadmin), so
+every API node behind a load balancer accepts it:
+
+    apiToken:<id>:sha256=<hex>;created=<epoch>;expires=<epoch, 0 = never>;access=<ro|rw>;ips=<cidr,cidr>;name=<base64url>
+
+After `<id>:` the fields are `;`-separated key=value pairs (IPv6 networks contain colons);
+unknown keys are ignored so later versions can add some. The name is base64url because
+accountSetting is IA5 (ASCII) and the label is free text. How a presented token is
+checked is security/tokens.py's part.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from typing import Any
 
-from ...auth import CurrentAdmin
 from ...errors import NotFound
 from ...errors import ValidationFailed
+from ...identity import CurrentAdmin
 from ...ldap import Directory
 from ...ldap import Entry
 from ...ldap import StaleValue
 from ...ldap import attrs as A
 from ...ldap import filters as F
-from ...security.token_usage import last_uses
-from ...security.tokens import SETTING_KEY
-from ...security.tokens import TokenRecord
-from ...security.tokens import new_token
+from ...sqlstore import get_store
+from .login import is_admin_entry
+from .login import load_login_admin
+from .login import login_entries
+from .login import reload_admin
 
+SETTING_KEY = "apiToken"
+TOKEN_PREFIX = "iredapi_"
+ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
 ATTRIBUTE = "accountSetting"
 MAX_TOKENS_PER_ADMIN = 20
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """One stored token: everything but the secret, plus the secret's SHA-256."""
+
+    id: str
+    digest: str
+    created: int
+    expires: int = 0
+    read_only: bool = False
+    allowed_ips: tuple[str, ...] = ()
+    name: str = ""
+    stored: str = field(default="", compare=False)
+
+    def encode(self) -> str:
+        """Return the accountSetting value for this token."""
+        label = base64.urlsafe_b64encode(self.name.encode()).decode().rstrip("=")
+        fields = (
+            f"sha256={self.digest}",
+            f"created={self.created}",
+            f"expires={self.expires}",
+            f"access={'ro' if self.read_only else 'rw'}",
+            f"ips={','.join(self.allowed_ips)}",
+            f"name={label}",
+        )
+        return f"{SETTING_KEY}:{self.id}:{';'.join(fields)}"
+
+    @classmethod
+    def decode(cls, value: str) -> TokenRecord | None:
+        """Parse an accountSetting value; None when it is not a well-formed token."""
+        key, sep, rest = value.partition(":")
+        if not sep or key.lower() != SETTING_KEY.lower():
+            return None
+        token_id, sep, body = rest.partition(":")
+        if not sep or not ID_PATTERN.match(token_id):
+            return None
+        parts = dict(item.partition("=")[::2] for item in body.split(";") if item)
+        digest = parts.get("sha256", "").lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", digest):
+            return None
+        try:
+            created = int(parts.get("created") or 0)
+            expires = int(parts.get("expires") or 0)
+            label = parts.get("name", "")
+            name = base64.urlsafe_b64decode(label + "=" * (-len(label) % 4)).decode()
+        except ValueError:
+            return None
+        ips = tuple(ip for ip in parts.get("ips", "").split(",") if ip)
+        read_only = parts.get("access", "rw").lower() != "rw"
+        return cls(token_id, digest, created, expires, read_only, ips, name, stored=value)
+
+    def expired(self, now: float | None = None) -> bool:
+        """Tell whether the token is past its expiry time."""
+        return bool(self.expires) and (time.time() if now is None else now) >= self.expires
+
+    def public(self) -> dict[str, Any]:
+        """Return what listings show: never the secret nor its hash."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "created": self.created,
+            "expires": self.expires or None,
+            "expired": self.expired(),
+            "read_only": self.read_only,
+            "allowed_ips": list(self.allowed_ips),
+        }
+
+
+def digest_of(secret: str) -> str:
+    """Return the SHA-256 hex digest of a token secret.
+
+    A plain hash is enough here: the secret is 256 random bits, so there is no dictionary
+    to try and brute force is hopeless, while a slow password hash (bcrypt, SSHA512 rounds)
+    would spend CPU on every uncached API request for no gain.
+    """
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token(
+    name: str, expires: int, read_only: bool, allowed_ips: list[str]
+) -> tuple[TokenRecord, str]:
+    """Create a token; return its record and the string shown to the client once."""
+    token_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    record = TokenRecord(
+        token_id, digest_of(secret), int(time.time()), expires, read_only, tuple(allowed_ips), name
+    )
+    return replace(record, stored=record.encode()), f"{TOKEN_PREFIX}{token_id}_{secret}"
 
 
 def _prefix(token_id: str) -> str:
@@ -35,8 +149,6 @@ def find_token(
     directory: Directory, token_id: str
 ) -> tuple[TokenRecord, CurrentAdmin | None] | None:
     """Find a token by id: its record and its admin (None when the admin may not log in)."""
-    from .login import load_login_admin
-
     has_token = F.starts_with(ATTRIBUTE, _prefix(token_id))
     # Both searches are narrowed by indexed terms (objectClass, enabledService), so the
     # unindexed accountSetting substring only runs over admin entries.
@@ -70,8 +182,6 @@ def recheck_token(
     The admin's role and restrictions come from the entry just read; its managed domains
     from the cache, unless its global flag changed (then they are looked up when needed).
     """
-    from .login import reload_admin
-
     found = reload_admin(directory, admin.dn)
     if found is None:
         return None
@@ -85,9 +195,6 @@ def recheck_token(
 
 def admin_entry(directory: Directory, mail: str) -> Entry:
     """Return the entry of an admin (mail user admin first, as iRedAdmin); 404 otherwise."""
-    from .login import is_admin_entry
-    from .login import login_entries
-
     for entry in login_entries(directory, mail):
         if is_admin_entry(entry):
             return entry
@@ -100,7 +207,7 @@ NEVER_USED = {"last_used": None, "last_used_from": None}
 def list_tokens(directory: Directory, mail: str) -> list[dict[str, Any]]:
     """Return an admin's tokens as listings show them, with when and from where each was last used."""
     records = tokens_of(admin_entry(directory, mail))
-    used = last_uses(record.id for record in records)
+    used = get_store().token_usage.last_uses(record.id for record in records)
     return [{**record.public(), **used.get(record.id, NEVER_USED)} for record in records]
 
 

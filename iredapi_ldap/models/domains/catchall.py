@@ -16,8 +16,8 @@ from ..members import Problems
 from ..members import alias_domains_of
 from ..members import check_addresses
 from ..members import domain_active
+from ..members import get_domain_entry
 from ..members import value_steps
-from .domain import get_domain_entry
 
 CATCHALL_CLASSES = ("inetOrgPerson", A.OC_USER)
 CATCHALL_NAME = "catch-all"

@@ -12,10 +12,12 @@ from ...ldap import filters as F
 from ...ldap import retry_on_stale
 from .. import counters
 from ..counter_queue import flush_pending
+from ..members import get_domain_entry
 from ..settings import setting_changes
 from ..settings import settings_of
 from ..units import parse_unit_quota
 from .alias_domains import alias_domain_changes
+from .catchall import get_catchall
 
 # API field -> accountSetting key (integers, MB or counts).
 SETTING_FIELDS = {
@@ -86,18 +88,8 @@ def domain_from_entry(entry: Entry) -> dict[str, Any]:
     }
 
 
-def get_domain_entry(directory: Directory, domain: str) -> Entry:
-    """Return a domain's entry or raise NoSuchDomain."""
-    entry = directory.get(directory.dn.domain(domain))
-    if entry is None:
-        raise errors.NoSuchDomain(f"No such domain: {domain}.")
-    return entry
-
-
 def get_domain(directory: Directory, domain: str) -> dict[str, Any]:
     """Return one domain's profile, with its catch-all targets."""
-    from .catchall import get_catchall
-
     flush_pending(directory, [domain])
     profile = domain_from_entry(get_domain_entry(directory, domain))
     profile["catchall"] = get_catchall(directory, domain)

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 import idna
 from marshmallow import ValidationError
 
+from ...addresses import TLD
+from ...addresses import normalise_domain
+from ...addresses import normalise_email
 from ...errors import ValidationFailed
 from ...ldap import Directory
-from ...schemas.fields import TLD
-from ...schemas.fields import normalise_domain
-from ...schemas.fields import normalise_email
 from ..domains.domain import get_domain_entry
 from ..users.user import get_user_entry
 

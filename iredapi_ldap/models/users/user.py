@@ -16,6 +16,7 @@ from .. import counter_queue
 from .. import counters
 from ..admins.login import days_since_epoch
 from ..domains.domain import get_domain_entry
+from ..members import addresses_in_use
 from ..references import check_rename_target
 from ..references import remove_account_references
 from ..references import rename_address_references
@@ -138,28 +139,6 @@ def verify_user_password(directory: Directory, mail: str, plain: str) -> bool:
 
 
 # -- addresses ----------------------------------------------------------------
-
-
-def addresses_in_use(
-    directory: Directory, addresses: list[str], exclude_dn: str | None = None
-) -> list[str]:
-    """Return which addresses are a mail or shadowAddress of a user, alias or list."""
-    if not addresses:
-        return []
-    wanted = {a.lower() for a in addresses}
-    search_filter = F.and_(
-        F.or_(*(F.object_class(oc) for oc in ACCOUNT_CLASSES)),
-        F.or_(F.any_of("mail", wanted), F.any_of("shadowAddress", wanted)),
-    )
-    used: set[str] = set()
-    for entry in directory.search(directory.dn.domains, search_filter, ["mail", "shadowAddress"]):
-        if exclude_dn and entry.dn.lower() == exclude_dn.lower():
-            continue
-        used |= {v.lower() for v in entry.all("mail") + entry.all("shadowAddress")} & wanted
-    for address in wanted - used:
-        if directory.exists(directory.dn.admin(address)):
-            used.add(address)
-    return sorted(used)
 
 
 def existing_in_domain(directory: Directory, domain: str, addresses: list[str]) -> set[str]:

@@ -25,6 +25,7 @@ def create_app(
     from . import security
     from . import sqlstore
     from .api import register_api
+    from .models import counter_queue
     from .sessions import ReusedSerializerSessionInterface
 
     app = Flask(__name__)
@@ -59,6 +60,7 @@ def create_app(
     audit.init_app(app)
     errors.register_error_handlers(app)
     register_api(app)
+    counter_queue.init_app(app)
     return app
 
 

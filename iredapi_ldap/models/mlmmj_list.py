@@ -21,7 +21,7 @@ from ..ldap import attrs as A
 from ..ldap import domain_of
 from ..ldap import filters as F
 from ..mailhost import Mlmmj
-from . import counter_queue
+from . import counted_changes
 from . import counters
 from .domain import get_domain_entry
 from .maillist_members import forget_group_account
@@ -239,7 +239,7 @@ def create_list(
                 mlmmj.discard(mail)
             raise
 
-    counter_queue.add_one_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists",
+    counted_changes.add_one_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists",
                                   list_count_plan, create_both)  # fmt: skip
     return get_list(directory, mlmmj, mail, "subscribers" in values)
 
@@ -327,8 +327,8 @@ def delete_list(directory: Directory, mlmmj: Mlmmj, mail: str, keep_archive: boo
     entry = get_list_entry(directory, mail)
     # Same cleanup as a legacy list: it may itself be a (nested) member of other lists.
     forget_group_account(directory, entry, mail)
-    directory.delete_tree(entry.dn)
-    counter_queue.release(directory, domain_of(mail), {counters.LISTS: 1})
+    with counted_changes.removing(directory, domain_of(mail), {counters.LISTS: 1}):
+        directory.delete_tree(entry.dn)
     if keep_archive:
         archived = mlmmj.archive(mail)
         return str(archived) if archived else None

@@ -13,7 +13,7 @@ from ..ldap import attrs as A
 from ..ldap import domain_of
 from ..ldap import filters as F
 from ..ldap.dn import rdn
-from . import counter_queue
+from . import counted_changes
 from . import counters
 from .admin import days_since_epoch
 from .domain import get_domain_entry
@@ -229,9 +229,11 @@ def delete_user(directory: Directory, mail: str, admin: str, keep_days: int) -> 
     """Delete a user: references to its addresses, the entry subtree, counters, mailbox log."""
     entry = get_user_entry(directory, mail, MAILBOX_ATTRIBUTES)
     remove_account_references(directory, entry, mail)
-    directory.delete_tree(entry.dn)
     quota = counters.parse_counter(entry.first("mailQuota")) or 0
-    counter_queue.release(directory, domain_of(mail), {counters.USERS: 1, counters.QUOTA: quota})
+    with counted_changes.removing(
+        directory, domain_of(mail), {counters.USERS: 1, counters.QUOTA: quota}
+    ):
+        directory.delete_tree(entry.dn)
     record_deleted_mailboxes([entry], admin, keep_days)
 
 

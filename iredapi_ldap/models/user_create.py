@@ -15,7 +15,7 @@ from ..ldap import filters as F
 from ..ldap.txn import Transaction
 from . import counters
 from .admin import days_since_epoch
-from .counter_queue import add_counted
+from .counted_changes import add_counted
 from .domain import get_domain_entry
 from .maildir import home_directory
 from .settings import settings_of

@@ -6,9 +6,8 @@ a race: twenty parallel requests all count four and all add the fifth user. Here
 the counters are reservations changed by compare-and-swap:
 
 1. Read the domain entry (counters and limits) in one search.
-2. A missing or unreadable counter is first set from a real count (a paged
-   search of the domain's users) with a modify that only succeeds if nobody set
-   it meanwhile (`add` of a single-valued attribute, or delete-garbage/add).
+2. A missing or unreadable counter raises NeedsRecount: the caller re-counts the
+   domain (store_real, under counter_queue's exclusive lock) and starts again.
 3. The caller's `plan` checks its limits against the values read and returns
    the deltas to apply.
 4. One modify deletes each exact old value and adds the new one. If another
@@ -18,7 +17,7 @@ the counters are reservations changed by compare-and-swap:
 The reservation is made before the user entry is added and released (the same
 CAS with the opposite deltas) if the add fails, so a counter may briefly run
 ahead of the real number of users but never behind it; the limit therefore
-holds under any concurrency. Deletions decrement with the same CAS.
+holds under any concurrency. Deletions are counted out behind (counter_queue).
 Aliases (`domainCurrentAliasNumber`) and mailing lists (`domainCurrentListNumber`)
 are reserved the same way; COUNTED says where each counter's real value comes from.
 """

@@ -44,7 +44,7 @@ def reserve(
     """
     queue = get_counter_queue()
     if limited and queue.stale(domain):
-        recount_domain(directory, domain, queue, create=names)
+        recount_domain(directory, domain, queue, create=names, unless_within=queue.recount_every)
     for attempt in range(RESERVE_ROUNDS):
         try:
             with queue.counting(directory, domain):
@@ -56,12 +56,13 @@ def reserve(
                     entry=None if wrote or attempt else entry, then=then, **adjust_options,
                 )  # fmt: skip
         except counters.NeedsRecount:
-            pass  # missing, unreadable or found wrong: re-count, then reserve again
+            gap = 0.0  # missing, unreadable or found wrong: re-count, then reserve again
         except errors.Forbidden:
             if not limited or queue.recounted_within(domain, REFUSAL_RECOUNT_GAP):
                 raise
+            gap = REFUSAL_RECOUNT_GAP  # refused: once per gap, whoever asks
         if attempt < RESERVE_ROUNDS - 1:
-            recount_domain(directory, domain, queue, create=names)
+            recount_domain(directory, domain, queue, create=names, unless_within=gap)
     raise errors.Conflict(f"The counters of {domain} are too busy; try again.")
 
 

@@ -366,16 +366,20 @@ def recount_domain(
     domain: str,
     queue: CounterQueue | None = None,
     create: Iterable[str] = (),
-) -> tuple[dict[str, str | None], dict[str, int]]:
+    unless_within: float = 0,
+) -> tuple[dict[str, str | None], dict[str, int]] | None:
     """Set a domain's counters (and the missing ones in `create`) from the tree, exactly.
 
-    Returns the stored and the real values.
+    Returns the stored and the real values; None, doing nothing, when the domain
+    was re-counted in the last `unless_within` seconds (by a concurrent request).
 
     Under the domain's exclusive lock no counted change of this host runs, and
     the new generation drops every delta queued before (its account is counted).
     """
     queue = queue or get_counter_queue()
     with queue.locks.exclusive(domain):
+        if unless_within and queue.recounted_within(domain, unless_within):
+            return None
         try:
             result = counters.store_real(directory, domain, create)
         except errors.NoSuchDomain:
@@ -410,9 +414,11 @@ def recount_all(
         if stop is not None and stop.is_set():
             break
         try:
-            results[domain] = recount_domain(directory, domain, queue, create)
+            result = recount_domain(directory, domain, queue, create)
         except errors.NoSuchDomain:
             continue  # deleted meanwhile
+        if result is not None:
+            results[domain] = result
     return results
 
 

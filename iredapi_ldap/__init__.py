@@ -77,6 +77,7 @@ def _register_pipeline(app: Flask) -> None:
     from .api import reject_undeclared_input
     from .jobs import resume_orphans
     from .ldap import release_directory
+    from .models.counter_queue import start_counter_upkeep
     from .security import forget_previous_request
     from .security.client import check_access
     from .security.tokens import forget_changed_admins
@@ -97,6 +98,9 @@ def _register_pipeline(app: Flask) -> None:
     app.before_request(resume_orphans)
     # 6. A query string or body type the route does not read is refused, not ignored.
     app.before_request(reject_undeclared_input)
+    # 7. Once per process, start the counters' upkeep (writing queued changes, the periodic
+    #    re-count); serve starts it at boot, this covers other WSGI servers.
+    app.before_request(start_counter_upkeep)
 
     # After the view (and after per-request after_this_request callbacks, such as the
     # device cookie). Flask calls after_request hooks last-registered first, so they run

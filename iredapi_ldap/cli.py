@@ -1,4 +1,4 @@
-"""The `iredapi-ldap` command: serve, init-directory, create-admin, purge-audit-log, sudoers (and the jobs commands)."""
+"""The `iredapi-ldap` command: serve, init-directory, create-admin, recount, purge-audit-log, sudoers (and the jobs commands)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ from .ldap.bootstrap import ensure_base_entries
 from .mailhost.cli import sudoers_command
 from .models.admins.create import any_global_admin
 from .models.admins.create import create_admin
+from .models.counter_queue import get_counter_queue
+from .models.counter_queue import recount_all
+from .models.counter_queue import recount_domain
+from .models.counters import COUNTED
 from .passwords import generate_password
 from .sqlstore import get_store
 
@@ -110,6 +114,8 @@ def write_embedded_config(data: Path, creds: Any) -> Path:
         values.setdefault("SQL_URL", f"sqlite:///{data / 'iredapi-ldap.sqlite'}")
     if "IREDAPD_URL" in cfg.DEFAULTS:
         values.setdefault("IREDAPD_URL", f"sqlite:///{data / 'iredapd.sqlite'}")
+    # Absolute, so `iredapi-ldap recount --data-dir` shares the locks from any directory.
+    values.setdefault("LDAP_COUNTER_LOCK_DIR", str(data / "counter-locks"))
     cfg.write_ini(ini, values)
     return ini
 
@@ -159,9 +165,15 @@ def _run_gunicorn(app, listen: str, workers: int) -> None:
             # of the same user; the API needs none.
             if "control_socket_disable" in self.cfg.settings:
                 self.cfg.set("control_socket_disable", True)
+            self.cfg.set("post_worker_init", post_worker_init)
 
         def load(self):
             return app
+
+    def post_worker_init(_worker) -> None:
+        # Each worker re-counts the domains every [ldap] counter_recount_seconds (one at a
+        # time per host), also before it has served a request.
+        get_counter_queue(app).start_upkeep()
 
     _Server().run()
 
@@ -233,6 +245,28 @@ def create_admin_command(email, password, is_global, config_path, data_dir) -> N
             )
         )
     click.echo(f"created {dn}")
+
+
+@main.command("recount")
+@click.argument("domain", required=False)
+@config_options
+def recount_command(domain, config_path, data_dir) -> None:
+    """Set the domain counters (users, quota, aliases, lists) from the directory: one domain or all."""
+    with configured_app(config_path, data_dir) as app, app.app_context():
+        directory = get_directory()
+        if domain:
+            results = {domain.lower(): call(lambda: recount_domain(directory, domain.lower(),
+                                                                    create=COUNTED))}  # fmt: skip
+        else:
+            results = call(lambda: recount_all(directory, create=COUNTED))
+    for name, (stored, real) in results.items():
+        changed = [
+            f"{counter} {stored[counter]} -> {value}"
+            for counter, value in real.items()
+            if stored[counter] != str(value)
+        ]
+        click.echo(f"{name}: " + ("; ".join(changed) if changed else "already right"))
+    click.echo(f"re-counted {len(results)} domain(s)")
 
 
 @main.command("purge-audit-log")

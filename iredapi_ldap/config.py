@@ -58,6 +58,9 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("ldap", "ca_file"): ("LDAP_CA_FILE", _str, ""),
     ("ldap", "transactions"): ("LDAP_TRANSACTIONS", _bool, False),
     ("ldap", "counter_flush_seconds"): ("LDAP_COUNTER_FLUSH_SECONDS", _float, 1.0),
+    ("ldap", "counter_recount_seconds"): ("LDAP_COUNTER_RECOUNT_SECONDS", _float, 300.0),
+    # Empty: var/counter-locks below the working directory.
+    ("ldap", "counter_lock_dir"): ("LDAP_COUNTER_LOCK_DIR", _str, ""),
     ("general", "secret_key"): ("SECRET_KEY", _raw, ""),
     ("general", "session_timeout"): ("SESSION_TIMEOUT_MINUTES", _int, 30),
     ("general", "session_cookie_secure"): ("SESSION_COOKIE_SECURE", _bool, False),
@@ -209,6 +212,9 @@ def validate_config(config: dict[str, Any]) -> None:
     ):
         if int(config[name]) < 1:
             raise ConfigError(f"{_ini_name(name)} must be at least 1")
+    for name in ("LDAP_COUNTER_FLUSH_SECONDS", "LDAP_COUNTER_RECOUNT_SECONDS"):
+        if float(config[name]) < 0:
+            raise ConfigError(f"{_ini_name(name)} must not be negative")
     if config["API_DEFAULT_PAGE_SIZE"] > config["API_MAX_PAGE_SIZE"]:
         raise ConfigError("[api] default_page_size must not exceed max_page_size")
     if float(config["JOBS_STALE_SECONDS"]) <= float(config["JOBS_HEARTBEAT_SECONDS"]):

@@ -56,6 +56,9 @@ def build_config(slapd_server, tmp_path):
         # Counters written with each request, so tests can compare the tree at once;
         # tests/api/test_counter_queue.py covers writing them behind.
         "LDAP_COUNTER_FLUSH_SECONDS": 0,
+        "LDAP_COUNTER_LOCK_DIR": str(tmp_path / "counter-locks"),
+        # No re-count thread per test app (it would outlive the test); tests of it turn it on.
+        "LDAP_COUNTER_RECOUNT_SECONDS": 0,
     }
 
 

@@ -6,9 +6,8 @@ a race: twenty parallel requests all count four and all add the fifth user. Here
 the counters are reservations changed by compare-and-swap:
 
 1. Read the domain entry (counters and limits) in one search.
-2. A missing or unreadable counter is first set from a real count (a paged
-   search of the domain's users) with a modify that only succeeds if nobody set
-   it meanwhile (`add` of a single-valued attribute, or delete-garbage/add).
+2. A missing or unreadable counter raises NeedsRecount: the caller re-counts the
+   domain (store_real, under counter_queue's exclusive lock) and starts again.
 3. The caller's `plan` checks its limits against the values read and returns
    the deltas to apply.
 4. One modify deletes each exact old value and adds the new one. If another
@@ -18,7 +17,7 @@ the counters are reservations changed by compare-and-swap:
 The reservation is made before the user entry is added and released (the same
 CAS with the opposite deltas) if the add fails, so a counter may briefly run
 ahead of the real number of users but never behind it; the limit therefore
-holds under any concurrency. Deletions decrement with the same CAS.
+holds under any concurrency. Deletions are counted out behind (counter_queue).
 Aliases (`domainCurrentAliasNumber`) and mailing lists (`domainCurrentListNumber`)
 are reserved the same way; COUNTED says where each counter's real value comes from.
 """
@@ -29,6 +28,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
 from .. import errors
@@ -74,16 +74,24 @@ COUNTED: dict[str, tuple[Callable[[DNs, str], str], Callable[[str], str], str | 
 }
 
 
-def real_value(directory: Directory, domain: str, counter: str) -> int:
-    """Count a domain's users, aliases or lists, or sum its users' mailQuota in bytes."""
-    container, make_filter, summed = COUNTED[counter]
-    base = container(directory.dn, domain)
-    if summed is None:
-        return directory.count(base, make_filter(domain), "one")
-    total = 0
-    for entry in directory.search(base, make_filter(domain), [summed], "one"):
-        total += parse_counter(entry.first(summed)) or 0
-    return total
+def real_values(directory: Directory, domain: str) -> dict[str, int]:
+    """Count a domain's users, aliases and lists and sum its users' mailQuota (bytes)."""
+    values = {USERS: 0, QUOTA: 0, ALIASES: 0, LISTS: 0}
+    users_base = DNs.users(directory.dn, domain)
+    try:
+        for entry in directory.search(users_base, user_filter(domain), ["mailQuota"], "one"):
+            values[USERS] += 1
+            values[QUOTA] += parse_counter(entry.first("mailQuota")) or 0
+    except errors.NotFound:
+        pass  # no ou=Users (a broken domain): nothing to count
+    for counter in (ALIASES, LISTS):
+        container, make_filter, _summed = COUNTED[counter]
+        try:
+            values[counter] = directory.count(container(directory.dn, domain),
+                                              make_filter(domain), "one")  # fmt: skip
+        except errors.NotFound:
+            pass
+    return values
 
 
 def parse_counter(text: str | None) -> int | None:
@@ -95,31 +103,37 @@ def parse_counter(text: str | None) -> int | None:
     return value if value >= 0 else None
 
 
-def _initialise(directory: Directory, entry: Entry, domain: str, counter: str) -> None:
-    """Set a missing or garbage counter from a real count; StaleValue if someone else did."""
-    directory.modify(entry.dn, {counter: _real_value_steps(directory, entry, domain, counter)})
+class NeedsRecount(Exception):
+    """A counter is missing or unreadable: the domain must be re-counted (counter_queue)."""
 
 
-def _real_value_steps(
-    directory: Directory, entry: Entry, domain: str, counter: str
-) -> list[tuple[str, Any]]:
-    """Return the modify steps replacing exactly the stored values with the real count."""
-    stored = entry.all(counter)
-    steps: list[tuple[str, Any]] = [("delete", stored)] if stored else []
-    return [*steps, ("add", str(real_value(directory, domain, counter)))]
+def store_real(
+    directory: Directory, domain: str, create: Iterable[str] = ()
+) -> tuple[dict[str, str | None], dict[str, int]]:
+    """Set a domain's counters from the tree; return the stored and the real values.
 
-
-def recount(directory: Directory, domain: str, names: tuple[str, ...]) -> None:
-    """Set counters from a real count (a limit starts to depend on them)."""
+    Counters the domain has are set; missing ones only when named in `create`
+    (iRedAdmin keeps only some of them; a missing one is counted when needed).
+    Each counter that differs is changed by deleting exactly the stored values, so a
+    writer that changed it meanwhile (another host, iRedAdmin) makes slapd refuse
+    the modify, and the domain is read and counted again. Only correct while no
+    counted change of this host runs: counter_queue.recount_domain holds the lock.
+    """
     dn = directory.dn.domain(domain)
     for attempt in range(ATTEMPTS):
-        entry = directory.get(dn, list(names))
+        entry = directory.get(dn, list(COUNTED))
         if entry is None:
             raise errors.NoSuchDomain(f"No such domain: {domain}.")
+        real = real_values(directory, domain)
+        changes: dict[str, Any] = {}
+        for name, value in real.items():
+            stored = entry.all(name)
+            if stored != [str(value)] and (stored or name in create):
+                changes[name] = [*([("delete", stored)] if stored else []), ("add", str(value))]
         try:
-            for name in names:
-                _initialise(directory, entry, domain, name)
-            return
+            if changes:
+                directory.modify(dn, changes)
+            return {name: entry.first(name) for name in COUNTED}, real
         except StaleValue:
             _pause(attempt)
     raise errors.Conflict(f"The counters of {domain} are too busy; try again.")
@@ -143,9 +157,9 @@ def adjust(
     """Apply the deltas `plan(entry, values)` returns with one CAS modify; return them.
 
     `plan` sees the domain entry and the current counter values and raises an
-    ApiError when a limit would be exceeded. Counters that are missing are
-    initialised from a real count first, unless `initialise_missing` is False
-    (then a missing counter is left alone and its delta dropped).
+    ApiError when a limit would be exceeded. A missing or unreadable counter raises
+    NeedsRecount (the caller re-counts the domain and tries again), unless
+    `initialise_missing` is False (then it is left alone and its delta dropped).
 
     `entry` is a domain entry the caller has just read (saves the first read).
     Integer counters named by `unchecked(entry)` guard no limit, so they are
@@ -162,14 +176,8 @@ def adjust(
         if entry is None:
             raise errors.NoSuchDomain(f"No such domain: {domain}.")
         values = {c: parse_counter(entry.first(c)) for c in counters}
-        missing = [name for name, value in values.items() if value is None]
-        if missing and initialise_missing:
-            try:
-                _initialise(directory, entry, domain, missing[0])
-            except StaleValue:
-                _pause(attempt)
-            entry = None
-            continue  # re-read: the plan must see every counter as stored
+        if initialise_missing and None in values.values():
+            raise NeedsRecount(domain)
         values = {name: value for name, value in values.items() if value is not None}
         try:
             deltas = {name: delta for name, delta in plan(entry, values).items() if delta}
@@ -225,30 +233,31 @@ def release_now(directory: Directory, domain: str, deltas: dict[str, int]) -> No
         log.warning("Could not release counters of %s (%s): %s", domain, deltas, exc.code)
 
 
-def apply_deltas(directory: Directory, domain: str, deltas: dict[str, int]) -> None:
+def apply_deltas(directory: Directory, domain: str, deltas: dict[str, int]) -> bool:
     """Add deltas, for work already done in the tree, to a domain's counters now.
 
     Integer counters are incremented atomically, the quota text by compare-and-swap.
-    A counter that is missing, unreadable or would fall below zero is set from a
-    real count instead, which already includes the work the deltas stand for.
+    Returns False, changing nothing, when a counter is missing, unreadable or would
+    fall below zero: then the domain needs a re-count, which includes the work the
+    deltas stand for. True when written, or when the domain is gone.
     """
     dn = directory.dn.domain(domain)
     for attempt in range(ATTEMPTS):
         entry = directory.get(dn, list(deltas))
         if entry is None:
-            return  # the domain is gone, and its counters with it
+            return True  # the domain is gone, and its counters with it
         changes: dict[str, Any] = {}
         for name, delta in deltas.items():
             stored, value = entry.all(name), parse_counter(entry.first(name))
             if value is None or value + delta < 0 or len(stored) > 1:
-                changes[name] = _real_value_steps(directory, entry, domain, name)
-            elif name in INTEGER_COUNTERS:
+                return False
+            if name in INTEGER_COUNTERS:
                 changes[name] = ("increment", delta)
             else:
                 changes[name] = [("delete", stored[0]), ("add", str(value + delta))]
         try:
             directory.modify(dn, changes)
-            return
+            return True
         except StaleValue:
             _pause(attempt)
     raise errors.Conflict(f"The counters of {domain} are too busy; try again.")

@@ -51,7 +51,7 @@ def update_domain(
         domains.check_catchall(directory, domain, values["catchall"])
     domains.check_alias_domains(directory, domain, values)
     before = domains.modify_domain(directory, domain, values, config)
-    domains.recount_newly_limited(directory, domain, before, values)
+    domains.recount_for_limits(directory, domain, values)
     if "accountStatus" in values:
         domains.set_accounts_domain_status(directory, domain, values["accountStatus"])
     domains.sync_alias_addresses(directory, domain, before.all("domainAliasName"))

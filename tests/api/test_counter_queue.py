@@ -14,8 +14,11 @@ from ldap3 import MODIFY_REPLACE
 
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.models import counters
+from iredapi_ldap.models.counter_queue import flush_pending
 from iredapi_ldap.models.counter_queue import get_counter_queue
 from iredapi_ldap.models.domains.domain import create_domain
+from iredapi_ldap.models.users.create import create_user
+from tests.helpers import PASSWORD
 from tests.helpers import assert_error
 from tests.helpers import make_domain
 from tests.helpers import make_user
@@ -158,40 +161,53 @@ def test_setting_a_limit_recounts_the_counter_it_starts_to_guard(api, raw):
     set_stored(raw, 50)  # drifted, e.g. a worker killed with changes pending
     assert api.put(f"/api/domain/{DOMAIN}", data={"numberOfUsers": "10"}).status_code == 200
     assert stored(raw) == "2"
-    set_stored(raw, 7)
+    set_stored(raw, 7)  # drifted again, e.g. iRedAdmin deleted users without counting them out
     assert api.put(f"/api/domain/{DOMAIN}", data={"numberOfUsers": "20"}).status_code == 200
-    assert stored(raw) == "7"  # already limited: kept exact by reservations, not re-counted
+    assert stored(raw) == "2"  # a changed limit re-counts too
 
 
-def queue_on_private_slapd(make_app, server, users):
-    """Return an app on a slapd the test may stop, with DOMAIN counting `users`, and its queue."""
-    app = private_app(make_app, server)
+def queue_on_private_slapd(make_app, server, users, **overrides):
+    """Return an app on a slapd the test may stop, with DOMAIN holding `users` users, and its queue."""
+    app = private_app(make_app, server, **overrides)
     with app.app_context():
         directory = get_directory()
         create_domain(directory, DOMAIN, {}, app.config)
-        directory.modify(directory.dn.domain(DOMAIN), {counters.USERS: ("replace", str(users))})
+        for index in range(users):
+            create_user(directory, f"u{index}@{DOMAIN}", {"password": PASSWORD}, app.config)
     return app, get_counter_queue(app)
 
 
-def test_pending_changes_wait_out_a_directory_outage(make_app, private_slapd):
-    app, queue = queue_on_private_slapd(make_app, private_slapd, 4)
+def stored_on(app, attribute=counters.USERS):
     with app.app_context():
-        queue.defer(get_directory(), DOMAIN, {counters.USERS: 2})
+        directory = get_directory()
+        return directory.get(directory.dn.domain(DOMAIN)).first(attribute)
+
+
+def test_a_directory_outage_ends_in_a_recount_not_a_second_increment(make_app, private_slapd):
+    """A flush that fails may have reached slapd: the domain is re-counted once it is back."""
+    app, queue = queue_on_private_slapd(make_app, private_slapd, 3)
+    assert queue.pending(DOMAIN) == {counters.USERS: 3} and stored_on(app) is None
+    with app.app_context():
+        flush_pending(get_directory())  # the missing counter is set by a re-count
+    assert stored_on(app) == "3"
+    with app.app_context():
+        queue.defer(get_directory(), DOMAIN, {counters.USERS: 2})  # as if two adds were made
     private_slapd.stop()
     with app.app_context(), pytest.raises(Exception, match="unavailable"):
         queue.flush(get_directory())
-    assert queue.pending(DOMAIN) == {counters.USERS: 2}
+    assert queue.pending(DOMAIN) == {} and queue.marked(DOMAIN)
     private_slapd.start()
     with app.app_context():
-        queue.flush(get_directory())
-        assert get_directory().get(get_directory().dn.domain(DOMAIN)).first(counters.USERS) == "6"
-    assert queue.pending(DOMAIN) == {}
+        flush_pending(get_directory(), [DOMAIN])
+    assert stored_on(app) == "3"  # the truth, not 5: the deltas were not applied again
+    assert not queue.marked(DOMAIN)
 
 
 EXIT_SCRIPT = """
 import json, sys
 from iredapi_ldap import create_app
 from iredapi_ldap.ldap import get_directory
+from iredapi_ldap.models.counter_queue import flush_pending
 from iredapi_ldap.models.counter_queue import get_counter_queue
 app = create_app(json.loads(sys.argv[1]))
 with app.app_context():
@@ -219,17 +235,14 @@ def test_a_domain_deleted_meanwhile_drops_its_pending_changes(api, app):
     assert get_counter_queue(app).pending(DOMAIN) == {}
 
 
-def test_the_timer_tries_again_after_an_outage(make_app, private_slapd):
-    app, queue = queue_on_private_slapd(make_app, private_slapd, 1)
-    queue.interval = 0.2
+def test_the_timer_recounts_after_an_outage(make_app, private_slapd):
+    """A flush that failed is followed by a re-count every interval until slapd answers."""
+    app, queue = queue_on_private_slapd(make_app, private_slapd, 1, LDAP_COUNTER_FLUSH_SECONDS=0.2)
     private_slapd.stop()
-    with app.app_context():
-        queue.defer(get_directory(), DOMAIN, {counters.USERS: 1})
-    time.sleep(1)  # several rounds fail meanwhile
-    assert queue.pending(DOMAIN) == {counters.USERS: 1}
+    time.sleep(1)  # the timer's first rounds fail meanwhile
+    assert queue.marked(DOMAIN) and queue.pending(DOMAIN) == {}
     private_slapd.start()
     deadline = time.monotonic() + 15
-    while queue.pending(DOMAIN) and time.monotonic() < deadline:
+    while queue.marked(DOMAIN) and time.monotonic() < deadline:
         time.sleep(0.05)
-    with app.app_context():
-        assert get_directory().get(get_directory().dn.domain(DOMAIN)).first(counters.USERS) == "2"
+    assert stored_on(app) == "1" and not queue.marked(DOMAIN)

@@ -18,6 +18,7 @@ BEFORE_REQUEST = [
     "iredapi_ldap.audit.remember_session_admin",
     "iredapi_ldap.jobs.runner.resume_orphans",
     "iredapi_ldap.api.reject_undeclared_input",
+    "iredapi_ldap.models.counter_queue.start_counter_upkeep",
 ]
 AFTER_REQUEST = [
     "iredapi_ldap.audit.record_write",

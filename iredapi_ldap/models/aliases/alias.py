@@ -12,7 +12,7 @@ from ...ldap import domain_of
 from ...ldap import filters as F
 from ...ldap import retry_on_stale
 from ...ldap.dn import rdn
-from .. import counter_queue
+from .. import counted_changes
 from .. import counters
 from ..domains.domain import get_domain_entry
 from ..maillists.members import forget_group_account
@@ -157,7 +157,7 @@ def create_alias(directory: Directory, mail: str, values: dict[str, Any]) -> dic
         "domainStatus": None if domain_active(domain_entry) else A.STATUS_DISABLED,
     }
     plan = count_limit_plan(counters.ALIASES, "numberOfAliases", ALIAS_LIMIT, "aliases")
-    counter_queue.add_one_counted(directory, domain, domain_entry, counters.ALIASES, "numberOfAliases", plan,
+    counted_changes.add_one_counted(directory, domain, domain_entry, counters.ALIASES, "numberOfAliases", plan,
                                   lambda: directory.add(directory.dn.alias(mail), attributes))  # fmt: skip
     return get_alias(directory, mail)
 
@@ -216,8 +216,8 @@ def delete_alias(directory: Directory, mail: str) -> None:
     """Delete an alias, every reference to its addresses, and count it out of the domain."""
     entry = get_alias_entry(directory, mail, ["mail", "shadowAddress"])
     forget_group_account(directory, entry, mail)
-    directory.delete_tree(entry.dn)
-    counter_queue.release(directory, domain_of(mail), {counters.ALIASES: 1})
+    with counted_changes.removing(directory, domain_of(mail), {counters.ALIASES: 1}):
+        directory.delete_tree(entry.dn)
 
 
 def change_alias_email(directory: Directory, mail: str, new_mail: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from .domain import get_domain_entry
 from .domain import list_domains
 from .domain import modify_domain
 from .domain import more_entries_than
-from .domain import recount_newly_limited
+from .domain import recount_for_limits
 from .domain import set_accounts_domain_status
 from .domain import subtree_dns
 
@@ -27,7 +27,7 @@ __all__ = [
     "list_domains",
     "modify_domain",
     "more_entries_than",
-    "recount_newly_limited",
+    "recount_for_limits",
     "require_change",
     "set_accounts_domain_status",
     "set_catchall",

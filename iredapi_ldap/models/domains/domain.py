@@ -12,6 +12,7 @@ from ...ldap import filters as F
 from ...ldap import retry_on_stale
 from .. import counters
 from ..counter_queue import flush_pending
+from ..counter_queue import recount_domain
 from ..members import get_domain_entry
 from ..settings import setting_changes
 from ..settings import settings_of
@@ -35,13 +36,13 @@ PROFILE_TOGGLES = {
     ("disableUserProfile", "enableUserProfile"): "disabledUserProfile",
     ("disableUserPreference", "enableUserPreference"): "disabledUserPreference",
 }
-# API field, accountSetting key, and the counter that limit guards.
-LIMITED_COUNTERS = (
-    ("numberOfUsers", "numberOfUsers", counters.USERS),
-    ("quota", "domainQuota", counters.QUOTA),
-    ("numberOfAliases", "numberOfAliases", counters.ALIASES),
-    ("numberOfLists", "numberOfLists", counters.LISTS),
-)
+# API field of a limit -> the counter it guards.
+LIMITED_COUNTERS = {
+    "numberOfUsers": counters.USERS,
+    "quota": counters.QUOTA,
+    "numberOfAliases": counters.ALIASES,
+    "numberOfLists": counters.LISTS,
+}
 DOMAIN_FILTER = F.object_class(A.OC_DOMAIN)
 RETRIES = 3
 
@@ -242,20 +243,13 @@ def modify_domain(
     return retry_on_stale(attempt, RETRIES)
 
 
-def recount_newly_limited(
-    directory: Directory, domain: str, old: Entry, values: dict[str, Any]
-) -> None:
-    """Re-count the counters a limit set by this update starts to guard."""
-    # Unlimited, they were caches written behind, and may have drifted (a killed worker).
-    settings = settings_of(old)
-    names = tuple(
-        counter
-        for field, key, counter in LIMITED_COUNTERS
-        if values.get(field) and not settings.get(key)
-    )
-    if names:
-        flush_pending(directory, [domain])
-        counters.recount(directory, domain, names)
+def recount_for_limits(directory: Directory, domain: str, values: dict[str, Any]) -> None:
+    """Re-count the domain when this update sets or changes a limit its counters decide."""
+    # Counters no limit guarded were caches written behind, and any may have drifted
+    # (a killed worker, iRedAdmin adding users without the quota): the limit starts true.
+    guarded = [counter for field, counter in LIMITED_COUNTERS.items() if values.get(field)]
+    if guarded:
+        recount_domain(directory, domain, create=guarded)
 
 
 def _update_changes(

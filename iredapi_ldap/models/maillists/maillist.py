@@ -14,7 +14,7 @@ from ...ldap import attrs as A
 from ...ldap import domain_of
 from ...ldap import filters as F
 from ...ldap import retry_on_stale
-from .. import counter_queue
+from .. import counted_changes
 from .. import counters
 from ..domains.domain import get_domain_entry
 from ..members import PUBLIC
@@ -168,7 +168,7 @@ def create_list(
         **{attribute: steps[-1][1] for attribute, steps in roles.items()},
     }
     limit = count_limit_plan(counters.LISTS, "numberOfLists", LIST_LIMIT, "mailing lists")
-    counter_queue.add_one_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists", limit,
+    counted_changes.add_one_counted(directory, domain, domain_entry, counters.LISTS, "numberOfLists", limit,
                                   lambda: directory.add(list_dn, attributes))  # fmt: skip
     try:
         apply_members(directory, mail, list_dn, plan, domain_entry)
@@ -221,5 +221,5 @@ def delete_list(directory: Directory, mail: str) -> None:
     """Delete a list, its memberships and Externals entry, references to it; count it out."""
     entry = get_list_entry(directory, mail, ["mail", "shadowAddress"])
     forget_group_account(directory, entry, mail)
-    directory.delete_tree(entry.dn)
-    counter_queue.release(directory, domain_of(mail), {counters.LISTS: 1})
+    with counted_changes.removing(directory, domain_of(mail), {counters.LISTS: 1}):
+        directory.delete_tree(entry.dn)

@@ -23,7 +23,7 @@ from ...ldap import attrs as A
 from ...ldap import domain_of
 from ...ldap import filters as F
 from ...mailhost import Mlmmj
-from .. import counter_queue
+from .. import counted_changes
 from .. import counters
 from ..domains.domain import get_domain_entry
 from ..maillists.members import forget_group_account
@@ -254,8 +254,8 @@ def add_list_entry(directory: Directory, new: NewList, attributes: dict[str, Any
 
 def add_counted(directory: Directory, new: NewList, add: Callable[[], None]) -> None:
     """Run `add` within the domain's numberOfLists: reserved first when limited, else counted."""
-    counter_queue.add_one_counted(directory, domain_of(new.mail), new.domain_entry, counters.LISTS,
-                                  "numberOfLists", list_count_plan, add)  # fmt: skip
+    counted_changes.add_one_counted(directory, domain_of(new.mail), new.domain_entry, counters.LISTS,
+                                    "numberOfLists", list_count_plan, add)  # fmt: skip
 
 
 # -- update ----------------------------------------------------------------------------
@@ -338,8 +338,8 @@ def delete_list_entry(directory: Directory, mail: str) -> None:
     entry = get_list_entry(directory, mail)
     # Same cleanup as a legacy list: it may itself be a (nested) member of other lists.
     forget_group_account(directory, entry, mail)
-    directory.delete_tree(entry.dn)
-    counter_queue.release(directory, domain_of(mail), {counters.LISTS: 1})
+    with counted_changes.removing(directory, domain_of(mail), {counters.LISTS: 1}):
+        directory.delete_tree(entry.dn)
 
 
 def domain_list_addresses(directory: Directory, domain: str) -> list[str]:

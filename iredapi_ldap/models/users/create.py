@@ -14,7 +14,7 @@ from ...ldap import filters as F
 from ...ldap.txn import Transaction
 from .. import counters
 from ..admins.login import days_since_epoch
-from ..counter_queue import add_counted
+from ..counted_changes import add_counted
 from ..domains.domain import get_domain_entry
 from ..settings import settings_of
 from .limits import creation_plan

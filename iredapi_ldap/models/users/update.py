@@ -11,6 +11,7 @@ from ...ldap import StaleValue
 from ...ldap import attrs as A
 from ...ldap import domain_of
 from ...ldap import filters as F
+from .. import counted_changes
 from .. import counters
 from ..admins.login import days_since_epoch
 from ..domains.domain import get_domain_entry
@@ -18,6 +19,7 @@ from ..members import merge_triad
 from ..members import value_steps
 from ..units import MB
 from .limits import quota_change_plan
+from .limits import unchecked_counters
 from .user import ADMIN_SERVICE
 from .user import addresses_in_use
 from .user import canonical_service
@@ -212,8 +214,10 @@ def update_user(
     """Apply a partial update atomically; re-read and retry when the entry changed meanwhile."""
     domain = domain_of(mail)
     password: dict[str, Any] = {}
+    domain_entry = None
     if "password" in values or "password_hash" in values:
-        policy = password_policy_of(get_domain_entry(directory, domain), config)
+        domain_entry = get_domain_entry(directory, domain)
+        policy = password_policy_of(domain_entry, config)
         password = {
             "userPassword": ("replace", password_values(values, policy, config)),
             "shadowLastChange": ("replace", days_since_epoch()),
@@ -222,17 +226,22 @@ def update_user(
         entry = get_user_entry(directory, mail)
         changes = {**_profile_changes(mail, values), **password}
         changes.update(_set_changes(directory, entry, mail, values))
-        reserved: dict[str, int] = {}
-        if "quota" in values:
-            old_bytes = counters.parse_counter(entry.first("mailQuota")) or 0
-            plan = quota_change_plan(values["quota"], old_bytes)
-            reserved = counters.adjust(directory, domain, (counters.QUOTA,), plan)
-            changes.update(_quota_changes(entry, values["quota"]))
         try:
-            directory.modify(entry.dn, changes)
+            if "quota" in values:
+                old_bytes = counters.parse_counter(entry.first("mailQuota")) or 0
+                domain_entry = domain_entry or get_domain_entry(directory, domain)
+                changes.update(_quota_changes(entry, values["quota"]))
+                # The quota counter is reserved first and released if the modify fails.
+                counted_changes.reserve(
+                    directory, domain, (counters.QUOTA,),
+                    quota_change_plan(values["quota"], old_bytes),
+                    limited=counters.QUOTA not in unchecked_counters(domain_entry),
+                    then=lambda _txn, dn=entry.dn, changes=changes: directory.modify(dn, changes),
+                )  # fmt: skip
+            else:
+                directory.modify(entry.dn, changes)
             break
-        except BaseException as exc:
-            counters.release_now(directory, domain, reserved)
-            if not isinstance(exc, StaleValue) or attempt == RETRIES - 1:
+        except StaleValue:
+            if attempt == RETRIES - 1:
                 raise
     return get_user(directory, mail)

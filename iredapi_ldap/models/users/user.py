@@ -12,7 +12,7 @@ from ...ldap import attrs as A
 from ...ldap import domain_of
 from ...ldap import filters as F
 from ...ldap.dn import rdn
-from .. import counter_queue
+from .. import counted_changes
 from .. import counters
 from ..admins.login import days_since_epoch
 from ..domains.domain import get_domain_entry
@@ -191,9 +191,11 @@ def delete_user(directory: Directory, mail: str) -> Entry:
     """
     entry = get_user_entry(directory, mail, MAILBOX_ATTRIBUTES)
     remove_account_references(directory, entry, mail)
-    directory.delete_tree(entry.dn)
     quota = counters.parse_counter(entry.first("mailQuota")) or 0
-    counter_queue.release(directory, domain_of(mail), {counters.USERS: 1, counters.QUOTA: quota})
+    with counted_changes.removing(
+        directory, domain_of(mail), {counters.USERS: 1, counters.QUOTA: quota}
+    ):
+        directory.delete_tree(entry.dn)
     return entry
 
 

@@ -33,10 +33,9 @@ from ..schemas.domain import DomainPageSchema
 from ..schemas.domain import DomainUpdateSchema
 from ..schemas.jobs import JobEnvelopeSchema
 from . import ApiBlueprint
-from .envelope import ok
 from .jobs import ACCEPTED
 from .jobs import accepted
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 from .paths import path_domain
 
@@ -82,7 +81,7 @@ def list_domains(args):
             args["disabled_only"],
             args["name_only"],
         )
-    return ok(items, **page_meta(offset, limit, total))
+    return Page(items, offset, limit, total)
 
 
 @blp.route("/domain/<domain>", methods=["GET"])
@@ -90,7 +89,7 @@ def list_domains(args):
 @requires(DOMAIN_READ)
 def get_domain(domain):
     """Show one domain's profile."""
-    return ok(domains.get_domain(get_directory(), path_domain(domain)))
+    return domains.get_domain(get_directory(), path_domain(domain))
 
 
 @blp.route("/domain/<domain>", methods=["POST"])
@@ -108,7 +107,7 @@ def create_domain(args, domain):
         admin_roles.add_domain_admin(directory, domain, current_user.mail)
         remember_managed_domain(domain)
         created = domains.get_domain(directory, domain)
-    return ok(created, status=201)
+    return created
 
 
 @blp.route("/domain/<domain>", methods=["PUT"])
@@ -121,7 +120,7 @@ def update_domain(args, domain):
     if not current_user.is_super:
         _check_domain_admin_fields(domain, args)
     updated = domains.update_domain(get_directory(), domain, args, current_app.config)
-    return ok(updated)
+    return updated
 
 
 def _check_domain_admin_fields(domain: str, args: dict) -> None:
@@ -184,4 +183,4 @@ def _delete(domain: str, keep_days: int):
     record_deleted_mailboxes(removed_users, current_user.mail, keep_days)
     forget_domain_rows(domain)
     archive_lists(get_mlmmj, lists)
-    return ok()
+    return None

@@ -22,8 +22,7 @@ from ..schemas.ml import MlListArgsSchema
 from ..schemas.ml import MlPageSchema
 from ..schemas.ml import MlUpdateSchema
 from . import ApiBlueprint
-from .envelope import ok
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 from .paths import path_domain
 from .paths import path_mail
@@ -40,7 +39,7 @@ def get_list(args, mail):
     found = mlmmj_list.get_list(
         get_directory(), get_mlmmj(), path_mail(mail), args["with_subscribers"]
     )
-    return ok(found)
+    return found
 
 
 @blp.route("/ml/<mail>", methods=["POST"])
@@ -56,7 +55,7 @@ def create(args, mail):
     created = mlmmj_list.create_list(
         get_directory(), get_mlmmj(), path_mail(mail), args, current_app.config
     )
-    return ok(created, status=201)
+    return created
 
 
 @blp.route("/ml/<mail>", methods=["PUT"])
@@ -65,7 +64,7 @@ def create(args, mail):
 @requires(DOMAIN_WRITE)
 def update(args, mail):
     """Update a list's entry and settings; subscribers replaces, add_/remove_subscribers change."""
-    return ok(mlmmj_list.update_list(get_directory(), get_mlmmj(), path_mail(mail), args))
+    return mlmmj_list.update_list(get_directory(), get_mlmmj(), path_mail(mail), args)
 
 
 @blp.route("/ml/<mail>", methods=["DELETE"])
@@ -77,7 +76,7 @@ def delete(query, body, mail):
     """Delete a list; keep_archive=yes (default) moves its directory to the archive, no removes it."""
     keep = _keep_archive(query, body)
     archived = mlmmj_list.delete_list(get_directory(), get_mlmmj(), path_mail(mail), keep)
-    return ok({"archived_to": archived})
+    return {"archived_to": archived}
 
 
 def _keep_archive(query: dict, body: dict) -> bool:
@@ -103,4 +102,4 @@ def list_lists(args, domain):
     found, total = mlmmj_list.list_lists(
         get_directory(), get_mlmmj(), path_domain(domain), offset, limit, args["email_only"]
     )
-    return ok(found, **page_meta(offset, limit, total))
+    return Page(found, offset, limit, total)

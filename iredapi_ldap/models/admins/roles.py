@@ -104,9 +104,10 @@ def list_managed_domains(
     name_only: bool = False,
 ) -> tuple[list[Any], int]:
     """Return one page of the domains an admin manages (directory order) and the total."""
-    from ..domains.domain import domain_from_entry
+    from ..domains.view import DOMAIN_VIEW
+    from ..domains.view import domain_from_entry
 
-    attributes = ["domainName"] if name_only else None
+    attributes = ["domainName"] if name_only else DOMAIN_VIEW.attributes
     entries, total = directory.window(
         directory.dn.domains,
         managed_domain_filter(mail, disabled_only),

@@ -16,6 +16,7 @@ from ...security.token_usage import last_uses
 from ...security.tokens import SETTING_KEY
 from ...security.tokens import TokenRecord
 from ...security.tokens import new_token
+from .view import TOKEN_VIEW
 
 ATTRIBUTE = "accountSetting"
 MAX_TOKENS_PER_ADMIN = 20
@@ -101,7 +102,7 @@ def list_tokens(directory: Directory, mail: str) -> list[dict[str, Any]]:
     """Return an admin's tokens as listings show them, with when and from where each was last used."""
     records = tokens_of(admin_entry(directory, mail))
     used = last_uses(record.id for record in records)
-    return [{**record.public(), **used.get(record.id, NEVER_USED)} for record in records]
+    return [TOKEN_VIEW.read(record, used.get(record.id, NEVER_USED)) for record in records]
 
 
 def create_token(
@@ -122,7 +123,7 @@ def create_token(
         )
     record, token = new_token(name, expires, read_only, allowed_ips)
     directory.modify(entry.dn, {ATTRIBUTE: ("add", [record.stored])})
-    return {**record.public(), **NEVER_USED, "token": token}
+    return {**TOKEN_VIEW.read(record, NEVER_USED), "token": token}
 
 
 def revoke_token(directory: Directory, mail: str, token_id: str) -> TokenRecord:

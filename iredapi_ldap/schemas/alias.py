@@ -12,10 +12,7 @@ from ..models.members import ACCESS_POLICIES
 from .base import BaseSchema
 from .base import PageArgsSchema
 from .base import TriadMixin
-from .base import envelope
-from .base import page_envelope
-from .build import OneOf
-from .build import schema_from_fields
+from .build import profile_schemas
 from .fields import AccountStatus
 from .fields import Email
 from .fields import MultiValue
@@ -86,10 +83,6 @@ class AliasListArgsSchema(PageArgsSchema):
 
 
 # A mail alias as returned by GET.
-AliasSchema = schema_from_fields(ALIAS_VIEW, "AliasSchema")
-AliasEnvelopeSchema = envelope("AliasEnvelopeSchema", fields.Nested(AliasSchema))
-AliasPageSchema = page_envelope(
-    "AliasPageSchema",
-    OneOf(AliasSchema, fields.String()),
-    "Alias profiles, or addresses with email_only=yes",
+AliasSchema, AliasEnvelopeSchema, AliasPageSchema = profile_schemas(
+    ALIAS_VIEW, "Alias", "Alias profiles, or addresses with email_only=yes"
 )

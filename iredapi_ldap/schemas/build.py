@@ -22,6 +22,8 @@ from ..models.fieldmap import STRING
 from ..models.fieldmap import STRINGS
 from ..models.fieldmap import FieldMap
 from ..models.fieldmap import ViewField
+from .base import envelope
+from .base import page_envelope
 from .fields import secret
 
 SIMPLE = {
@@ -95,3 +97,21 @@ def one_of_properties(converter: Any, field: fields.Field, **kwargs: Any) -> dic
             for choice in field.choices
         ]
     }
+
+
+def profile_schemas(
+    field_map: FieldMap, name: str, page_description: str, **page_extra: fields.Field
+) -> tuple[type[Schema], type[Schema], type[Schema]]:
+    """Return `<name>Schema`, its envelope and the envelope of its pages.
+
+    A page's items are the profiles, or plain strings (addresses, names) when the listing
+    is asked for those only (email_only=yes, name_only=yes).
+    """
+    profile = schema_from_fields(field_map, f"{name}Schema")
+    return (
+        profile,
+        envelope(f"{name}EnvelopeSchema", fields.Nested(profile)),
+        page_envelope(
+            f"{name}PageSchema", OneOf(profile, fields.String()), page_description, **page_extra
+        ),
+    )

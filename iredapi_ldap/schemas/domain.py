@@ -17,10 +17,7 @@ from ..models.domains.view import DOMAIN_VIEW
 from .base import BaseSchema
 from .base import PageArgsSchema
 from .base import TriadMixin
-from .base import envelope
-from .base import page_envelope
-from .build import OneOf
-from .build import schema_from_fields
+from .build import profile_schemas
 from .fields import AccountStatus
 from .fields import DomainName
 from .fields import Email
@@ -122,10 +119,6 @@ class DomainListArgsSchema(PageArgsSchema):
 
 
 # A domain's profile as returned by GET.
-DomainSchema = schema_from_fields(DOMAIN_VIEW, "DomainSchema")
-DomainEnvelopeSchema = envelope("DomainEnvelopeSchema", fields.Nested(DomainSchema))
-DomainPageSchema = page_envelope(
-    "DomainPageSchema",
-    OneOf(DomainSchema, fields.String()),
-    "Domain profiles (without catchall), or names with name_only=yes",
+DomainSchema, DomainEnvelopeSchema, DomainPageSchema = profile_schemas(
+    DOMAIN_VIEW, "Domain", "Domain profiles (without catchall), or names with name_only=yes"
 )

@@ -13,10 +13,7 @@ from .alias import addresses
 from .base import BaseSchema
 from .base import PageArgsSchema
 from .base import TriadMixin
-from .base import envelope
-from .base import page_envelope
-from .build import OneOf
-from .build import schema_from_fields
+from .build import profile_schemas
 from .fields import MultiValue
 from .fields import Text
 from .fields import YesNo
@@ -94,10 +91,6 @@ class MaillistListArgsSchema(PageArgsSchema):
 
 
 # A legacy mailing list as returned by GET.
-MaillistSchema = schema_from_fields(LIST_VIEW, "MaillistSchema")
-MaillistEnvelopeSchema = envelope("MaillistEnvelopeSchema", fields.Nested(MaillistSchema))
-MaillistPageSchema = page_envelope(
-    "MaillistPageSchema",
-    OneOf(MaillistSchema, fields.String()),
-    "List profiles, or addresses with email_only=yes",
+MaillistSchema, MaillistEnvelopeSchema, MaillistPageSchema = profile_schemas(
+    LIST_VIEW, "Maillist", "List profiles, or addresses with email_only=yes"
 )

@@ -18,9 +18,7 @@ from .base import BaseSchema
 from .base import PageArgsSchema
 from .base import TriadMixin
 from .base import envelope
-from .base import page_envelope
-from .build import OneOf
-from .build import schema_from_fields
+from .build import profile_schemas
 from .fields import AccountStatus
 from .fields import Email
 from .fields import MultiValue
@@ -214,12 +212,8 @@ class MlListArgsSchema(PageArgsSchema):
 
 
 # A subscribable list as returned by GET.
-MlSchema = schema_from_fields(ML_VIEW, "MlSchema")
-MlEnvelopeSchema = envelope("MlEnvelopeSchema", fields.Nested(MlSchema))
-MlPageSchema = page_envelope(
-    "MlPageSchema",
-    OneOf(MlSchema, fields.String()),
-    "List profiles, or addresses with email_only=yes",
+MlSchema, MlEnvelopeSchema, MlPageSchema = profile_schemas(
+    ML_VIEW, "Ml", "List profiles, or addresses with email_only=yes"
 )
 MlDeletedSchema = envelope(
     "MlDeletedSchema",

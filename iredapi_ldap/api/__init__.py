@@ -7,6 +7,10 @@
 #   the API envelope.
 # - view._apidoc["arguments"] -- the locations each view declares (parameters[].in), read by
 #   reject_undeclared_input. Changed, every query string and body is refused as undeclared.
+# - Blueprint.response's wrapper __dict__ -- the wrapper is made with functools.wraps, so it
+#   carries the view's attributes, among them the table of success statuses an
+#   @blp.alt_response above it adds to (_answers_of). Changed, such a status
+#   (the 202 of a job) is answered as an undocumented one: a 500.
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import weakref
@@ -33,10 +34,11 @@ class AnswerChecker:
     """An app's OpenAPI document, and a check of an answer against the operation it documents.
 
     The operation is found as Flask routes the request (method and rule), the answer's
-    status must be one the operation documents (no catch-all), and a JSON body must
-    validate against that status's schema: the schemas say additionalProperties false, so
-    an undeclared key fails as a wrong type does. Routes outside the document (an unknown
-    path, a wrong method) must answer the ErrorEnvelope.
+    status must be one the operation documents (no catch-all), its content type one that
+    status documents (or XML, which any client may ask for), and a JSON body (each line of
+    NDJSON) must validate against that status's schema: the schemas say
+    additionalProperties false, so an undeclared key fails as a wrong type does. Routes
+    outside the document (an unknown path, a wrong method) must answer the ErrorEnvelope.
     """
 
     def __init__(self, app: Flask) -> None:
@@ -65,8 +67,14 @@ class AnswerChecker:
         pointer: tuple[str, ...] = ("paths", path, method.lower(), "responses", status)
         if "$ref" in responses[status]:
             pointer = ref_parts(responses[status]["$ref"])
-        if "application/json" in self.resolve(pointer).get("content", {}):
-            self.validate(response, (*pointer, "content", "application/json", "schema"), where)
+        content = self.resolve(pointer).get("content", {})
+        if response.mimetype in XML_TYPES:
+            return  # the same envelope as XML, on request (api.md, JSON or XML)
+        assert not content or response.mimetype in content, (
+            f"{where}: {response.mimetype} not documented (documented: {sorted(content)})"
+        )
+        if response.mimetype in (JSON, NDJSON):
+            self.validate(response, (*pointer, "content", response.mimetype, "schema"), where)
 
     def operation(self, path: str, method: str) -> tuple[dict | None, str | None]:
         """Return the documented operation and its OpenAPI path; (None, None) if nothing routes."""
@@ -85,8 +93,8 @@ class AnswerChecker:
         return found
 
     def validate(self, response, pointer: tuple[str, ...], where: str) -> None:
-        """Validate a JSON body against the schema at `pointer` in the document."""
-        if response.mimetype != "application/json":
+        """Validate a JSON body (each line of NDJSON) against the schema at `pointer`."""
+        if response.mimetype not in (JSON, NDJSON):
             return
         validator = self.validators.get(pointer)
         if validator is None:
@@ -94,10 +102,19 @@ class AnswerChecker:
             schema["components"] = self.spec["components"]  # so "#/components/..." resolves
             validator = OAS30Validator(schema, format_checker=oas30_format_checker)
             self.validators[pointer] = validator
-        errors = sorted(validator.iter_errors(response.get_json()), key=lambda e: list(e.path))
-        assert not errors, f"{where}: the answer does not match its documented schema:\n" + (
-            "\n".join(f"  at {'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors)
-        )
+        if response.mimetype == JSON:
+            bodies = [response.get_json()]
+        else:
+            # Read a copy of the stream, leaving the response streamed for the test.
+            response.response, copy = itertools.tee(response.iter_encoded())
+            bodies = [json.loads(line) for line in b"".join(copy).decode().splitlines()]
+        for body in bodies:
+            errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+            assert not errors, f"{where}: the answer does not match its documented schema:\n" + (
+                "\n".join(
+                    f"  at {'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors
+                )
+            )
 
 
 def ref_parts(ref: str) -> tuple[str, ...]:
@@ -105,6 +122,11 @@ def ref_parts(ref: str) -> tuple[str, ...]:
     return tuple(ref.removeprefix("#/").split("/"))
 
 
+JSON, NDJSON, XML_TYPES = (
+    "application/json",
+    "application/x-ndjson",
+    ("application/xml", "text/xml"),
+)
 PLACEHOLDER = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?(?P<name>\w+)>")  # <int:days> -> {days}
 CHECKERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 

@@ -126,7 +126,8 @@ DOMAIN_ADMIN_VIEW = FieldMap(
     field("accountStatus", STRING,
           lambda entry, _: entry.first("accountStatus", A.STATUS_ACTIVE) if entry else None,
           "accountStatus", nullable=True, description="null when missing"),
-    field("isGlobalAdmin", BOOLEAN, lambda entry, _: bool(entry and entry.has("domainGlobalAdmin", "yes")),
+    field("isGlobalAdmin", BOOLEAN,
+          lambda entry, _: bool(entry and entry.has("domainGlobalAdmin", "yes")),
           "domainGlobalAdmin"),
     extra_attributes=("objectClass", "enabledService"),
 )  # fmt: skip

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
+import weakref
+
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from ldap3 import BASE
 from ldap3 import Connection
 from ldap3 import Server
+from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import oas30_format_checker
+from werkzeug.exceptions import HTTPException
 
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
@@ -15,6 +25,129 @@ from iredapi_ldap.ldap.connection import get_pool
 
 ADMIN_EMAIL = "postmaster@admin.test"
 ADMIN_PASSWORD = "Secret-Pass-123"
+
+
+# -- every answer checked against the OpenAPI document ------------------------------------------
+
+
+class AnswerChecker:
+    """An app's OpenAPI document, and a check of an answer against the operation it documents.
+
+    The operation is found as Flask routes the request (method and rule), the answer's
+    status must be one the operation documents (no catch-all), its content type one that
+    status documents (or XML, which any client may ask for), and a JSON body (each line of
+    NDJSON) must validate against that status's schema: the schemas say
+    additionalProperties false, so an undeclared key fails as a wrong type does. Routes
+    outside the document (an unknown path, a wrong method) must answer the ErrorEnvelope.
+    """
+
+    def __init__(self, app: Flask) -> None:
+        # The document /api/openapi.json serves (that route answers api.spec.to_dict()).
+        self.spec = json.loads(json.dumps(app.extensions["iredapi_ldap_api"].spec.to_dict()))
+        self.urls = app.url_map.bind("localhost")
+        self.validators: dict[tuple[str, ...], OAS30Validator] = {}
+
+    def check(self, response) -> None:
+        """Fail (AssertionError) unless the answer is one the document describes."""
+        request = response.request
+        method = request.method.upper()
+        if method in ("HEAD", "OPTIONS") or not request.path.startswith("/api"):
+            return
+        where = f"{method} {request.path} -> {response.status_code}"
+        operation, path = self.operation(request.path, method)
+        if operation is None:
+            if path is None:
+                self.validate(response, ("components", "schemas", "ErrorEnvelope"), where)
+            return
+        responses = operation["responses"]
+        status = str(response.status_code)
+        assert status in responses, (
+            f"{where}: status not documented for {method} {path} (documented: {sorted(responses)})"
+        )
+        pointer: tuple[str, ...] = ("paths", path, method.lower(), "responses", status)
+        if "$ref" in responses[status]:
+            pointer = ref_parts(responses[status]["$ref"])
+        content = self.resolve(pointer).get("content", {})
+        if response.mimetype in XML_TYPES:
+            return  # the same envelope as XML, on request (api.md, JSON or XML)
+        assert not content or response.mimetype in content, (
+            f"{where}: {response.mimetype} not documented (documented: {sorted(content)})"
+        )
+        if response.mimetype in (JSON, NDJSON):
+            self.validate(response, (*pointer, "content", response.mimetype, "schema"), where)
+
+    def operation(self, path: str, method: str) -> tuple[dict | None, str | None]:
+        """Return the documented operation and its OpenAPI path; (None, None) if nothing routes."""
+        try:
+            rule, _ = self.urls.match(path, method, return_rule=True)
+        except HTTPException:
+            return None, None
+        template = PLACEHOLDER.sub(lambda m: "{" + m.group("name") + "}", rule.rule)
+        return self.spec["paths"].get(template, {}).get(method.lower()), template
+
+    def resolve(self, pointer: tuple[str, ...]) -> dict:
+        """Return the object at a path of keys in the document."""
+        found = self.spec
+        for part in pointer:
+            found = found[part]
+        return found
+
+    def validate(self, response, pointer: tuple[str, ...], where: str) -> None:
+        """Validate a JSON body (each line of NDJSON) against the schema at `pointer`."""
+        if response.mimetype not in (JSON, NDJSON):
+            return
+        validator = self.validators.get(pointer)
+        if validator is None:
+            schema = dict(self.resolve(pointer))
+            schema["components"] = self.spec["components"]  # so "#/components/..." resolves
+            validator = OAS30Validator(schema, format_checker=oas30_format_checker)
+            self.validators[pointer] = validator
+        if response.mimetype == JSON:
+            bodies = [response.get_json()]
+        else:
+            # Read a copy of the stream, leaving the response streamed for the test.
+            response.response, copy = itertools.tee(response.iter_encoded())
+            bodies = [json.loads(line) for line in b"".join(copy).decode().splitlines()]
+        for body in bodies:
+            errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
+            assert not errors, f"{where}: the answer does not match its documented schema:\n" + (
+                "\n".join(
+                    f"  at {'/'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors
+                )
+            )
+
+
+def ref_parts(ref: str) -> tuple[str, ...]:
+    """Return the keys of a local $ref (`#/components/responses/X`)."""
+    return tuple(ref.removeprefix("#/").split("/"))
+
+
+JSON, NDJSON, XML_TYPES = (
+    "application/json",
+    "application/x-ndjson",
+    ("application/xml", "text/xml"),
+)
+PLACEHOLDER = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?(?P<name>\w+)>")  # <int:days> -> {days}
+CHECKERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class CheckedClient(FlaskClient):
+    """The test client: every answer is checked against the app's OpenAPI document."""
+
+    def open(self, *args, **kwargs):
+        response = super().open(*args, **kwargs)
+        if "iredapi_ldap_api" in self.application.extensions:
+            checker = CHECKERS.get(self.application)
+            if checker is None:
+                checker = CHECKERS[self.application] = AnswerChecker(self.application)
+            checker.check(response)
+        return response
+
+
+def checked(app: Flask) -> Flask:
+    """Make an app's test clients check every answer against its OpenAPI document."""
+    app.test_client_class = CheckedClient
+    return app
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +198,7 @@ def build_config(slapd_server, tmp_path):
 @pytest.fixture
 def app(ldap_tree, app_config):
     """Build the app against the test slapd."""
-    application = create_app(app_config)
+    application = checked(create_app(app_config))
     yield application
     get_pool(application).close_all()
     sqlstore.dispose(application)
@@ -74,7 +207,9 @@ def app(ldap_tree, app_config):
 @pytest.fixture(scope="module")
 def module_app(slapd_server, tmp_path_factory):
     """One app shared by a module's tests (creating an app costs ~0.3 s); not request-bound."""
-    application = create_app(build_config(slapd_server, tmp_path_factory.mktemp("module-app")))
+    application = checked(
+        create_app(build_config(slapd_server, tmp_path_factory.mktemp("module-app")))
+    )
     yield application
     get_pool(application).close_all()
     sqlstore.dispose(application)
@@ -100,7 +235,7 @@ def make_app(ldap_tree, app_config):
     built = []
 
     def build(**overrides):
-        application = create_app(dict(app_config, **overrides))
+        application = checked(create_app(dict(app_config, **overrides)))
         built.append(application)
         return application
 

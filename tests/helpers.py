@@ -37,6 +37,7 @@ from iredapi_ldap.passwords import hash_password
 from iredapi_ldap.sqlstore.tables import audit_log
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import checked
 from tests.dbserver import free_port  # noqa: F401 (one free_port for every test module)
 
 DOMAIN = "example.com"
@@ -339,7 +340,7 @@ def basic(username, secret):
 @contextmanager
 def app_with(app_config, **overrides):
     """Build a second app (another API node) on the same directory and SQL store."""
-    application = create_app({**app_config, **overrides})
+    application = checked(create_app({**app_config, **overrides}))
     try:
         yield application
     finally:

@@ -22,9 +22,9 @@ from ..schemas.admin import AdminSelfServiceSchema
 from ..schemas.admin import AdminUpdateSchema
 from ..schemas.admin import AdminVerifyPasswordSchema
 from ..schemas.base import EnvelopeSchema
+from ..schemas.base import ErrorEnvelopeSchema
 from . import ApiBlueprint
-from .envelope import ok
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 from .paths import path_mail
 
@@ -49,7 +49,7 @@ def list_admins(args):
         )
     offset, limit = window(args)
     items, total = admins.list_admins(get_directory(), offset, limit)
-    return ok(items, **page_meta(offset, limit, total), size=limit)
+    return Page(items, offset, limit, total, {"size": limit})
 
 
 @blp.route("/admin/<mail>", methods=["GET"])
@@ -57,7 +57,7 @@ def list_admins(args):
 @requires(SELF)
 def get_admin(mail):
     """Show an admin's profile and the domains it manages (no password or answer hash)."""
-    return ok(admins.get_admin(get_directory(), path_mail(mail)))
+    return admins.get_admin(get_directory(), path_mail(mail))
 
 
 @blp.route("/admin/<mail>", methods=["POST"])
@@ -69,7 +69,7 @@ def create_admin(args, mail):
     created = services.admins.create_admin(
         get_directory(), path_mail(mail), args, current_app.config
     )
-    return ok(created, status=201)
+    return created
 
 
 @blp.route("/admin/<mail>", methods=["PUT"])
@@ -84,7 +84,7 @@ def update_admin(args, mail):
     updated = services.admins.update_admin(
         get_directory(), mail, args, current_app.config, by_self=by_self
     )
-    return ok(updated)
+    return updated
 
 
 @blp.route("/admin/<mail>/password", methods=["PUT"])
@@ -96,7 +96,7 @@ def set_password(args, mail):
     mail = path_mail(mail)
     by_self = mail == current_user.mail
     admins.set_admin_password(get_directory(), mail, args, current_app.config, by_self=by_self)
-    return ok()
+    return None
 
 
 @blp.route("/admin/<mail>", methods=["DELETE"])
@@ -105,16 +105,17 @@ def set_password(args, mail):
 def delete_admin(mail):
     """Delete a standalone admin (a promoted mail user only loses the admin role)."""
     services.admins.delete_admin(get_directory(), path_mail(mail))
-    return ok()
+    return None
 
 
 @blp.route("/verify_password/admin/<mail>", methods=["POST"])
 @blp.arguments(AdminVerifyPasswordSchema, location="json_or_form")
 @blp.response(200, EnvelopeSchema)
-@blp.alt_response(401, description="INVALID_CREDENTIALS: the password does not match")
+@blp.alt_response(401, schema=ErrorEnvelopeSchema,
+                  description="INVALID_CREDENTIALS: the password does not match")  # fmt: skip
 @requires(GLOBAL_ADMIN)
 def verify_password(args, mail):
     """Check a plain password against the admin's stored hash: 200 matches, 401 does not."""
     if not admins.verify_admin_password(get_directory(), path_mail(mail), args["password"]):
         raise InvalidCredentials("The password does not match.")
-    return ok()
+    return None

@@ -16,8 +16,7 @@ from ..schemas.alias import AliasUpdateSchema
 from ..schemas.base import EnvelopeSchema
 from ..schemas.base import ErrorEnvelopeSchema
 from . import ApiBlueprint
-from .envelope import ok
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 from .paths import path_domain
 from .paths import path_mail
@@ -30,7 +29,7 @@ blp = ApiBlueprint("alias", __name__, description="Mail aliases")
 @requires(DOMAIN_READ)
 def get_alias(mail):
     """Show one alias: members, moderators, access policy; says so when it has no members."""
-    return ok(aliases.get_alias(get_directory(), path_mail(mail)))
+    return aliases.get_alias(get_directory(), path_mail(mail))
 
 
 @blp.route("/alias/<mail>", methods=["POST"])
@@ -41,7 +40,7 @@ def get_alias(mail):
 @requires(CREATE_ALIAS)
 def create_alias(args, mail):
     """Create an alias; numberOfAliases holds under concurrency, bad members are refused."""
-    return ok(aliases.create_alias(get_directory(), path_mail(mail), args), status=201)
+    return aliases.create_alias(get_directory(), path_mail(mail), args)
 
 
 @blp.route("/alias/<mail>", methods=["PUT"])
@@ -50,7 +49,7 @@ def create_alias(args, mail):
 @requires(DOMAIN_WRITE)
 def update_alias(args, mail):
     """Update an alias; X replaces a set, addX/removeX change it (not combined)."""
-    return ok(aliases.update_alias(get_directory(), path_mail(mail), args))
+    return aliases.update_alias(get_directory(), path_mail(mail), args)
 
 
 @blp.route("/alias/<mail>", methods=["DELETE"])
@@ -59,7 +58,7 @@ def update_alias(args, mail):
 def delete_alias(mail):
     """Delete an alias and every reference to it (members of aliases, lists, moderators)."""
     aliases.delete_alias(get_directory(), path_mail(mail))
-    return ok()
+    return None
 
 
 @blp.route("/alias/<mail>/change_email/<new_mail>", methods=["POST"])
@@ -70,7 +69,7 @@ def change_email(mail, new_mail):
     renamed = aliases.change_alias_email(
         get_directory(), path_mail(mail), path_mail(new_mail, field="new_mail")
     )
-    return ok(renamed)
+    return renamed
 
 
 @blp.route("/aliases/<domain>", methods=["GET"])
@@ -84,4 +83,4 @@ def list_aliases(args, domain):
         get_directory(), path_domain(domain), offset, limit,
         email_only=args["email_only"], disabled_only=args["disabled_only"],
     )  # fmt: skip
-    return ok(items, **page_meta(offset, limit, total))
+    return Page(items, offset, limit, total)

@@ -29,10 +29,9 @@ from ..schemas.domain import DomainPageSchema
 from ..schemas.domain import DomainUpdateSchema
 from ..schemas.jobs import JobEnvelopeSchema
 from . import ApiBlueprint
-from .envelope import ok
 from .jobs import ACCEPTED
 from .jobs import accepted
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 from .paths import path_domain
 
@@ -78,7 +77,7 @@ def list_domains(args):
             args["disabled_only"],
             args["name_only"],
         )
-    return ok(items, **page_meta(offset, limit, total))
+    return Page(items, offset, limit, total)
 
 
 @blp.route("/domain/<domain>", methods=["GET"])
@@ -86,7 +85,7 @@ def list_domains(args):
 @requires(DOMAIN_READ)
 def get_domain(domain):
     """Show one domain's profile."""
-    return ok(domains.get_domain(get_directory(), path_domain(domain)))
+    return domains.get_domain(get_directory(), path_domain(domain))
 
 
 @blp.route("/domain/<domain>", methods=["POST"])
@@ -104,7 +103,7 @@ def create_domain(args, domain):
     )
     if manager is not None:
         remember_managed_domain(domain)
-    return ok(created, status=201)
+    return created
 
 
 @blp.route("/domain/<domain>", methods=["PUT"])
@@ -117,7 +116,7 @@ def update_domain(args, domain):
     if not current_user.is_super:
         _check_domain_admin_fields(domain, args)
     updated = services.domains.update_domain(get_directory(), domain, args, current_app.config)
-    return ok(updated)
+    return updated
 
 
 def _check_domain_admin_fields(domain: str, args: dict) -> None:
@@ -176,4 +175,4 @@ def _delete(domain: str, keep_days: int):
             get_runner(current_app).submit(DELETE_DOMAIN, domain, params, current_user.mail)
         )
     services.domains.delete_domain(directory, domain, current_user.mail, keep_days)
-    return ok()
+    return None

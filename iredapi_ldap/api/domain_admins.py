@@ -10,7 +10,6 @@ from ..models import domains
 from ..schemas.domain_admins import DomainAdminsEnvelopeSchema
 from ..schemas.domain_admins import DomainAdminsUpdateSchema
 from . import ApiBlueprint
-from .envelope import ok
 from .paths import path_domain
 
 blp = ApiBlueprint("domain_admins", __name__, description="Admins of one domain")
@@ -21,7 +20,7 @@ blp = ApiBlueprint("domain_admins", __name__, description="Admins of one domain"
 @requires(DOMAIN_READ)
 def get_admins(domain):
     """List a domain's admins: mail users of the domain and standalone admins."""
-    return ok(domains.get_domain_admins(get_directory(), path_domain(domain)))
+    return domains.get_domain_admins(get_directory(), path_domain(domain))
 
 
 @blp.route("/domain/admins/<domain>", methods=["PUT"])
@@ -31,4 +30,4 @@ def get_admins(domain):
 def update_admins(args, domain):
     """Add or remove admins (removeAllAdmins, removeAdmin, then addAdmin); returns the admins."""
     domains.require_change(args)
-    return ok(domains.update_domain_admins(get_directory(), path_domain(domain), args))
+    return domains.update_domain_admins(get_directory(), path_domain(domain), args)

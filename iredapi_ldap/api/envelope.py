@@ -12,6 +12,9 @@ from flask import g
 from flask import has_request_context
 from flask import json
 from flask import request
+from marshmallow import Schema
+
+from .paging import Page
 
 JSON = "application/json"
 XML_TYPES = ("application/xml", "text/xml")
@@ -25,13 +28,62 @@ XML_NAME = re.compile(r"^(?![Xx][Mm][Ll])[A-Za-z_][A-Za-z0-9._-]*$")
 XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def ok(data: Any = None, status: int = 200, **extra: Any) -> Response:
-    """Answer success; `data` goes under `_data`, extra keys beside it."""
+def answer(
+    data: Any, status: int, schema: Schema | None, headers: dict[str, str] | None = None
+) -> Response:
+    """Wrap what a view returned in the success envelope, dump it through the operation's
+    response schema, and render it (JSON or XML).
+
+    `data` goes under `_data` (None: no `_data`); a Page puts its items there and the
+    paging keys beside them. The schema writes the answer: a key it does not declare is
+    not sent. Under TESTING, an answer the dump would change (a key dropped, a value
+    converted, keys reordered) fails instead, so the schemas stay byte-for-byte what
+    clients get.
+    """
     payload: dict[str, Any] = {"success": True, "_success": True}
-    if data is not None:
+    if isinstance(data, Page):
+        payload.update(data.envelope_keys())
+    elif data is not None:
         payload["_data"] = data
-    payload.update(extra)
-    return render(payload, status)
+    if schema is not None:
+        dumped = schema.dump(payload)
+        if current_app.testing:
+            _check_dump(payload, dumped, schema)
+        payload = dumped
+    return render(payload, status, headers)
+
+
+def _check_dump(payload: dict[str, Any], dumped: dict[str, Any], schema: Schema) -> None:
+    if json.dumps(payload) != json.dumps(dumped):
+        raise AnswerDrift(
+            f"{type(schema).__name__} would change the answer the view returned "
+            f"(declare the field, or fix its type or order): {_difference(payload, dumped)}"
+        )
+
+
+def _difference(before: Any, after: Any, where: str = "") -> str:
+    """Describe the first place where the view's answer and the dumped one differ."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        dropped = [key for key in before if key not in after]
+        if dropped:
+            return f"{where or '(top)'}: not declared: {', '.join(map(str, dropped))}"
+        if list(before) != list(after):
+            return f"{where or '(top)'}: order {list(before)} != declared {list(after)}"
+        pairs = [(f"{where}.{key}".lstrip("."), before[key], after[key]) for key in before]
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        pairs = [
+            (f"{where}[{i}]", b, a) for i, (b, a) in enumerate(zip(before, after, strict=True))
+        ]
+    else:
+        return f"{where or '(top)'}: {before!r} became {after!r}"
+    for place, b, a in pairs:
+        if json.dumps(b) != json.dumps(a):
+            return _difference(b, a, place)
+    return "(no difference found)"
+
+
+class AnswerDrift(AssertionError):
+    """A view's answer and its response schema disagree (raised under TESTING only)."""
 
 
 def render(payload: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:

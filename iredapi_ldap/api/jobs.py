@@ -20,9 +20,7 @@ from ..schemas.jobs import JobPageSchema
 from ..sqlstore import get_store
 from ..sqlstore.jobs import Jobs
 from . import ApiBlueprint
-from .envelope import ok
-from .envelope import render
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 
 blp = ApiBlueprint("jobs", __name__, description="Background jobs (bulk updates, domain deletes)")
@@ -45,7 +43,7 @@ def get_job(job_id):
     if row["state"] not in (DONE, FAILED):
         # Whoever polls keeps a runner alive here, to take over if the owner died.
         get_runner(current_app).ensure_started()
-    return ok(public_view(row))
+    return public_view(row)
 
 
 @blp.route("/jobs", methods=["GET"])
@@ -57,14 +55,9 @@ def list_jobs(args):
     offset, limit = window(args)
     created_by = None if current_user.is_global else current_user.mail
     rows, total = _store().page(offset, limit, created_by=created_by, state=args.get("state"))
-    return ok([public_view(row) for row in rows], **page_meta(offset, limit, total))
+    return Page([public_view(row) for row in rows], offset, limit, total)
 
 
-def accepted(job_id: str) -> Any:
+def accepted(job_id: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Answer 202 with the new job and where to follow it."""
-    row = _store().get(job_id)
-    return render(
-        {"success": True, "_success": True, "_data": public_view(row)},
-        202,
-        headers={"Location": f"/api/jobs/{job_id}"},
-    )
+    return public_view(_store().get(job_id)), 202, {"Location": f"/api/jobs/{job_id}"}

@@ -13,8 +13,7 @@ from ..models import admins
 from ..schemas.log import LogArgsSchema
 from ..schemas.log import LogPageSchema
 from . import ApiBlueprint
-from .envelope import ok
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 
 blp = ApiBlueprint("log", __name__, description="Audit log of write requests")
@@ -43,7 +42,7 @@ def list_log(args):
         resource=args.get("resource"),
         visible_to=visible_to,
     )
-    return ok(entries, **page_meta(offset, limit, total))
+    return Page(entries, offset, limit, total)
 
 
 def _managed_domains() -> list[str]:

@@ -11,10 +11,10 @@ from ..auth import log_out
 from ..auth import requires
 from ..schemas.base import BaseSchema
 from ..schemas.base import EnvelopeSchema
+from ..schemas.base import ErrorEnvelopeSchema
 from ..schemas.fields import Text
 from ..schemas.fields import secret
 from . import ApiBlueprint
-from .envelope import ok
 
 blp = ApiBlueprint("login", __name__, description="Session login")
 
@@ -29,11 +29,15 @@ class LoginSchema(BaseSchema):
 @blp.route("/login", methods=["POST"])
 @blp.arguments(LoginSchema, location="json_or_form")
 @blp.response(200, EnvelopeSchema)
+@blp.alt_response(401, schema=ErrorEnvelopeSchema,
+                  description="INVALID_CREDENTIALS: wrong username or password")  # fmt: skip
+@blp.alt_response(429, schema=ErrorEnvelopeSchema,
+                  description="TOO_MANY_REQUESTS: too many failed logins; see Retry-After")  # fmt: skip
 @requires(PUBLIC)
 def login(args):
     """Log in; the answer sets the session cookie (iRedAdmin-LDAP)."""
     log_in(args["username"], args["password"])
-    return ok()
+    return None
 
 
 @blp.route("/logout", methods=["POST"])
@@ -42,4 +46,4 @@ def login(args):
 def logout():
     """Log out and end the session."""
     log_out()
-    return ok()
+    return None

@@ -19,8 +19,7 @@ from ..schemas.maillist import MaillistListArgsSchema
 from ..schemas.maillist import MaillistPageSchema
 from ..schemas.maillist import MaillistUpdateSchema
 from . import ApiBlueprint
-from .envelope import ok
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 from .paths import path_domain
 from .paths import path_mail
@@ -38,7 +37,7 @@ def _domain_check():
 @requires(DOMAIN_READ)
 def get_list(mail):
     """Show one list with its members (internal and external); says so when it has none."""
-    return ok(lists.get_list(get_directory(), path_mail(mail)))
+    return lists.get_list(get_directory(), path_mail(mail))
 
 
 @blp.route("/maillist/<mail>", methods=["POST"])
@@ -50,7 +49,7 @@ def get_list(mail):
 def create_list(args, mail):
     """Create a list; numberOfLists holds under concurrency, bad members are refused."""
     created = lists.create_list(get_directory(), path_mail(mail), args, _domain_check())
-    return ok(created, status=201)
+    return created
 
 
 @blp.route("/maillist/<mail>", methods=["PUT"])
@@ -59,7 +58,7 @@ def create_list(args, mail):
 @requires(DOMAIN_WRITE)
 def update_list(args, mail):
     """Update a list; X replaces a set, addX/removeX change it (not combined)."""
-    return ok(lists.update_list(get_directory(), path_mail(mail), args, _domain_check()))
+    return lists.update_list(get_directory(), path_mail(mail), args, _domain_check())
 
 
 @blp.route("/maillist/<mail>", methods=["DELETE"])
@@ -69,7 +68,7 @@ def update_list(args, mail):
 def delete_list(args, mail):
     """Delete a list, its memberships and external members, and every reference to it."""
     lists.delete_list(get_directory(), path_mail(mail))
-    return ok()
+    return None
 
 
 @blp.route("/maillists/<domain>", methods=["GET"])
@@ -82,4 +81,4 @@ def list_lists(args, domain):
     items, total = lists.list_lists(
         get_directory(), path_domain(domain), offset, limit, email_only=args["email_only"]
     )
-    return ok(items, **page_meta(offset, limit, total))
+    return Page(items, offset, limit, total)

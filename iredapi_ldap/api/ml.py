@@ -23,8 +23,7 @@ from ..schemas.ml import MlListArgsSchema
 from ..schemas.ml import MlPageSchema
 from ..schemas.ml import MlUpdateSchema
 from . import ApiBlueprint
-from .envelope import ok
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 from .paths import path_domain
 from .paths import path_mail
@@ -39,7 +38,7 @@ blp = ApiBlueprint("ml", __name__, description="Subscribable (mlmmj) mailing lis
 def get_list(args, mail):
     """Show a list: its LDAP entry, its mlmmj settings and, with with_subscribers=yes, subscribers."""
     found = mls.get_list(get_directory(), get_mlmmj(), path_mail(mail), args["with_subscribers"])
-    return ok(found)
+    return found
 
 
 @blp.route("/ml/<mail>", methods=["POST"])
@@ -55,7 +54,7 @@ def create(args, mail):
     created = services.mls.create_list(
         get_directory(), get_mlmmj(), path_mail(mail), args, current_app.config
     )
-    return ok(created, status=201)
+    return created
 
 
 @blp.route("/ml/<mail>", methods=["PUT"])
@@ -64,7 +63,7 @@ def create(args, mail):
 @requires(DOMAIN_WRITE)
 def update(args, mail):
     """Update a list's entry and settings; subscribers replaces, add_/remove_subscribers change."""
-    return ok(mls.update_list(get_directory(), get_mlmmj(), path_mail(mail), args))
+    return mls.update_list(get_directory(), get_mlmmj(), path_mail(mail), args)
 
 
 @blp.route("/ml/<mail>", methods=["DELETE"])
@@ -76,7 +75,7 @@ def delete(query, body, mail):
     """Delete a list; keep_archive=yes (default) moves its directory to the archive, no removes it."""
     keep = _keep_archive(query, body)
     archived = services.mls.delete_list(get_directory(), get_mlmmj(), path_mail(mail), keep)
-    return ok({"archived_to": archived})
+    return {"archived_to": archived}
 
 
 def _keep_archive(query: dict, body: dict) -> bool:
@@ -102,4 +101,4 @@ def list_lists(args, domain):
     found, total = mls.list_lists(
         get_directory(), get_mlmmj(), path_domain(domain), offset, limit, args["email_only"]
     )
-    return ok(found, **page_meta(offset, limit, total))
+    return Page(found, offset, limit, total)

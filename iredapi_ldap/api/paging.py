@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from flask import current_app
@@ -26,3 +28,18 @@ def page_meta(offset: int, limit: int, total: int) -> dict[str, int]:
         "page": offset // limit + 1,
         "page_size": limit,
     }
+
+
+@dataclass
+class Page:
+    """What a paged view returns: one window of items, the total, and keys beside them."""
+
+    items: list[Any]
+    offset: int
+    limit: int
+    total: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def envelope_keys(self) -> dict[str, Any]:
+        """Return `_data` and the keys placed beside it, in the order they are answered."""
+        return {"_data": self.items, **page_meta(self.offset, self.limit, self.total), **self.extra}

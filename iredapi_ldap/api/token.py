@@ -15,7 +15,6 @@ from ..schemas.token import TokenListEnvelopeSchema
 from ..security import token_usage
 from ..security.tokens import token_cache
 from . import ApiBlueprint
-from .envelope import ok
 from .paths import path_mail
 
 blp = ApiBlueprint("token", __name__, description="API tokens of admins")
@@ -26,7 +25,7 @@ blp = ApiBlueprint("token", __name__, description="API tokens of admins")
 @requires(SELF)
 def list_tokens(mail):
     """List an admin's tokens (never their secrets), oldest first."""
-    return ok(admins.list_tokens(get_directory(), path_mail(mail)))
+    return admins.list_tokens(get_directory(), path_mail(mail))
 
 
 @blp.route("/admin/<mail>/tokens", methods=["POST"])
@@ -43,7 +42,7 @@ def create_token(args, mail):
         args["read_only"],
         args["allowed_ips"],
     )
-    return ok(created, status=201)
+    return created
 
 
 @blp.route("/admin/<mail>/tokens/<token_id>", methods=["DELETE"])
@@ -57,4 +56,4 @@ def revoke_token(mail, token_id):
     record = admins.revoke_token(get_directory(), target, token_id)
     token_cache().forget(record.id)
     token_usage.forget(record.id)
-    return ok()
+    return None

@@ -24,7 +24,6 @@ from ..schemas.user import UserUpdateSchema
 from ..schemas.user import VerifyPasswordSchema
 from ..schemas.user_view import UserEnvelopeSchema
 from . import ApiBlueprint
-from .envelope import ok
 from .paths import path_mail
 from .user_rules import ADMIN_SERVICE_RULES
 from .user_rules import MAILDIR_RULE
@@ -40,7 +39,7 @@ MAX_KEEP_DAYS = 1095
 @requires(DOMAIN_READ)
 def get_user(mail):
     """Show one user's profile (never the password hash)."""
-    return ok(users.get_user(get_directory(), path_mail(mail)))
+    return users.get_user(get_directory(), path_mail(mail))
 
 
 @blp.route("/user/<mail>", methods=["POST"])
@@ -52,7 +51,7 @@ def get_user(mail):
 def create(args, mail):
     """Create a mail user; numberOfUsers and the domain quota hold under concurrency."""
     created = users.create_user(get_directory(), path_mail(mail), args, current_app.config)
-    return ok(created, status=201)
+    return created
 
 
 @blp.route("/user/<mail>", methods=["PUT"])
@@ -65,7 +64,7 @@ def create(args, mail):
 )
 def update(args, mail):
     """Update a user; X replaces a set, addX/removeX change it (not combined)."""
-    return ok(users.update_user(get_directory(), path_mail(mail), args, current_app.config))
+    return users.update_user(get_directory(), path_mail(mail), args, current_app.config)
 
 
 @blp.route("/user/<mail>/password", methods=["PUT"])
@@ -75,7 +74,7 @@ def update(args, mail):
 def set_password(args, mail):
     """Set a user's password (plain, policy checked) or a ready {SCHEME} hash."""
     users.set_password(get_directory(), path_mail(mail), args, current_app.config)
-    return ok()
+    return None
 
 
 @blp.route("/user/<mail>", methods=["DELETE"])
@@ -97,7 +96,7 @@ def delete_keep_days(mail, days):
 def _delete(mail: str, keep_days: int):
     check_keep_days(keep_days)
     services.users.delete_user(get_directory(), path_mail(mail), current_user.mail, keep_days)
-    return ok()
+    return None
 
 
 def check_keep_days(keep_days: int) -> None:
@@ -117,7 +116,7 @@ def change_email(mail, new_mail):
     renamed = services.users.change_email(
         get_directory(), path_mail(mail), path_mail(new_mail, field="new_mail")
     )
-    return ok(renamed)
+    return renamed
 
 
 @blp.route("/verify_password/user/<mail>", methods=["POST"])
@@ -130,4 +129,4 @@ def verify_password(args, mail):
     """Check a plain password against the user's stored hash: 200 matches, 401 does not."""
     if not users.verify_user_password(get_directory(), path_mail(mail), args["password"]):
         raise InvalidCredentials("The password does not match.")
-    return ok()
+    return None

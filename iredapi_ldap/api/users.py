@@ -24,10 +24,9 @@ from ..schemas.users import UserListArgsSchema
 from ..schemas.users import UsersBulkUpdateSchema
 from ..schemas.users import UsersPasswordSchema
 from . import ApiBlueprint
-from .envelope import ok
 from .jobs import ACCEPTED
 from .jobs import accepted
-from .paging import page_meta
+from .paging import Page
 from .paging import window
 from .paths import path_domain
 from .user_rules import TRANSPORT_RULE
@@ -55,7 +54,7 @@ def list_users(args, domain):
         search=args.get("search"),
         exact_total=args["total_exact"],
     )
-    return ok(items, **page_meta(offset, limit, total), total_exact=exact)
+    return Page(items, offset, limit, total, {"total_exact": exact})
 
 
 @blp.route("/users/<domain>/export", methods=["GET"])
@@ -114,7 +113,7 @@ def _bulk_update(domain: str, values: dict):
     users.check_bulk_values(directory, domain, values, config)
     if not users.more_users_than(directory, domain, config["JOBS_SYNC_LIMIT"]):
         updated = services.users.bulk_update(directory, domain, values, config, checked=True)
-        return ok({"updated": updated})
+        return {"updated": updated}
     params = {
         "domain": domain,
         "values": {k: v for k, v in values.items() if k != "password"},

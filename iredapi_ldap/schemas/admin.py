@@ -5,18 +5,20 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import pre_load
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from ..models.admins.view import ADMIN_SUMMARY
+from ..models.admins.view import ADMIN_VIEW
 from .base import BaseSchema
-from .base import EnvelopeSchema
 from .base import PageArgsSchema
-from .base import PageEnvelopeSchema
 from .base import TriadMixin
+from .base import envelope
+from .base import page_envelope
+from .build import schema_from_fields
 from .fields import AccountStatus
 from .fields import DomainName
 from .fields import Email
@@ -219,64 +221,14 @@ class AdminListArgsSchema(PageArgsSchema):
             raise ValidationError("Give size, limit or page_size, not several.", "size")
 
 
-class AdminSchema(Schema):
-    """An admin's profile as returned by GET (never a password or answer hash)."""
-
-    mail = fields.String()
-    adminId = fields.String(metadata={"description": "Same as mail (Rackspace name)"})
-    kind = fields.String(
-        metadata={"description": "admin (standalone) or user (a promoted mail user)"}
-    )
-    name = fields.String()
-    firstName = fields.String(allow_none=True)
-    lastName = fields.String(allow_none=True)
-    email = fields.String()
-    accountStatus = fields.String()
-    enabled = fields.Boolean()
-    locked = fields.Boolean()
-    type = fields.String()
-    isGlobalAdmin = fields.Boolean()
-    language = fields.String(allow_none=True)
-    passwordExpiration = fields.Integer()
-    passwordLastChange = fields.String(allow_none=True, metadata={"description": "YYYY-MM-DD"})
-    passwordExpired = fields.Boolean()
-    allowSimultaneousLogins = fields.Boolean()
-    restrictedIps = fields.List(fields.String())
-    securityQuestion = fields.String(allow_none=True)
-    hasSecurityAnswer = fields.Boolean()
-    createNewDomains = fields.Boolean()
-    maxDomains = fields.Integer()
-    maxQuota = fields.Integer()
-    quotaUnit = fields.String()
-    maxUsers = fields.Integer()
-    maxAliases = fields.Integer()
-    maxLists = fields.Integer()
-    disableViewingMailLog = fields.Boolean()
-    disableManagingQuarantinedMails = fields.Boolean()
-    domains = fields.List(fields.String(), metadata={"description": "Domains it manages"})
-
-
-class AdminSummarySchema(Schema):
-    """One admin in a listing (Rackspace index fields plus mail, name and kind)."""
-
-    adminId = fields.String()
-    mail = fields.String()
-    kind = fields.String()
-    name = fields.String()
-    type = fields.String()
-    enabled = fields.Boolean()
-    locked = fields.Boolean()
-    isGlobalAdmin = fields.Boolean()
-
-
-class AdminEnvelopeSchema(EnvelopeSchema):
-    """Envelope of one admin."""
-
-    _data = fields.Nested(AdminSchema, data_key="_data", attribute="_data")
-
-
-class AdminPageSchema(PageEnvelopeSchema):
-    """Envelope of a page of admins; `size` repeats the page size as Rackspace names it."""
-
-    _data = fields.List(fields.Nested(AdminSummarySchema), data_key="_data", attribute="_data")
-    size = fields.Integer()
+# An admin's profile as returned by GET (never a password or answer hash).
+AdminSchema = schema_from_fields(ADMIN_VIEW, "AdminSchema")
+# One admin in a listing.
+AdminSummarySchema = schema_from_fields(ADMIN_SUMMARY, "AdminSummarySchema")
+AdminEnvelopeSchema = envelope("AdminEnvelopeSchema", fields.Nested(AdminSchema))
+# `size` repeats the page size as Rackspace names it.
+AdminPageSchema = page_envelope(
+    "AdminPageSchema",
+    fields.Nested(AdminSummarySchema),
+    size=fields.Integer(metadata={"description": "The page size (Rackspace name)"}),
+)

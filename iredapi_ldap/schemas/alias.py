@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
 
+from ..models.aliases.view import ALIAS_VIEW
 from ..models.members import ACCESS_POLICIES
 from .base import BaseSchema
-from .base import EnvelopeSchema
 from .base import PageArgsSchema
-from .base import PageEnvelopeSchema
 from .base import TriadMixin
+from .build import profile_schemas
 from .fields import AccountStatus
 from .fields import Email
 from .fields import MultiValue
 from .fields import Text
 from .fields import YesNo
-from .fields import string_list
 
 # iRedAPD still honours the old name of moderatorsonly.
 POLICY_ALIASES = {"allowedonly": "moderatorsonly"}
@@ -84,35 +82,7 @@ class AliasListArgsSchema(PageArgsSchema):
     disabled_only = YesNo(load_default=False)
 
 
-class GroupViewSchema(Schema):
-    """The leading fields of an alias or legacy list as returned by GET."""
-
-    mail = fields.String()
-    name = fields.String()
-    accountStatus = fields.String()
-    domainDisabled = fields.Boolean(metadata={"description": "domainStatus=disabled"})
-    accessPolicy = fields.String(metadata={"description": "public when unset"})
-
-
-class AliasSchema(GroupViewSchema):
-    """A mail alias as returned by GET."""
-
-    members = string_list("mailForwardingAddress")
-    moderators = string_list("listModerator")
-    aliases = string_list("Alias-domain copies of the address (shadowAddress)")
-    memberOfGroup = string_list("Legacy lists the alias belongs to")
-    hasMembers = fields.Boolean()
-    warnings = string_list("E.g. that mail to an alias without members is rejected")
-
-
-class AliasEnvelopeSchema(EnvelopeSchema):
-    """Envelope of one alias."""
-
-    _data = fields.Nested(AliasSchema, data_key="_data", attribute="_data")
-
-
-class AliasPageSchema(PageEnvelopeSchema):
-    """Envelope of a page of aliases (addresses only with email_only=yes)."""
-
-    _data = fields.List(fields.Raw(), data_key="_data", attribute="_data",
-                        metadata={"description": "Alias profiles, or addresses with email_only=yes"})  # fmt: skip
+# A mail alias as returned by GET.
+AliasSchema, AliasEnvelopeSchema, AliasPageSchema = profile_schemas(
+    ALIAS_VIEW, "Alias", "Alias profiles, or addresses with email_only=yes"
+)

@@ -121,11 +121,29 @@ class ErrorEnvelopeSchema(Schema):
     )
 
 
-class PageEnvelopeSchema(EnvelopeSchema):
-    """Envelope of a paged list."""
+def envelope(name: str, data: fields.Field, **beside: fields.Field) -> type[Schema]:
+    """Return the success envelope of an answer: success, _success, `_data`, then `beside`."""
+    return Schema.from_dict(
+        {
+            "success": fields.Boolean(dump_default=True),
+            "_success": fields.Boolean(dump_default=True),
+            "_data": data,
+            **beside,
+        },
+        name=name,
+    )
 
-    total = fields.Integer()
-    offset = fields.Integer()
-    limit = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
+
+def page_envelope(name: str, item: fields.Field, description: str = "", **beside: fields.Field):
+    """Return the envelope of a paged list: `_data` the items, the paging keys beside it."""
+    metadata = {"description": description} if description else {}
+    return envelope(
+        name,
+        fields.List(item, metadata=metadata),
+        total=fields.Integer(metadata={"description": "Items in all"}),
+        offset=fields.Integer(metadata={"description": "Index of the first item"}),
+        limit=fields.Integer(metadata={"description": "Page size"}),
+        page=fields.Integer(metadata={"description": "Page number, from 1"}),
+        page_size=fields.Integer(metadata={"description": "Page size"}),
+        **beside,
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import validate
@@ -14,11 +13,11 @@ from ..ldap.attrs import DISABLED_DOMAIN_PROFILES
 from ..ldap.attrs import DISABLED_USER_PREFERENCES
 from ..ldap.attrs import DISABLED_USER_PROFILES
 from ..ldap.attrs import DOMAIN_SERVICES
+from ..models.domains.view import DOMAIN_VIEW
 from .base import BaseSchema
-from .base import EnvelopeSchema
 from .base import PageArgsSchema
-from .base import PageEnvelopeSchema
 from .base import TriadMixin
+from .build import profile_schemas
 from .fields import AccountStatus
 from .fields import DomainName
 from .fields import Email
@@ -119,53 +118,7 @@ class DomainListArgsSchema(PageArgsSchema):
     disabled_only = YesNo(load_default=False)
 
 
-class DomainSchema(Schema):
-    """A domain's profile as returned by GET."""
-
-    domain = fields.String()
-    name = fields.String()
-    accountStatus = fields.String()
-    transport = fields.String(allow_none=True)
-    language = fields.String(allow_none=True)
-    quota = fields.Integer(metadata={"description": "MB; 0 = unlimited"})
-    defaultQuota = fields.Integer()
-    maxUserQuota = fields.Integer()
-    numberOfUsers = fields.Integer()
-    numberOfAliases = fields.Integer()
-    numberOfLists = fields.Integer()
-    minPasswordLength = fields.Integer()
-    maxPasswordLength = fields.Integer()
-    senderBcc = fields.String(allow_none=True)
-    recipientBcc = fields.String(allow_none=True)
-    is_backupmx = fields.Boolean()
-    primarymx = fields.String(allow_none=True)
-    outboundRelay = fields.String(allow_none=True)
-    services = fields.List(fields.String())
-    disabledDomainProfiles = fields.List(fields.String())
-    disabledUserProfiles = fields.List(fields.String())
-    disabledUserPreferences = fields.List(fields.String())
-    disabledMailServices = fields.List(fields.String())
-    admins = fields.List(fields.String())
-    aliasDomains = fields.List(fields.String())
-    catchall = fields.List(
-        fields.String(), metadata={"description": "Catch-all targets (GET of one domain)"}
-    )
-    currentUsers = fields.Integer(
-        metadata={"description": "Cached counter (domainCurrentUserNumber)"}
-    )
-    currentAliases = fields.Integer()
-    currentLists = fields.Integer()
-    currentQuotaSize = fields.Integer(metadata={"description": "Cached, bytes"})
-
-
-class DomainEnvelopeSchema(EnvelopeSchema):
-    """Envelope of one domain."""
-
-    _data = fields.Nested(DomainSchema, data_key="_data", attribute="_data")
-
-
-class DomainPageSchema(PageEnvelopeSchema):
-    """Envelope of a page of domains (names only with name_only=yes)."""
-
-    _data = fields.List(fields.Raw(), data_key="_data", attribute="_data",
-                        metadata={"description": "Domain profiles, or names with name_only=yes"})  # fmt: skip
+# A domain's profile as returned by GET.
+DomainSchema, DomainEnvelopeSchema, DomainPageSchema = profile_schemas(
+    DOMAIN_VIEW, "Domain", "Domain profiles (without catchall), or names with name_only=yes"
+)

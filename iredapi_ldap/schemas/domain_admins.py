@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema
 from marshmallow import fields
 
+from ..models.domains.view import DOMAIN_ADMIN_VIEW
 from .base import BaseSchema
-from .base import EnvelopeSchema
+from .base import envelope
+from .build import schema_from_fields
 from .fields import Email
 from .fields import MultiValue
 from .fields import YesNo
@@ -35,18 +36,8 @@ class DomainAdminsUpdateSchema(BaseSchema):
     )
 
 
-class DomainAdminSchema(Schema):
-    """One admin of a domain."""
-
-    mail = fields.String()
-    kind = fields.String(
-        metadata={"description": "user (mail user), admin (standalone) or missing"}
-    )
-    accountStatus = fields.String(allow_none=True)
-    isGlobalAdmin = fields.Boolean()
-
-
-class DomainAdminsEnvelopeSchema(EnvelopeSchema):
-    """Envelope of a domain's admins."""
-
-    _data = fields.List(fields.Nested(DomainAdminSchema), data_key="_data", attribute="_data")
+# One admin of a domain.
+DomainAdminSchema = schema_from_fields(DOMAIN_ADMIN_VIEW, "DomainAdminSchema")
+DomainAdminsEnvelopeSchema = envelope(
+    "DomainAdminsEnvelopeSchema", fields.List(fields.Nested(DomainAdminSchema))
+)

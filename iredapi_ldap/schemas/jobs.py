@@ -6,9 +6,9 @@ from marshmallow import Schema
 from marshmallow import fields
 from marshmallow import validate
 
-from .base import EnvelopeSchema
 from .base import PageArgsSchema
-from .base import PageEnvelopeSchema
+from .base import envelope
+from .base import page_envelope
 
 STATES = ("pending", "running", "done", "failed")
 
@@ -40,13 +40,6 @@ class JobSchema(Schema):
     heartbeat = fields.String(allow_none=True, metadata={"description": "Last progress write"})
 
 
-class JobEnvelopeSchema(EnvelopeSchema):
-    """Envelope of one job (also the 202 answer of a request turned into a job)."""
-
-    _data = fields.Nested(JobSchema, data_key="_data", attribute="_data")
-
-
-class JobPageSchema(PageEnvelopeSchema):
-    """Envelope of a page of jobs."""
-
-    _data = fields.List(fields.Nested(JobSchema), data_key="_data", attribute="_data")
+# One job (also the 202 answer of a request turned into a job).
+JobEnvelopeSchema = envelope("JobEnvelopeSchema", fields.Nested(JobSchema))
+JobPageSchema = page_envelope("JobPageSchema", fields.Nested(JobSchema))

@@ -10,7 +10,7 @@ from marshmallow import fields
 from marshmallow import validates_schema
 
 from .base import PageArgsSchema
-from .base import PageEnvelopeSchema
+from .base import page_envelope
 from .fields import DomainName
 from .fields import Email
 from .fields import Text
@@ -60,7 +60,5 @@ class LogEntrySchema(Schema):
     result = fields.String(metadata={"description": "SUCCESS or the error code (msg)"})
 
 
-class LogPageSchema(PageEnvelopeSchema):
-    """Envelope of one page of the audit log, newest first."""
-
-    _data = fields.List(fields.Nested(LogEntrySchema), data_key="_data", attribute="_data")
+# One page of the audit log, newest first.
+LogPageSchema = page_envelope("LogPageSchema", fields.Nested(LogEntrySchema))

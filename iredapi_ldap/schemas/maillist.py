@@ -7,20 +7,18 @@ from typing import Any
 
 from marshmallow import fields
 
-from .alias import GroupViewSchema
+from ..models.maillists.view import LIST_VIEW
 from .alias import access_policy
 from .alias import addresses
 from .base import BaseSchema
-from .base import EnvelopeSchema
 from .base import PageArgsSchema
-from .base import PageEnvelopeSchema
 from .base import TriadMixin
+from .build import profile_schemas
 from .fields import MultiValue
 from .fields import Text
 from .fields import YesNo
 from .fields import normalise_domain
 from .fields import normalise_email
-from .fields import string_list
 
 WILDCARD = re.compile(r"^\*@(.+)$")
 
@@ -92,28 +90,7 @@ class MaillistListArgsSchema(PageArgsSchema):
     email_only = YesNo(load_default=False, metadata={"description": "Return addresses only"})
 
 
-class MaillistSchema(GroupViewSchema):
-    """A legacy mailing list as returned by GET."""
-
-    members = string_list("Every member: internal (memberOfGroup) and external")
-    externalMembers = string_list("Members kept in the list's ou=Externals entry")
-    moderators = string_list("listModerator")
-    owners = string_list("listOwner")
-    allowedSenders = string_list("listAllowedUser")
-    aliases = string_list("Alias-domain copies of the address (shadowAddress)")
-    memberOfGroup = string_list("Lists this list belongs to")
-    hasMembers = fields.Boolean()
-    warnings = string_list("E.g. that mail to a list without members is rejected")
-
-
-class MaillistEnvelopeSchema(EnvelopeSchema):
-    """Envelope of one list."""
-
-    _data = fields.Nested(MaillistSchema, data_key="_data", attribute="_data")
-
-
-class MaillistPageSchema(PageEnvelopeSchema):
-    """Envelope of a page of legacy lists (addresses only with email_only=yes)."""
-
-    _data = fields.List(fields.Raw(), data_key="_data", attribute="_data",
-                        metadata={"description": "List profiles, or addresses with email_only=yes"})  # fmt: skip
+# A legacy mailing list as returned by GET.
+MaillistSchema, MaillistEnvelopeSchema, MaillistPageSchema = profile_schemas(
+    LIST_VIEW, "Maillist", "List profiles, or addresses with email_only=yes"
+)

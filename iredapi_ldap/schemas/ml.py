@@ -13,11 +13,12 @@ from marshmallow import validates_schema
 
 from ..mailhost import FLAG_PARAMETERS
 from ..mailhost import SUBSCRIPTIONS
+from ..models.mls.view import ML_VIEW
 from .base import BaseSchema
-from .base import EnvelopeSchema
 from .base import PageArgsSchema
-from .base import PageEnvelopeSchema
 from .base import TriadMixin
+from .base import envelope
+from .build import profile_schemas
 from .fields import AccountStatus
 from .fields import Email
 from .fields import MultiValue
@@ -25,7 +26,6 @@ from .fields import Text
 from .fields import YesNo
 from .fields import check_count
 from .fields import choice_of
-from .fields import string_list
 
 # The policies an mlmmj list can carry (iRedAdmin-Pro's list for /api/ml).
 ACCESS_POLICIES = ("public", "domain", "subdomain", "membersonly", "moderatorsonly")
@@ -211,61 +211,21 @@ class MlListArgsSchema(PageArgsSchema):
     email_only = YesNo(load_default=False, metadata={"description": "Return addresses only"})
 
 
-class SubscriberSchema(Schema):
-    """One subscription."""
-
-    mail = fields.String()
-    subscription = fields.String(metadata={"description": "normal, digest or nomail"})
-
-
-class _ListViewFields(Schema):
-    mail = fields.String()
-    name = fields.String()
-    accountStatus = fields.String()
-    domainDisabled = fields.Boolean()
-    accessPolicy = fields.String()
-    mailingListID = fields.String()
-    transport = fields.String(metadata={"description": "mtaTransport, mlmmj:<domain>/<listname>"})
-    services = string_list("enabledService")
-    aliases = string_list("shadowAddress: the list's address in each alias domain")
-    maxMailSize = fields.Integer(metadata={"description": "maxMessageSize in bytes; 0 = none"})
-    max_message_size = fields.Integer(metadata={"description": "control/maxmailsize; 0 = none"})
-    newsletter_description = fields.String(allow_none=True)
-    owner = string_list("control/owner")
-    moderators = string_list("control/moderators")
-    subscription_moderators = string_list("control/submod")
-    extra_addresses = string_list("control/listaddress without the list's own address")
-    subject_prefix = fields.String()
-    custom_headers = string_list("control/customheaders")
-    remove_headers = string_list("control/delheaders")
-    footer_text = fields.String()
-    footer_html = fields.String()
-    spool_exists = fields.Boolean(metadata={"description": "The list directory is on the host"})
-    subscribers = fields.List(
-        fields.Nested(SubscriberSchema), metadata={"description": "with_subscribers=yes"}
-    )
-
-
-MlSchema = _ListViewFields.from_dict(
-    {name: fields.Boolean() for name in FLAG_PARAMETERS}, name="MlSchema"
+# A subscribable list as returned by GET.
+MlSchema, MlEnvelopeSchema, MlPageSchema = profile_schemas(
+    ML_VIEW, "Ml", "List profiles, or addresses with email_only=yes"
 )
-
-
-class MlEnvelopeSchema(EnvelopeSchema):
-    """Envelope of one subscribable list."""
-
-    _data = fields.Nested(MlSchema, data_key="_data", attribute="_data")
-
-
-class MlPageSchema(PageEnvelopeSchema):
-    """Envelope of a page of subscribable lists (addresses only with email_only=yes)."""
-
-    _data = fields.List(fields.Raw(), data_key="_data", attribute="_data",
-                        metadata={"description": "List profiles, or addresses with email_only=yes"})  # fmt: skip
-
-
-class MlDeletedSchema(EnvelopeSchema):
-    """Envelope of a deletion: where the list directory went."""
-
-    _data = fields.Dict(data_key="_data", attribute="_data",
-                        metadata={"description": "archived_to: the archived directory, or null"})  # fmt: skip
+MlDeletedSchema = envelope(
+    "MlDeletedSchema",
+    fields.Nested(
+        Schema.from_dict(
+            {
+                "archived_to": fields.String(
+                    allow_none=True,
+                    metadata={"description": "The archived list directory, or null (removed)"},
+                )
+            },
+            name="MlArchiveSchema",
+        )
+    ),
+)

@@ -9,19 +9,20 @@ from datetime import date
 from datetime import datetime
 from typing import Any
 
-from marshmallow import Schema
 from marshmallow import ValidationError
 from marshmallow import fields
 from marshmallow import post_load
 from marshmallow import validate
 from marshmallow import validates_schema
 
+from ..models.admins.view import NEW_TOKEN_VIEW
+from ..models.admins.view import TOKEN_VIEW
 from .base import BaseSchema
-from .base import EnvelopeSchema
+from .base import envelope
+from .build import schema_from_fields
 from .fields import MultiValue
 from .fields import Text
 from .fields import YesNo
-from .fields import secret
 
 MAX_ALLOWED_IPS = 20
 MAX_DAYS = 3650
@@ -100,42 +101,11 @@ class TokenCreateSchema(BaseSchema):
         return data
 
 
-class TokenSchema(Schema):
-    """One token as listed (the secret is never shown again)."""
-
-    id = fields.String(metadata={"description": "Token id (the part after iredapi_)"})
-    name = fields.String()
-    created = fields.Integer(metadata={"description": "Creation time, epoch seconds"})
-    expires = fields.Integer(
-        allow_none=True, metadata={"description": "Epoch seconds; null = never"}
-    )
-    expired = fields.Boolean()
-    read_only = fields.Boolean()
-    allowed_ips = fields.List(fields.String())
-    last_used = fields.String(
-        allow_none=True,
-        metadata={
-            "description": "Last authenticated request, ISO 8601 UTC, exact to a minute; null = never"
-        },
-    )
-    last_used_from = fields.String(
-        allow_none=True, metadata={"description": "Client address of that request"}
-    )
-
-
-class NewTokenSchema(TokenSchema):
-    """A token just created, with the secret string shown this once."""
-
-    token = secret(fields.String(metadata={"description": "iredapi_<id>_<secret>; store it now"}))
-
-
-class TokenListEnvelopeSchema(EnvelopeSchema):
-    """Envelope of an admin's tokens."""
-
-    _data = fields.List(fields.Nested(TokenSchema), data_key="_data", attribute="_data")
-
-
-class NewTokenEnvelopeSchema(EnvelopeSchema):
-    """Envelope of a created token."""
-
-    _data = fields.Nested(NewTokenSchema, data_key="_data", attribute="_data")
+# One token as listed (the secret is never shown again).
+TokenSchema = schema_from_fields(TOKEN_VIEW, "TokenSchema")
+# A token just created, with the secret string shown this once.
+NewTokenSchema = schema_from_fields(NEW_TOKEN_VIEW, "NewTokenSchema")
+TokenListEnvelopeSchema = envelope(
+    "TokenListEnvelopeSchema", fields.List(fields.Nested(TokenSchema))
+)
+NewTokenEnvelopeSchema = envelope("NewTokenEnvelopeSchema", fields.Nested(NewTokenSchema))

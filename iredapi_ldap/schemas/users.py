@@ -11,8 +11,8 @@ from marshmallow import validate
 from marshmallow import validates_schema
 
 from .base import BaseSchema
-from .base import EnvelopeSchema
 from .base import PageArgsSchema
+from .base import envelope
 from .fields import AccountStatus
 from .fields import Language
 from .fields import Text
@@ -90,10 +90,7 @@ class UsersPasswordSchema(BaseSchema):
 class UpdatedCountSchema(Schema):
     """How many accounts a bulk change touched."""
 
-    updated = fields.Integer()
+    updated = fields.Integer(metadata={"description": "Accounts changed"})
 
 
-class UpdatedEnvelopeSchema(EnvelopeSchema):
-    """Envelope of a bulk change."""
-
-    _data = fields.Nested(UpdatedCountSchema, data_key="_data", attribute="_data")
+UpdatedEnvelopeSchema = envelope("UpdatedEnvelopeSchema", fields.Nested(UpdatedCountSchema))

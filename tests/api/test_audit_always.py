@@ -45,13 +45,13 @@ def test_a_write_that_raises_is_recorded_even_when_the_exception_propagates(make
 
 def test_a_request_that_cannot_be_described_is_recorded_bare(make_app, caplog):
     """If describing the request fails, a bare row (method, path, status) is written; the answer stands."""
-    from iredapi_ldap.api.envelope import ok
+    from iredapi_ldap.api.envelope import answer
 
     app = make_app()
 
     def odd():
         note(object=Unprintable())
-        return ok()
+        return answer(None, 200, None)
 
     add_route(app, "/api/test-odd", odd)
     with caplog.at_level(logging.ERROR, logger="iredapi_ldap"):

@@ -13,6 +13,7 @@ from iredapi_ldap.sqlstore.tables import audit_log
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.conftest import build_config
+from tests.conftest import checked
 from tests.helpers import BOSS
 from tests.helpers import WORLD_DOMAIN as DOMAIN
 from tests.helpers import audit_rows as audit_table
@@ -69,7 +70,7 @@ def corpus_app(slapd_server, tmp_path_factory):
     """One app for the module, answering unexpected errors as production does (500, logged)."""
     config = build_config(slapd_server, tmp_path_factory.mktemp("corpus"))
     # TESTING off: exceptions are not propagated, so a crash shows as the 5xx a client gets.
-    application = create_app({**config, "TESTING": False})
+    application = checked(create_app({**config, "TESTING": False}))
     yield application
     get_pool(application).close_all()
     sqlstore.dispose(application)

@@ -147,3 +147,55 @@ def test_every_protected_route_refuses_anonymous_callers(app, client, raw):
             checked += 1
     assert checked >= 6
     assert raw.snapshot() == before
+
+
+def test_every_operation_documents_the_failures_it_can_answer(app, spec):
+    """No catch-all: each operation lists its failure statuses, each the error envelope."""
+    error = {"$ref": "#/components/schemas/ErrorEnvelope"}
+    for rule in api_rules(app):
+        path = openapi_path(rule)
+        for method in methods_of(rule):
+            operation = spec["paths"][path][method.lower()]
+            responses = operation["responses"]
+            assert "default" not in responses, f"{method} {path}"
+            wanted = {"400", "403", "500", "503"}
+            if needs_login(app, rule):
+                wanted |= {"401", "429"}
+            if "{" in path:
+                wanted.add("404")
+            if "requestBody" in operation:
+                wanted |= {"413", "415"}
+            assert wanted <= set(responses), f"{method} {path}: {sorted(wanted - set(responses))}"
+            for status in wanted:
+                documented = responses[status]
+                if "$ref" in documented:
+                    documented = spec["components"]["responses"][documented["$ref"].split("/")[-1]]
+                assert documented["content"][JSON]["schema"] == error, f"{method} {path} {status}"
+    login = spec["paths"]["/api/login"]["post"]["responses"]
+    assert {"401", "429"} <= set(login)  # wrong credentials, too many failed logins
+
+
+def test_page_items_are_documented_in_each_shape(spec):
+    """A page's items are profiles, or plain addresses/names with email_only or name_only."""
+    schemas = spec["components"]["schemas"]
+    for page, item in [("UserPage", "User"), ("DomainPage", "Domain"), ("AliasPage", "Alias"),
+                       ("MaillistPage", "Maillist"), ("MlPage", "Ml")]:  # fmt: skip
+        items = schemas[page]["properties"]["_data"]["items"]
+        assert items == {"oneOf": [{"$ref": f"#/components/schemas/{item}"}, {"type": "string"}]}
+    assert "total_exact" in schemas["UserPage"]["properties"]
+
+
+def test_answers_are_checked_against_the_document(app, api):
+    """The test client fails an answer whose status or body the document does not describe."""
+    from tests.conftest import CHECKERS
+
+    assert api.get("/api/domains").status_code == 200
+    checker = CHECKERS[app]
+    del checker.spec["paths"]["/api/domains"]["get"]["responses"]["200"]
+    with pytest.raises(AssertionError, match="status not documented"):
+        api.get("/api/domains")
+    checker.spec["components"]["schemas"]["Domain"]["properties"].pop("quota")
+    with pytest.raises(AssertionError, match="Additional properties are not allowed .'quota'"):
+        api.post("/api/domain/checked.test")
+    response = api.get("/api/no-such-route")  # no operation: the error envelope is checked
+    assert response.status_code == 404

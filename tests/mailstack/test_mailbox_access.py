@@ -11,6 +11,7 @@ from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
 from iredapi_ldap.ldap.connection import get_pool
 from tests.conftest import AuthActions
+from tests.conftest import checked
 from tests.helpers import new_client
 from tests.helpers import tree
 from tests.mailstack.harness import deliver
@@ -34,7 +35,7 @@ def storage():
 @pytest.fixture
 def tenants(ldap_tree, app_config, storage, dovecot):
     """a.test and b.test with one user each (mailboxes on disk), a domain admin of a.test only."""
-    app = create_app({**app_config, "STORAGE_BASE_DIRECTORY": str(storage)})
+    app = checked(create_app({**app_config, "STORAGE_BASE_DIRECTORY": str(storage)}))
     from iredapi_ldap.ldap import get_directory
     from iredapi_ldap.models.admins.create import create_global_admin
     from tests.conftest import ADMIN_EMAIL

@@ -7,6 +7,7 @@ import pytest
 from iredapi_ldap import create_app
 from iredapi_ldap.ldap.connection import get_pool
 from tests.conftest import AuthActions
+from tests.conftest import checked
 
 DOMAIN = "stack.test"
 PASSWORD = "Mail-Stack-Pass-42"
@@ -18,8 +19,8 @@ BINDABLE_SCHEMES = ["SSHA512", "SSHA", "SHA512", "BCRYPT", "SHA512-CRYPT", "MD5"
 @pytest.fixture
 def stack_client(ldap_tree, app_config, request):
     """A logged-in client of an app whose password scheme is the test's parameter."""
-    app = create_app(
-        {**app_config, "DEFAULT_PASSWORD_SCHEME": getattr(request, "param", "SSHA512")}
+    app = checked(
+        create_app({**app_config, "DEFAULT_PASSWORD_SCHEME": getattr(request, "param", "SSHA512")})
     )
     client = app.test_client()
     from iredapi_ldap.ldap import get_directory

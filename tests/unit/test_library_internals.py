@@ -126,6 +126,9 @@ INTERNALS = (
     Internal("flask-smorest", 'view._apidoc["response"]', ("secret_fields.py",),
              "a secret shown once in an answer (a new token) is masked by its name only",
              probe="responses_are_recorded_in_apidoc"),
+    Internal("flask-smorest", "Blueprint.response's wrapper __dict__", ("api/__init__.py",),
+             "a 202 documented by an @blp.alt_response above @blp.response answers 500",
+             probe="response_wrapper_keeps_the_view_attributes"),
     Internal("flask-smorest", 'view._apidoc["manual_doc"]', ("policies.py",),
              "the OpenAPI document loses each operation's access and security schemes",
              probe="manual_doc_reaches_the_openapi_document"),
@@ -490,6 +493,19 @@ def probe_responses_are_recorded_in_apidoc(connection: Any) -> None:
 
     responses = view._apidoc["response"]["responses"]
     assert isinstance(responses[200][0]["schema"], schema), view._apidoc
+
+
+def probe_response_wrapper_keeps_the_view_attributes(connection: Any) -> None:
+    """Check that @blp.response's wrapper shares the view's __dict__ entries (functools.wraps)."""
+
+    from flask_smorest import Blueprint
+
+    def view():
+        return ""
+
+    table = view.__dict__.setdefault("_probe_table", {})
+    wrapper = Blueprint("probe", __name__).response(200)(view)
+    assert wrapper is not view and wrapper.__dict__.get("_probe_table") is table, wrapper.__dict__
 
 
 def probe_g_keeps_its_attributes_in_its_dict(connection: Any) -> None:

@@ -36,7 +36,8 @@ from ...ldap import Entry
 from ...ldap import StaleValue
 from ...ldap import attrs as A
 from ...ldap import filters as F
-from ..domains.domain import domain_from_entry
+from ..domains.view import DOMAIN_VIEW
+from ..domains.view import domain_from_entry
 from ..settings import setting_int
 from ..settings import setting_value
 from ..settings import settings_of
@@ -105,7 +106,7 @@ def list_managed_domains(
     name_only: bool = False,
 ) -> tuple[list[Any], int]:
     """Return one page of the domains an admin manages (directory order) and the total."""
-    attributes = ["domainName"] if name_only else None
+    attributes = ["domainName"] if name_only else DOMAIN_VIEW.attributes
     entries, total = directory.window(
         directory.dn.domains,
         managed_domain_filter(mail, disabled_only),

@@ -38,6 +38,7 @@ from .login import is_admin_entry
 from .login import load_login_admin
 from .login import login_entries
 from .login import reload_admin
+from .view import TOKEN_VIEW
 
 SETTING_KEY = "apiToken"
 TOKEN_PREFIX = "iredapi_"
@@ -208,7 +209,7 @@ def list_tokens(directory: Directory, mail: str) -> list[dict[str, Any]]:
     """Return an admin's tokens as listings show them, with when and from where each was last used."""
     records = tokens_of(admin_entry(directory, mail))
     used = get_store().token_usage.last_uses(record.id for record in records)
-    return [{**record.public(), **used.get(record.id, NEVER_USED)} for record in records]
+    return [TOKEN_VIEW.read(record, used.get(record.id, NEVER_USED)) for record in records]
 
 
 def create_token(
@@ -229,7 +230,7 @@ def create_token(
         )
     record, token = new_token(name, expires, read_only, allowed_ips)
     directory.modify(entry.dn, {ATTRIBUTE: ("add", [record.stored])})
-    return {**record.public(), **NEVER_USED, "token": token}
+    return {**TOKEN_VIEW.read(record, NEVER_USED), "token": token}
 
 
 def revoke_token(directory: Directory, mail: str, token_id: str) -> TokenRecord:

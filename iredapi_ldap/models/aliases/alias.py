@@ -25,44 +25,24 @@ from ..members import check_unused
 from ..members import count_limit_plan
 from ..members import domain_active
 from ..members import merge_triad
-from ..members import no_members_warning
 from ..members import policy_of
 from ..members import shadow_copies
 from ..members import value_steps
 from ..references import check_rename_target
 from ..references import rename_address_references
+from .view import ALIAS_VIEW
+from .view import alias_from_entry
 
 # iredmail-ldap-model.md 3.4: Postfix's virtual_alias_maps needs mail and deliver.
 ALIAS_SERVICES = ("mail", "deliver")
 ALIAS_LIMIT = "EXCEEDED_DOMAIN_ALIAS_LIMIT"
-READ_ATTRIBUTES = [
-    "objectClass", "mail", "cn", "accountStatus", "domainStatus", "accessPolicy",
-    "mailForwardingAddress", "listModerator", "shadowAddress", "memberOfGroup", "enabledService",
-]  # fmt: skip
+READ_ATTRIBUTES = ALIAS_VIEW.attributes
 RETRIES = 5
 # Triads: (replace field, add field, remove field, attribute).
 TRIADS = (
     ("members", "addMember", "removeMember", "mailForwardingAddress"),
     ("moderators", "addModerator", "removeModerator", "listModerator"),
 )
-
-
-def alias_from_entry(entry: Entry) -> dict[str, Any]:
-    """Return the API view of a mailAlias entry."""
-    members = [v.lower() for v in entry.all("mailForwardingAddress")]
-    return {
-        "mail": (entry.first("mail") or "").lower(),
-        "name": entry.first("cn", ""),
-        "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE),
-        "domainDisabled": (entry.first("domainStatus") or "").lower() == A.STATUS_DISABLED,
-        "accessPolicy": policy_of(entry),
-        "members": members,
-        "moderators": [v.lower() for v in entry.all("listModerator")],
-        "aliases": [v.lower() for v in entry.all("shadowAddress")],
-        "memberOfGroup": [v.lower() for v in entry.all("memberOfGroup")],
-        "hasMembers": bool(members),
-        "warnings": [] if members else [no_members_warning("alias")],
-    }
 
 
 def get_alias_entry(directory: Directory, mail: str, attributes: list[str] | None = None) -> Entry:

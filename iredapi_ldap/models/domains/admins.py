@@ -19,6 +19,7 @@ from ..members import Problems
 from ..members import add_value
 from ..members import delete_value
 from .domain import get_domain_entry
+from .view import DOMAIN_ADMIN_VIEW
 
 ADMIN_SERVICE = "domainadmin"
 USER, STANDALONE, MISSING = "user", "admin", "missing"
@@ -28,7 +29,7 @@ NO_ATTRIBUTES = ["1.1"]
 def _admin_entry(directory: Directory, mail: str) -> tuple[str, Entry | None]:
     """Return the kind of an admin address and its entry (user, standalone, or missing)."""
     if "@" in mail and not mail.startswith("@"):
-        attributes = ["objectClass", "accountStatus", "enabledService", "domainGlobalAdmin"]
+        attributes = DOMAIN_ADMIN_VIEW.attributes
         user = directory.get(directory.dn.user(mail), attributes)
         if user is not None and user.has("objectClass", A.OC_USER):
             return USER, user
@@ -43,12 +44,7 @@ def get_domain_admins(directory: Directory, domain: str) -> list[dict[str, Any]]
     admins = []
     for mail in sorted({v.lower() for v in get_domain_entry(directory, domain).all("domainAdmin")}):
         kind, entry = _admin_entry(directory, mail)
-        admins.append({
-            "mail": mail,
-            "kind": kind,
-            "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE) if entry else None,
-            "isGlobalAdmin": bool(entry and entry.has("domainGlobalAdmin", "yes")),
-        })  # fmt: skip
+        admins.append(DOMAIN_ADMIN_VIEW.read(entry, (mail, kind)))
     return admins
 
 

@@ -16,20 +16,12 @@ from ..counter_queue import recount_domain
 from ..members import get_domain_entry
 from ..settings import setting_changes
 from ..settings import settings_of
-from ..units import parse_unit_quota
 from .alias_domains import alias_domain_changes
 from .catchall import get_catchall
+from .view import DOMAIN_VIEW
+from .view import SETTING_FIELDS
+from .view import domain_from_entry
 
-# API field -> accountSetting key (integers, MB or counts).
-SETTING_FIELDS = {
-    "defaultQuota": "defaultQuota",
-    "maxUserQuota": "maxUserQuota",
-    "numberOfUsers": "numberOfUsers",
-    "numberOfAliases": "numberOfAliases",
-    "numberOfLists": "numberOfLists",
-    "minPasswordLength": "minPasswordLength",
-    "maxPasswordLength": "maxPasswordLength",
-}
 # API toggle pair -> accountSetting multi-value key.
 PROFILE_TOGGLES = {
     ("disableDomainProfile", "enableDomainProfile"): "disabledDomainProfile",
@@ -45,48 +37,6 @@ LIMITED_COUNTERS = {
 }
 DOMAIN_FILTER = F.object_class(A.OC_DOMAIN)
 RETRIES = 3
-
-
-def _int(text: str | None) -> int:
-    try:
-        return int(text or 0)
-    except ValueError:
-        return 0
-
-
-def domain_from_entry(entry: Entry) -> dict[str, Any]:
-    """Return the API view of a mailDomain entry."""
-    settings = settings_of(entry)
-    transport = entry.first("mtaTransport")
-    backup = (entry.first("domainBackupMX") or "").lower() == "yes"
-    primary = None
-    if backup and transport and transport.startswith("relay:"):
-        primary = transport[len("relay:") :]
-    return {
-        "domain": entry.first("domainName"),
-        "name": entry.first("cn", ""),
-        "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE),
-        "transport": transport,
-        "language": settings.get("defaultLanguage") or entry.first("preferredLanguage"),
-        "quota": parse_unit_quota(settings.get("domainQuota")),
-        **{field: settings.get(key, 0) for field, key in SETTING_FIELDS.items()},
-        "senderBcc": entry.first("domainSenderBccAddress"),
-        "recipientBcc": entry.first("domainRecipientBccAddress"),
-        "is_backupmx": backup,
-        "primarymx": primary,
-        "outboundRelay": entry.first("senderRelayHost"),
-        "services": entry.all("enabledService"),
-        "disabledDomainProfiles": settings.get("disabledDomainProfile", []),
-        "disabledUserProfiles": settings.get("disabledUserProfile", []),
-        "disabledUserPreferences": settings.get("disabledUserPreference", []),
-        "disabledMailServices": settings.get("disabledMailService", []),
-        "admins": entry.all("domainAdmin"),
-        "aliasDomains": entry.all("domainAliasName"),
-        "currentUsers": _int(entry.first("domainCurrentUserNumber")),
-        "currentAliases": _int(entry.first("domainCurrentAliasNumber")),
-        "currentLists": _int(entry.first("domainCurrentListNumber")),
-        "currentQuotaSize": _int(entry.first("domainCurrentQuotaSize")),
-    }
 
 
 def get_domain(directory: Directory, domain: str) -> dict[str, Any]:
@@ -108,7 +58,7 @@ def list_domains(
     parts = [DOMAIN_FILTER]
     if disabled_only:
         parts.append(F.eq("accountStatus", A.STATUS_DISABLED))
-    attributes = ["domainName"] if name_only else None
+    attributes = ["domainName"] if name_only else DOMAIN_VIEW.attributes
     if not name_only:
         flush_pending(directory)
     entries, total = directory.window(

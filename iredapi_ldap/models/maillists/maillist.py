@@ -26,7 +26,6 @@ from ..members import check_unused
 from ..members import count_limit_plan
 from ..members import domain_active
 from ..members import merge_triad
-from ..members import no_members_warning
 from ..members import policy_of
 from ..members import shadow_copies
 from ..members import value_steps
@@ -39,15 +38,14 @@ from .members import check_writable
 from .members import forget_group_account
 from .members import plan_members
 from .members import read_membership
+from .view import LIST_VIEW
+from .view import list_from_entry
 
 # iredmail-ldap-model.md 3.5b.
 LIST_SERVICES = ("mail", "deliver", "displayedInGlobalAddressBook")
 MLMMJ_SERVICE = "mlmmj"
 LIST_LIMIT = "EXCEEDED_DOMAIN_ML_LIMIT"
-READ_ATTRIBUTES = [
-    "objectClass", "mail", "cn", "accountStatus", "domainStatus", "accessPolicy", "listModerator",
-    "listOwner", "listAllowedUser", "shadowAddress", "memberOfGroup", "enabledService", "member",
-]  # fmt: skip
+READ_ATTRIBUTES = LIST_VIEW.attributes
 # Triads kept on the list entry: (replace field, add field, remove field, attribute).
 ROLE_TRIADS = (
     ("moderators", "addModerator", "removeModerator", "listModerator"),
@@ -55,27 +53,6 @@ ROLE_TRIADS = (
     ("allowedSenders", "addAllowedSender", "removeAllowedSender", "listAllowedUser"),
 )
 RETRIES = 5
-
-
-def list_from_entry(entry: Entry, membership: Membership) -> dict[str, Any]:
-    """Return the API view of a legacy list entry and its members."""
-    members = membership.addresses()
-    return {
-        "mail": (entry.first("mail") or "").lower(),
-        "name": entry.first("cn", ""),
-        "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE),
-        "domainDisabled": (entry.first("domainStatus") or "").lower() == A.STATUS_DISABLED,
-        "accessPolicy": policy_of(entry),
-        "members": members,
-        "externalMembers": sorted(membership.external),
-        "moderators": [v.lower() for v in entry.all("listModerator")],
-        "owners": [v.lower() for v in entry.all("listOwner")],
-        "allowedSenders": [v.lower() for v in entry.all("listAllowedUser")],
-        "aliases": [v.lower() for v in entry.all("shadowAddress")],
-        "memberOfGroup": [v.lower() for v in entry.all("memberOfGroup")],
-        "hasMembers": bool(members),
-        "warnings": [] if members else [no_members_warning("list")],
-    }
 
 
 def get_list_entry(directory: Directory, mail: str, attributes: list[str] | None = None) -> Entry:

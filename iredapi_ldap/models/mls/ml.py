@@ -35,9 +35,10 @@ from .settings import apply_controls
 from .settings import bad
 from .settings import control_writes
 from .settings import ldap_roles
-from .settings import parse_size
 from .settings import posting_rules
 from .settings import settings_view
+from .view import ML_VIEW
+from .view import list_view
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,7 @@ ACCOUNT_LIMIT = "EXCEEDED_DOMAIN_ML_LIMIT"
 MLID_ATTEMPTS = 20
 POSTING_FLAGS = ("only_subscriber_can_post", "only_moderator_can_post")
 SUBSCRIBER_FIELDS = ("subscribers", "add_subscribers", "remove_subscribers")
-READ_ATTRIBUTES = [
-    "objectClass", "mail", "cn", "accountStatus", "domainStatus", "accessPolicy",
-    "mailingListID", "mtaTransport", "enabledService", "shadowAddress", "maxMessageSize",
-    "description", "listOwner", "listModerator", "listAllowedUser",
-]  # fmt: skip
+READ_ATTRIBUTES = ML_VIEW.attributes
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -66,37 +63,6 @@ def get_list_entry(directory: Directory, mail: str) -> Entry:
     if not entry.has("enabledService", SERVICE):
         raise errors.NotFound(f"{mail} is an old-style list; use /api/maillist/{mail}.")
     return entry
-
-
-def subscribers_view(mlmmj: Mlmmj, mail: str) -> list[dict[str, str]]:
-    """Return every subscription as mlmmj-list reports it, sorted by address."""
-    found = mlmmj.subscribers(mail)
-    rows = [{"mail": a, "subscription": version} for version, items in found.items() for a in items]
-    return sorted(rows, key=lambda row: (row["mail"], row["subscription"]))
-
-
-def list_view(entry: Entry, mlmmj: Mlmmj, with_subscribers: bool = False) -> dict[str, Any]:
-    """Return the API view of an mlmmj list: its entry and its directory's settings."""
-    mail = (entry.first("mail") or "").lower()
-    exists = mlmmj.exists(mail)
-    view = {
-        "mail": mail,
-        "name": entry.first("cn", ""),
-        "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE),
-        "domainDisabled": (entry.first("domainStatus") or "").lower() == A.STATUS_DISABLED,
-        "accessPolicy": (entry.first("accessPolicy") or "public").lower(),
-        "mailingListID": entry.first("mailingListID"),
-        "transport": entry.first("mtaTransport"),
-        "services": entry.all("enabledService"),
-        "aliases": [v.lower() for v in entry.all("shadowAddress")],
-        "maxMailSize": parse_size(entry.first("maxMessageSize")),
-        "newsletter_description": entry.first("description"),
-        "spool_exists": exists,
-        **settings_view(mlmmj, mail, exists),
-    }
-    if with_subscribers:
-        view["subscribers"] = subscribers_view(mlmmj, mail) if exists else []
-    return view
 
 
 def get_list(directory: Directory, mlmmj: Mlmmj, mail: str, with_subscribers: bool) -> dict:

@@ -7,20 +7,20 @@ import posixpath
 from typing import Any
 
 from ...ldap import Entry
-from ...ldap import attrs as A
+from ..fieldmap import ACCOUNT_STATUS
+from ..fieldmap import BOOLEAN
+from ..fieldmap import DOMAIN_DISABLED
+from ..fieldmap import INTEGER
+from ..fieldmap import MAIL
+from ..fieldmap import NAME
+from ..fieldmap import STRING
+from ..fieldmap import STRINGS
+from ..fieldmap import FieldMap
+from ..fieldmap import field
+from ..fieldmap import text
+from ..fieldmap import texts
 from ..units import bytes_to_mb
 
-# Everything user_from_entry reads; userPassword is deliberately absent.
-USER_READ_ATTRIBUTES = [
-    "objectClass", "mail", "cn", "givenName", "sn", "uid", "accountStatus", "domainStatus",
-    "preferredLanguage", "mailQuota", "mailboxFormat", "mailboxFolder", "homeDirectory",
-    "storageBaseDirectory", "mailMessageStore", "mtaTransport", "employeeNumber",
-    "domainGlobalAdmin", "enabledService", "mailForwardingAddress", "shadowAddress",
-    "userSenderBccAddress", "userRecipientBccAddress", "telephoneNumber", "mobile",
-    "memberOfGroup", "shadowLastChange", "allowNets", "senderRelayHost",
-]  # fmt: skip
-# Enough for email_only listings and DN-only passes.
-USER_SUMMARY_ATTRIBUTES = ["mail"]
 EPOCH = datetime.date(1970, 1, 1)
 
 
@@ -39,6 +39,9 @@ def _quota_mb(text: str | None) -> int:
         return 0
 
 
+MAILDIR_ATTRIBUTES = ("homeDirectory", "storageBaseDirectory", "mailMessageStore")
+
+
 def maildir_of(entry: Entry) -> str | None:
     """Return the mailbox path: homeDirectory, or storageBaseDirectory/mailMessageStore (pre-0.9.8)."""
     home = entry.first("homeDirectory")
@@ -55,39 +58,57 @@ def _networks(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").replace(" ", ",").split(",") if part.strip()]
 
 
+def _is_admin(entry: Entry) -> bool:
+    return entry.has("enabledService", "domainadmin")
+
+
+def _is_global_admin(entry: Entry, _context: Any) -> bool:
+    return _is_admin(entry) and (entry.first("domainGlobalAdmin") or "").lower() == "yes"
+
+
+# A mail user's answer (GET /api/user, listings, export); userPassword is deliberately absent.
+USER_VIEW = FieldMap(
+    MAIL,
+    NAME,
+    text("gn", "givenName", "givenName"),
+    text("sn", "sn"),
+    text("uid", "uid"),
+    ACCOUNT_STATUS,
+    DOMAIN_DISABLED,
+    text("language", "preferredLanguage", "preferredLanguage"),
+    field("quota", INTEGER, lambda e, _: _quota_mb(e.first("mailQuota")), "mailQuota",
+          description="MB; 0 = unlimited"),
+    text("mailboxFormat", "mailboxFormat"),
+    text("mailboxFolder", "mailboxFolder"),
+    field("maildir", STRING, lambda e, _: maildir_of(e), *MAILDIR_ATTRIBUTES,
+          description="Absolute mailbox path", nullable=True),
+    text("transport", "mtaTransport", "mtaTransport"),
+    text("employeeid", "employeeNumber", "employeeNumber"),
+    field("isGlobalAdmin", BOOLEAN, _is_global_admin, "enabledService", "domainGlobalAdmin"),
+    field("isDomainAdmin", BOOLEAN, lambda e, _: _is_admin(e), "enabledService",
+          description="enabledService=domainadmin"),
+    texts("forwarding", "mailForwardingAddress", "mailForwardingAddress", lower=True),
+    texts("aliases", "shadowAddress", "Per-user alias addresses (shadowAddress)", lower=True),
+    texts("services", "enabledService", "enabledService"),
+    text("senderBcc", "userSenderBccAddress"),
+    text("recipientBcc", "userRecipientBccAddress"),
+    texts("telephoneNumber", "telephoneNumber", "Telephone numbers"),
+    texts("mobile", "mobile", "Mobile numbers"),
+    texts("memberOfGroup", "memberOfGroup", "Legacy mailing lists the user belongs to", lower=True),
+    field("lastPasswordChange", STRING, lambda e, _: _days_to_iso(e.first("shadowLastChange")),
+          "shadowLastChange", description="YYYY-MM-DD (shadowLastChange)", nullable=True),
+    field("allowNets", STRINGS, lambda e, _: _networks(e.first("allowNets")), "allowNets",
+          description="Networks the user may log in from; empty = anywhere"),
+    text("outboundRelay", "senderRelayHost", "senderRelayHost"),
+    extra_attributes=("objectClass",),
+)  # fmt: skip
+# Everything user_from_entry reads.
+USER_READ_ATTRIBUTES = USER_VIEW.attributes
+
+
 def user_from_entry(entry: Entry) -> dict[str, Any]:
     """Return the API view of a mailUser entry."""
-    services = entry.all("enabledService")
-    is_admin = entry.has("enabledService", "domainadmin")
-    return {
-        "mail": (entry.first("mail") or "").lower(),
-        "name": entry.first("cn", ""),
-        "gn": entry.first("givenName"),
-        "sn": entry.first("sn"),
-        "uid": entry.first("uid"),
-        "accountStatus": entry.first("accountStatus", A.STATUS_ACTIVE),
-        "domainDisabled": (entry.first("domainStatus") or "").lower() == A.STATUS_DISABLED,
-        "language": entry.first("preferredLanguage"),
-        "quota": _quota_mb(entry.first("mailQuota")),
-        "mailboxFormat": entry.first("mailboxFormat"),
-        "mailboxFolder": entry.first("mailboxFolder"),
-        "maildir": maildir_of(entry),
-        "transport": entry.first("mtaTransport"),
-        "employeeid": entry.first("employeeNumber"),
-        "isGlobalAdmin": is_admin and (entry.first("domainGlobalAdmin") or "").lower() == "yes",
-        "isDomainAdmin": is_admin,
-        "forwarding": [v.lower() for v in entry.all("mailForwardingAddress")],
-        "aliases": [v.lower() for v in entry.all("shadowAddress")],
-        "services": services,
-        "senderBcc": entry.first("userSenderBccAddress"),
-        "recipientBcc": entry.first("userRecipientBccAddress"),
-        "telephoneNumber": entry.all("telephoneNumber"),
-        "mobile": entry.all("mobile"),
-        "memberOfGroup": [v.lower() for v in entry.all("memberOfGroup")],
-        "lastPasswordChange": _days_to_iso(entry.first("shadowLastChange")),
-        "allowNets": _networks(entry.first("allowNets")),
-        "outboundRelay": entry.first("senderRelayHost"),
-    }
+    return USER_VIEW.read(entry)
 
 
 def user_summary(entry: Entry) -> str:

@@ -41,6 +41,8 @@ DEFAULT_ADMIN = "admin@localhost.localdomain"
 ADMIN_PASSWORD_FILE = "admin-password.txt"
 # Debian's slapd-config keeps the first (mdb) database here.
 DEFAULT_CONFIG_DATABASE = "olcDatabase={1}mdb,cn=config"
+# The failed-login counters of every worker, in --data-dir.
+LOGIN_LIMITS_FILE = "login-limits.sqlite"
 
 
 @click.group()
@@ -116,6 +118,8 @@ def write_embedded_config(data: Path, creds: Any) -> Path:
         values.setdefault("IREDAPD_URL", f"sqlite:///{data / 'iredapd.sqlite'}")
     # Absolute, so `iredapi-ldap recount --data-dir` shares the locks from any directory.
     values.setdefault("LDAP_COUNTER_LOCK_DIR", str(data / "counter-locks"))
+    # One file for every worker's failed-login counts: the limits hold for the host.
+    values.setdefault("RATE_LIMIT_STORAGE", f"sqlite:///{data / LOGIN_LIMITS_FILE}")
     cfg.write_ini(ini, values)
     return ini
 

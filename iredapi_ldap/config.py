@@ -119,6 +119,7 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("sql", "url"): ("SQL_URL", _str, ""),
     ("sql", "echo"): ("SQL_ECHO", _bool, False),
     ("sql", "audit_keep_days"): ("SQL_AUDIT_KEEP_DAYS", _int, 0),
+    ("sql", "iredadmin_log"): ("SQL_IREDADMIN_LOG", _bool, False),
     # Empty: a SQLite file at var/iredapd.sqlite below the working directory.
     ("iredapd", "url"): ("IREDAPD_URL", _str, ""),
     ("mlmmj", "spool_dir"): ("MLMMJ_SPOOL_DIR", _str, "/var/vmail/mlmmj"),

@@ -7,11 +7,12 @@ cd "$(dirname "$0")"
 mode="${1:-}"
 [ $# -gt 0 ] && shift
 
-RUNTIME_DEBS="slapd ldap-utils"
+# mlmmj: the embedded default keeps its lists' spool in --data-dir (/api/ml works at once).
+RUNTIME_DEBS="slapd ldap-utils mlmmj"
 # The tests also drive the real mail stack and real PostgreSQL and MariaDB servers
 # (mariadb-server brings mariadb-client), and the real sudo (the mail host helper's
 # sudoers drop-in is checked with visudo and used through sudo).
-TEST_DEBS="dovecot-core dovecot-ldap postfix postfix-ldap postgresql mariadb-server mlmmj redis-server sudo"
+TEST_DEBS="dovecot-core dovecot-ldap postfix postfix-ldap postgresql mariadb-server redis-server sudo"
 PYTHON_DEBS="python3 python3-venv python3-pip"
 
 apt_install() {

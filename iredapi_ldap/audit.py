@@ -34,6 +34,7 @@ from .security.tokens import current_token
 from .sqlstore import get_store
 from .sqlstore import iso_utc
 from .sqlstore import utc_now
+from .sqlstore.audit import IREDADMIN_LIMITS
 from .sqlstore.audit import LIMITS
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,25 @@ ENDPOINT_ACTIONS = {
     "user.change_email": "rename",
     "alias.change_email": "rename",
 }
+# [sql] iredadmin_log: the audit actions iRedAdmin's admin log shows, as its events
+# (libs/panel LOG_EVENTS), and the verb and noun of its message (libs/ldaplib: "Create user:
+# x@y.", with "[API] " before it as iRedAdmin's libs/logger.py marks /api/ requests).
+IREDADMIN_EVENTS = {
+    "create": "create",
+    "update": "update",
+    "rename": "update",
+    "delete": "delete",
+    "login": "login",
+}
+IREDADMIN_NOUNS = {
+    "users": "users of domain",
+    "domain_admins": "admins of domain",
+    "ml": "mailing list",
+    "maillist": "mailing list",
+    "token": "API token of admin",
+    "jobs": "job",
+}
+IREDADMIN_LOGIN = {200: ("info", "Admin login success"), 401: ("error", "Login failed.")}
 MAX_PARAMETERS = 16000  # characters of JSON; fits TEXT on every backend
 PURGE_EVERY_SECONDS = 3600
 PURGED_KEY = "iredapi_audit_purged"
@@ -110,7 +130,55 @@ def _write_row(status: int, result: str = "") -> None:
         # The write itself is done; failing the answer now would make clients retry it.
         log.error("Audit log not written: %s %s by %s", row["method"], row["path"], row["admin"])
         return
+    if current_app.config.get("SQL_IREDADMIN_LOG"):
+        _write_iredadmin_row(row)
     _purge_now_and_then(current_app)
+
+
+def _write_iredadmin_row(row: dict[str, Any]) -> None:
+    """Add the request to iRedAdmin's admin log too; apart, so its failure keeps the audit row."""
+    entry = iredadmin_row(row)
+    if entry is None:
+        return
+    try:
+        get_store().iredadmin_log.insert(entry)
+    except Exception:
+        log.error("iRedAdmin's admin log not written: %s %s", row["method"], row["path"])
+
+
+def iredadmin_row(row: dict[str, Any]) -> dict[str, Any] | None:
+    """Return the `log` row iRedAdmin would write for an audit row, or None if it writes none.
+
+    iRedAdmin logs changes made and logins (a failed one as an error), not refusals.
+    """
+    action, status = row.get("action", ""), row["status"]
+    event = IREDADMIN_EVENTS.get(action)
+    if event is None or row["method"] not in WRITE_METHODS:
+        return None
+    level, domain, username = "info", row.get("domain", ""), ""
+    if event == "login":
+        if status not in IREDADMIN_LOGIN:
+            return None
+        level, message = IREDADMIN_LOGIN[status]
+        domain = ""  # as iRedAdmin's login rows
+    elif status >= 400:
+        return None
+    else:
+        resource, target = row.get("resource", ""), row.get("object", "")
+        noun = IREDADMIN_NOUNS.get(resource, resource.replace("_", " "))
+        message = f"{action.capitalize()} {noun}: {target}."
+        username = target if "@" in target else ""
+    entry = {
+        "timestamp": row["timestamp"].replace(microsecond=0),
+        "admin": row.get("admin", ""),
+        "ip": row.get("client_address", ""),
+        "domain": domain,
+        "username": username,
+        "event": event,
+        "loglevel": level,
+        "msg": f"[API] {message}",
+    }
+    return {key: _fit(key, value, IREDADMIN_LIMITS) for key, value in entry.items()}
 
 
 def _purge_now_and_then(app: Flask) -> None:
@@ -176,12 +244,12 @@ def _bare_row(status: int) -> dict[str, Any]:
     return {key: _fit(key, value) for key, value in row.items()}
 
 
-def _fit(key: str, value: Any) -> Any:
+def _fit(key: str, value: Any, limits: dict[str, int | None] = LIMITS) -> Any:
     """Make a value storable on every backend: no NUL, no lone surrogate, within the column."""
     if not isinstance(value, str):
         return value
     value = printable(value).replace("\x00", "\\x00")
-    return value[: LIMITS[key]] if LIMITS.get(key) else value
+    return value[: limits[key]] if limits.get(key) else value
 
 
 def _who() -> str:

@@ -27,6 +27,8 @@ from .jobs.cli import bulk_update_command
 from .jobs.cli import jobs_group
 from .ldap import get_directory
 from .ldap.bootstrap import ensure_base_entries
+from .mailhost import MailHostUnavailable
+from .mailhost import require_mlmmj
 from .mailhost.cli import sudoers_command
 from .models.admins.create import any_global_admin
 from .models.admins.create import create_admin
@@ -41,6 +43,10 @@ DEFAULT_ADMIN = "admin@localhost.localdomain"
 ADMIN_PASSWORD_FILE = "admin-password.txt"
 # Debian's slapd-config keeps the first (mdb) database here.
 DEFAULT_CONFIG_DATABASE = "olcDatabase={1}mdb,cn=config"
+# What the embedded default keeps in --data-dir besides the directory and the SQL store.
+LOGIN_LIMITS_FILE = "login-limits.sqlite"
+MLMMJ_SPOOL = "mlmmj"
+MLMMJ_ARCHIVE = "mlmmj-archive"
 
 
 @click.group()
@@ -88,6 +94,7 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -
         ini = write_embedded_config(data, creds)
         app = build_app(str(ini))
         _ensure_first_admin(app, data, admin_email, admin_password)
+        _warn_without_mlmmj(app)
         click.echo(
             f"iredapi-ldap: embedded directory {creds.uri} (suffix {creds.suffix}); config {ini}"
         )
@@ -116,8 +123,25 @@ def write_embedded_config(data: Path, creds: Any) -> Path:
         values.setdefault("IREDAPD_URL", f"sqlite:///{data / 'iredapd.sqlite'}")
     # Absolute, so `iredapi-ldap recount --data-dir` shares the locks from any directory.
     values.setdefault("LDAP_COUNTER_LOCK_DIR", str(data / "counter-locks"))
+    # One file for every worker's failed-login counts: the limits hold for the host.
+    values.setdefault("RATE_LIMIT_STORAGE", f"sqlite:///{data / LOGIN_LIMITS_FILE}")
+    # The mlmmj lists' spool (and archive) live here too, unless config.ini names a spool.
+    if "MLMMJ_SPOOL_DIR" not in values:
+        values["MLMMJ_SPOOL_DIR"] = str(data / MLMMJ_SPOOL)
+        values.setdefault("MLMMJ_ARCHIVE_DIR", str(data / MLMMJ_ARCHIVE))
+    if Path(values["MLMMJ_SPOOL_DIR"]) == data / MLMMJ_SPOOL:
+        (data / MLMMJ_SPOOL).mkdir(mode=0o700, exist_ok=True)
     cfg.write_ini(ini, values)
     return ini
+
+
+def _warn_without_mlmmj(app) -> None:
+    """Say at start-up, not at the first list request, that mlmmj lists need the mlmmj package."""
+    try:
+        require_mlmmj(app.config["MLMMJ_BIN_DIR"], app.config["MLMMJ_SKEL_DIR"])
+    except MailHostUnavailable as exc:
+        click.echo(f"iredapi-ldap: {exc.detail}")
+        click.echo("iredapi-ldap: until then, the /api/ml routes answer 503 MAILHOST_UNAVAILABLE.")
 
 
 def _ensure_first_admin(app, data: Path, email: str | None, password: str | None) -> None:

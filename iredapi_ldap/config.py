@@ -74,7 +74,8 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("api", "api_clients"): ("API_CLIENTS", _str, ""),
     ("api", "trusted_proxies"): ("TRUSTED_PROXIES", _str, ""),
     ("api", "domain_admin_transports"): ("DOMAIN_ADMIN_TRANSPORTS", _str, ""),
-    ("security", "rate_limit_storage"): ("RATE_LIMIT_STORAGE", _str, "memory://"),
+    # Empty: a SQLite file at var/login-limits.sqlite below the working directory.
+    ("security", "rate_limit_storage"): ("RATE_LIMIT_STORAGE", _str, ""),
     ("security", "login_failures_per_account"): (
         "LOGIN_FAILURES_PER_ACCOUNT",
         _str,
@@ -118,6 +119,7 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("sql", "url"): ("SQL_URL", _str, ""),
     ("sql", "echo"): ("SQL_ECHO", _bool, False),
     ("sql", "audit_keep_days"): ("SQL_AUDIT_KEEP_DAYS", _int, 0),
+    ("sql", "iredadmin_log"): ("SQL_IREDADMIN_LOG", _bool, False),
     # Empty: a SQLite file at var/iredapd.sqlite below the working directory.
     ("iredapd", "url"): ("IREDAPD_URL", _str, ""),
     ("mlmmj", "spool_dir"): ("MLMMJ_SPOOL_DIR", _str, "/var/vmail/mlmmj"),

@@ -192,6 +192,9 @@ def build_config(slapd_server, tmp_path):
         "LDAP_COUNTER_LOCK_DIR": str(tmp_path / "counter-locks"),
         # No re-count thread per test app (it would outlive the test); tests of it turn it on.
         "LDAP_COUNTER_RECOUNT_SECONDS": 0,
+        # Each test app counts failed logins on its own (the default, a SQLite file shared by
+        # the host's workers, is tested in tests/api/test_ratelimit.py and tests/cli/).
+        "RATE_LIMIT_STORAGE": "memory://",
     }
 
 

@@ -4,6 +4,10 @@ The per-address limit always applies. The per-account limit throttles the guesse
 owner: a client that has logged in to the account before, from the same address or with a
 device cookie (device_cookie.py) for it, is not blocked by it, but by a limit of its own,
 keyed by that address or device, of the same size.
+
+Both the failures and the trusted clients live in `[security] rate_limit_storage`: by
+default a SQLite file that every worker of the host shares (sqlstore/ratelimit.py), or
+Redis for several hosts; `memory://` counts per process.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from limits.strategies import MovingWindowRateLimiter
 from ..config import ConfigError
 from ..errors import ApiError
 from ..errors import TooManyRequests
+from ..sqlstore import resolve_storage_uri
 from . import device_cookie
 from .client import client_address
 from .token_usage import Recent
@@ -218,6 +223,7 @@ def _without_password(uri: str) -> str:
 
 def init_app(app: Flask) -> None:
     """Build the app's limiter from [security] (ConfigError when a value is unusable)."""
+    app.config["RATE_LIMIT_STORAGE"] = resolve_storage_uri(app.config["RATE_LIMIT_STORAGE"])
     app.extensions[EXTENSION_KEY] = LoginLimiter(
         app.config["RATE_LIMIT_STORAGE"],
         app.config["LOGIN_FAILURES_PER_ACCOUNT"],

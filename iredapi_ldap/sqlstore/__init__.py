@@ -15,6 +15,7 @@ from .errors import PolicyStoreUnavailable
 from .errors import StoreError
 from .errors import StoreUnavailable
 from .errors import translate_errors
+from .ratelimit import resolve_storage_uri
 from .store import Store
 from .store import delete_date_for
 from .tables import TABLES
@@ -42,6 +43,7 @@ __all__ = [
     "iredapd",
     "iso_utc",
     "last_login",
+    "resolve_storage_uri",
     "metadata",
     "translate_errors",
     "used_quota",

@@ -10,15 +10,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from .engine import MYSQL_UTC_SESSION
 from .engine import SqlState
 from .errors import translate_errors
 from .tables import audit_log
+from .tables import iredadmin_log
 from .tables import utc_now
 
 # Built once: a new insert construct per request cost more than the row it wrote.
 INSERT = sa.insert(audit_log)
+IREDADMIN_INSERT = sa.insert(iredadmin_log)
 # The length of each text column: audit.py cuts values to fit.
 LIMITS = {column.name: getattr(column.type, "length", None) for column in audit_log.columns}
+IREDADMIN_LIMITS = {
+    column.name: getattr(column.type, "length", None) for column in iredadmin_log.columns
+}
 
 
 class AuditLog:
@@ -92,6 +98,28 @@ class AuditLog:
             total = conn.execute(count).scalar_one()
             rows = conn.execute(query).mappings().all()
         return [dict(row) for row in rows], total
+
+
+class IRedAdminLog:
+    """iRedAdmin's admin log (its `log` table), for hosts where iRedAdmin shares the database."""
+
+    def __init__(self, state: SqlState) -> None:
+        self._state = state
+
+    def insert(self, row: dict[str, Any]) -> None:
+        """Write one row (the keys are iRedAdmin's column names)."""
+        with translate_errors(), self._state.engine().begin() as conn:
+            mysql = conn.dialect.name in ("mysql", "mariadb")
+            if mysql:
+                # iRedAdmin writes its UTC time string in the server's own session zone and
+                # reads it back there; written from our UTC session, TIMESTAMP would convert
+                # it, and iRedAdmin would show the row shifted by the server's offset.
+                conn.execute(sa.text("SET time_zone = @@global.time_zone"))
+            try:
+                conn.execute(IREDADMIN_INSERT, [row])
+            finally:
+                if mysql:
+                    conn.execute(sa.text(MYSQL_UTC_SESSION))
 
 
 def _naive_utc(moment: datetime) -> datetime:

@@ -138,10 +138,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# We write UTC; MySQL TIMESTAMP converts from the session zone, so make it UTC.
+MYSQL_UTC_SESSION = "SET time_zone = '+00:00'"
+
+
 def _mysql_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # We write UTC; MySQL TIMESTAMP converts from the session zone, so make it UTC.
     cursor = dbapi_connection.cursor()
-    cursor.execute("SET time_zone = '+00:00'")
+    cursor.execute(MYSQL_UTC_SESSION)
     cursor.close()
 
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .audit import AuditLog
+from .audit import IRedAdminLog
 from .engine import SqlState
 from .errors import translate_errors
 from .jobs import Jobs
@@ -57,6 +58,11 @@ class Store:
     def audit(self) -> AuditLog:
         """The audit log's rows."""
         return AuditLog(self._state)
+
+    @property
+    def iredadmin_log(self) -> IRedAdminLog:
+        """iRedAdmin's own admin log (`log`), written as well with [sql] iredadmin_log."""
+        return IRedAdminLog(self._state)
 
     @property
     def jobs(self) -> Jobs:

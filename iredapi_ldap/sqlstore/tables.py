@@ -99,6 +99,36 @@ last_login = sa.Table(
     **TABLE_OPTIONS,
 )
 
+# iRedAdmin SQL/iredadmin.mysql and .pgsql: the admin log iRedAdmin shows under "Admin
+# activities" (libs/panel/log.py reads it newest first). With [sql] iredadmin_log the audit
+# path adds a row per write in iRedAdmin's own form (audit.py). `timestamp` is UTC in whole
+# seconds, as iRedAdmin's libs/logger.py writes it; `ip` is VARCHAR(40) there.
+iredadmin_log = sa.Table(
+    "log",
+    metadata,
+    sa.Column("id", ID, primary_key=True, autoincrement=True),
+    sa.Column(
+        "timestamp", sa.TIMESTAMP(), nullable=False, server_default=sa.func.current_timestamp()
+    ),
+    sa.Column("admin", sa.String(255), nullable=False),
+    sa.Column("ip", sa.String(40), nullable=False),
+    sa.Column("domain", sa.String(255), nullable=False, server_default=""),
+    sa.Column("username", sa.String(255), nullable=False, server_default=""),
+    sa.Column("event", sa.String(20), nullable=False, server_default=""),
+    sa.Column("loglevel", sa.String(10), nullable=False, server_default="info"),
+    sa.Column("msg", sa.Text(), nullable=True),
+    sa.Index("idx_log_timestamp", "timestamp"),
+    sa.Index("idx_log_admin", "admin"),
+    sa.Index("idx_log_ip", "ip"),
+    sa.Index("idx_log_domain", "domain"),
+    sa.Index("idx_log_username", "username"),
+    sa.Index("idx_log_event", "event"),
+    sa.Index("idx_log_loglevel", "loglevel"),
+    # INSERT ... RETURNING id would need SELECT too; the API only ever adds rows here.
+    implicit_returning=False,
+    **TABLE_OPTIONS,
+)
+
 # Tables keyed by a mail address that follow an account when it is renamed
 # or removed. deleted_mailboxes is history and keeps the old address.
 ACCOUNT_TABLES = (used_quota, last_login)
@@ -171,4 +201,12 @@ token_usage = sa.Table(
 )
 
 # Every table, in the order the store creates them.
-TABLES = (deleted_mailboxes, used_quota, last_login, audit_log, jobs, token_usage)
+TABLES = (
+    deleted_mailboxes,
+    used_quota,
+    last_login,
+    iredadmin_log,
+    audit_log,
+    jobs,
+    token_usage,
+)

@@ -1,9 +1,10 @@
-"""Failed logins limited per account and per client address (429 + Retry-After), memory or Redis."""
+"""Failed logins limited per account and per client address (429 + Retry-After): memory, SQLite, Redis."""
 
 from __future__ import annotations
 
 import shutil
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -263,12 +264,56 @@ def test_trusted_client_days_zero_restores_one_shared_account_limit(app_config, 
         ({"LOGIN_FAILURES_PER_ACCOUNT": "five per hour"}, "login_failures_per_account"),
         ({"LOGIN_FAILURES_PER_ADDRESS": "5/fortnight"}, "login_failures_per_address"),
         ({"RATE_LIMIT_STORAGE": "nosuch://x"}, "rate_limit_storage"),
+        ({"RATE_LIMIT_STORAGE": "sqlite:///:memory:"}, "rate_limit_storage"),
     ],
 )
 def test_invalid_rate_limit_settings_stop_the_app(app_config, overrides, message):
     """An unparsable limit or an unknown storage is a ConfigError naming the key."""
     with pytest.raises(ConfigError, match=message):
         create_app({**app_config, **overrides})
+
+
+# -- one host: a SQLite file shared by every worker (the default) -----------------------
+
+
+def test_workers_of_one_host_share_failures_and_known_addresses(app_config, admin, tmp_path):
+    """Two apps (two workers) on one SQLite file: the failures of both count, 3 in all."""
+    settings = dict(LIMITS, RATE_LIMIT_STORAGE=f"sqlite:///{tmp_path / 'login-limits.sqlite'}")
+    with app_with(app_config, **settings) as first, app_with(app_config, **settings) as second:
+        assert login(first.test_client(), address=OWNER_HOME).status_code == 200
+        assert login(first.test_client(), password="wrong").status_code == 401
+        assert login(second.test_client(), password="wrong").status_code == 401
+        assert login(first.test_client(), password="wrong").status_code == 401
+        assert_limited(login(second.test_client()))
+        assert_limited(login(first.test_client(), address=NEW_PLACE))
+        # The owner's address, known from its login on the first worker, passes on the second.
+        assert login(second.test_client(), address=OWNER_HOME).status_code == 200
+
+
+def test_the_default_storage_is_a_file_below_the_working_directory(
+    app_config, admin, tmp_path, monkeypatch
+):
+    """Without a setting the counters live in var/login-limits.sqlite, private to the API user."""
+    monkeypatch.chdir(tmp_path)
+    with app_with(app_config, RATE_LIMIT_STORAGE="", **LIMITS) as node:
+        path = tmp_path / "var" / "login-limits.sqlite"
+        assert node.config["RATE_LIMIT_STORAGE"] == f"sqlite:///{path}"
+        assert login(node.test_client(), password="wrong").status_code == 401
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        with sqlite3.connect(path) as conn:
+            keys = [key for (key,) in conn.execute("SELECT key FROM hits")]
+        assert any("iredapi-login-account" in key and ADMIN_EMAIL in key for key in keys), keys
+
+
+def test_an_unusable_file_refuses_logins_with_503(app_config, admin, tmp_path):
+    """When the counters' file cannot be opened, logins answer 503 rather than going unlimited."""
+    (tmp_path / "plain-file").write_text("")
+    storage = f"sqlite:///{tmp_path / 'plain-file' / 'login-limits.sqlite'}"
+    with app_with(app_config, RATE_LIMIT_STORAGE=storage) as node:
+        response = login(node.test_client())
+        assert response.status_code == 503
+        assert response.json["msg"] == "RATE_LIMIT_STORAGE_UNAVAILABLE"
+        assert "Set-Cookie" not in response.headers
 
 
 # -- Redis: several API nodes share the counters ---------------------------------------

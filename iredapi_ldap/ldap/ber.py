@@ -24,47 +24,24 @@ from ldap3.operation.search import parse_filter
 from pyasn1.codec.ber import encoder
 
 from . import filter_ber
+from .tlv import ENUMERATED
+from .tlv import SEQUENCE
+from .tlv import SET
+from .tlv import boolean
+from .tlv import integer
+from .tlv import octets
+from .tlv import tlv
 
 SCOPE_CODES = {"BASE": 0, "LEVEL": 1, "SUBTREE": 2}
 DEREF_ALWAYS = 3
 MODIFY_CODES = {"MODIFY_ADD": 0, "MODIFY_DELETE": 1, "MODIFY_REPLACE": 2, "MODIFY_INCREMENT": 3}
 PAGED_RESULTS_OID = "1.2.840.113556.1.4.319"
 
-SEQUENCE = 0x30
-SET = 0x31
-INTEGER = 0x02
-OCTET_STRING = 0x04
-ENUMERATED = 0x0A
-BOOLEAN = 0x01
 SEARCH_REQUEST = 0x63  # [APPLICATION 3], constructed
 MODIFY_REQUEST = 0x66  # [APPLICATION 6], constructed
 ADD_REQUEST = 0x68  # [APPLICATION 8], constructed
 DEL_REQUEST = 0x4A  # [APPLICATION 10], primitive
 CONTROLS = 0xA0  # [0], constructed
-
-
-def tlv(tag: int, content: bytes) -> bytes:
-    """Return one BER element: tag, definite length, content."""
-    size = len(content)
-    if size < 0x80:
-        return bytes((tag, size)) + content
-    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes((tag, 0x80 | len(length))) + length + content
-
-
-def integer(value: int, tag: int = INTEGER) -> bytes:
-    """Return a (non-negative) INTEGER or ENUMERATED in the fewest octets."""
-    return tlv(tag, value.to_bytes(value.bit_length() // 8 + 1, "big"))
-
-
-def octets(value: str | bytes) -> bytes:
-    """Return an OCTET STRING (text is sent as UTF-8)."""
-    return tlv(OCTET_STRING, value if isinstance(value, bytes) else value.encode("utf-8"))
-
-
-def boolean(value: bool) -> bytes:
-    """Return a BOOLEAN."""
-    return tlv(BOOLEAN, b"\xff" if value else b"\x00")
 
 
 def message(message_id: int, operation: bytes, controls: bytes = b"") -> bytes:

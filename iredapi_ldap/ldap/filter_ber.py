@@ -9,8 +9,9 @@ covers and, or, not, equality, substrings, >=, <=, ~= and presence; anything els
 
 from __future__ import annotations
 
-# The module, not its names: ber.py imports this one while it is still loading.
-from . import ber
+from .tlv import SEQUENCE
+from .tlv import octets
+from .tlv import tlv
 
 AND, OR, NOT = 0xA0, 0xA1, 0xA2
 EQUALITY, SUBSTRINGS, GREATER_OR_EQUAL, LESS_OR_EQUAL = 0xA3, 0xA4, 0xA5, 0xA6
@@ -61,12 +62,12 @@ def _filter(text: str, start: int) -> tuple[bytes, int]:
             parts.append(part)
         if not parts or text[index : index + 1] != ")":
             raise Unsupported("bad and/or")
-        return ber.tlv(AND if kind == "&" else OR, b"".join(parts)), index + 1
+        return tlv(AND if kind == "&" else OR, b"".join(parts)), index + 1
     if kind == "!":
         inner, index = _filter(text, start + 2)
         if text[index : index + 1] != ")":
             raise Unsupported("bad not")
-        return ber.tlv(NOT, inner), index + 1
+        return tlv(NOT, inner), index + 1
     end = text.find(")", start)
     if end < 0:
         raise Unsupported("unclosed item")
@@ -84,14 +85,14 @@ def _item(item: str) -> bytes:
         raise Unsupported("extensible match or odd attribute")
     name = attribute.encode("ascii")
     if tag != EQUALITY or "*" not in value:
-        return ber.tlv(tag, ber.octets(name) + ber.octets(unescape(value)))
+        return tlv(tag, octets(name) + octets(unescape(value)))
     if value == "*":
-        return ber.tlv(PRESENT, name)
+        return tlv(PRESENT, name)
     pieces = value.split("*")
     parts = []
     if pieces[0]:
-        parts.append(ber.tlv(INITIAL, unescape(pieces[0])))
-    parts += [ber.tlv(ANY, unescape(piece)) for piece in pieces[1:-1] if piece]
+        parts.append(tlv(INITIAL, unescape(pieces[0])))
+    parts += [tlv(ANY, unescape(piece)) for piece in pieces[1:-1] if piece]
     if pieces[-1]:
-        parts.append(ber.tlv(FINAL, unescape(pieces[-1])))
-    return ber.tlv(SUBSTRINGS, ber.octets(name) + ber.tlv(ber.SEQUENCE, b"".join(parts)))
+        parts.append(tlv(FINAL, unescape(pieces[-1])))
+    return tlv(SUBSTRINGS, octets(name) + tlv(SEQUENCE, b"".join(parts)))

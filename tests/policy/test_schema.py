@@ -1,4 +1,4 @@
-"""The API's iRedAPD tables are iRedMail's; an existing database is used as it is."""
+"""The API's iRedAPD and Amavisd tables are iRedMail's; an existing database is used as it is."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from flask import Flask
 
 from iredapi_ldap import sqlstore
 from iredapi_ldap.models.policy import throttle
+from iredapi_ldap.models.policy import wblist
+from iredapi_ldap.sqlstore.amavisd import get_amavisd_store
+from iredapi_ldap.sqlstore.amavisd.tables import metadata as amavisd_metadata
 from iredapi_ldap.sqlstore.iredapd import get_policy_store
 from iredapi_ldap.sqlstore.iredapd.tables import metadata
 
 from .conftest import SQL_DIR
 from .conftest import load_sql
+from .conftest import open_app
 
 
 def describe(engine: sa.Engine) -> dict:
@@ -116,3 +120,61 @@ def test_an_empty_sqlite_database_gets_every_table_and_enforces_the_foreign_key(
             conn.execute(sa.text("INSERT INTO throttle_tracking (tid, account) VALUES (99, 'x')"))
     finally:
         sqlstore.dispose(app)
+
+
+@pytest.mark.parametrize("server", ["postgresql", "mariadb"])
+def test_created_amavisd_tables_are_iredmails(request, tmp_path, server):
+    """users, mailaddr, wblist, outbound_wblist, policy: as samples/amavisd/amavisd.{mysql,pgsql}."""
+    prefix = "pg" if server == "postgresql" else "mariadb"
+    urls = request.getfixturevalue(f"{prefix}_amavisd_urls")
+    app = open_app(tmp_path, AMAVISD_URL=urls[server][0])
+    api, iredmail = (
+        sa.create_engine(urls[server][1]),
+        sa.create_engine(urls[f"{server}-iredmail"][1]),
+    )
+    try:
+        with api.begin() as conn:
+            for name in reversed(amavisd_metadata.sorted_tables):
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {name.name}"))
+        get_amavisd_store(app).engine  # noqa: B018  (creates what is missing)
+        created, loaded = describe(api), describe(iredmail)
+        checks = {engine: _checks(engine) for engine in (api, iredmail)}
+    finally:
+        sqlstore.dispose(app)
+        api.dispose()
+        iredmail.dispose()
+
+    assert sorted(created) == sorted(amavisd_metadata.tables) == sorted(loaded)
+    for name in loaded:
+        assert created[name] == loaded[name], name
+    assert checks[api] == checks[iredmail]
+
+
+def _checks(engine: sa.Engine) -> list:
+    """PostgreSQL's CHECK (x >= 0) constraints, by table (MySQL has UNSIGNED instead)."""
+    inspector = sa.inspect(engine)
+    if engine.dialect.name != "postgresql":
+        return []
+    return sorted(
+        (name, check["sqltext"])
+        for name in inspector.get_table_names()
+        for check in inspector.get_check_constraints(name)
+    )
+
+
+def test_an_empty_sqlite_amavisd_database_stores_addresses_as_text(tmp_path):
+    """The five lookup tables; a row the API writes is TEXT, and a plain string finds it."""
+    app = open_app(tmp_path)
+    try:
+        store = get_amavisd_store(app)
+        wblist.add_wblist(store, "example.com", "inbound", "blacklist", ["x@evil.test"])
+        engine = store.engine
+        assert sorted(sa.inspect(engine).get_table_names()) == sorted(amavisd_metadata.tables)
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT typeof(email), email FROM mailaddr WHERE email = 'x@evil.test'")
+            ).all()
+    finally:
+        sqlstore.dispose(app)
+
+    assert found == [("text", "x@evil.test")]

@@ -8,6 +8,7 @@ databases live for the whole run; each test starts with every table emptied.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,40 +37,76 @@ POSTGRESQL_VARIANTS = ["postgresql", "postgresql-iredmail"]
 DML_PASSWORD = "iredapd-dml-pw"
 
 
-@dataclass(frozen=True)
-class Kind:
-    """One policy database: its name, tables, iRedMail's DDL and the DML-only user."""
-
-    name: str
-    metadata: sa.MetaData
-    dml_user: str
-
-
-IREDAPD = Kind("iredapd", metadata, "iredapd_dml")
-AMAVISD = Kind("amavisd", amavisd_metadata, "amavisd_dml")
-DML_USER = IREDAPD.dml_user
-
-
 @dataclass
-class PolicyDb:
-    """The store under test, an independent engine on the same database, and iRedAPD's lookups."""
+class Db:
+    """A store under test and an independent engine on the same database."""
 
     name: str
-    store: PolicyStore
+    store: Any
     db: sa.Engine
-    iredapd: Iredapd
 
     def rows(self, table: str, *columns: str, order_by: str = "id") -> list[dict[str, Any]]:
-        """Return the table's rows (all columns, or those named) through the independent engine."""
+        """Return the table's rows (all columns, or those named), binary values as text."""
         what = ", ".join(columns) if columns else "*"
         with self.db.connect() as conn:
             result = conn.execute(sa.text(f"SELECT {what} FROM {table} ORDER BY {order_by}"))
-            return [dict(row) for row in result.mappings()]
+            return [
+                {k: bytes(v).decode() if isinstance(v, bytes | memoryview) else v
+                 for k, v in row.items()}
+                for row in result.mappings()
+            ]  # fmt: skip
+
+
+@dataclass
+class PolicyDb(Db):
+    """iRedAPD's store, and iRedAPD's lookups on the same database."""
+
+    store: PolicyStore
+    iredapd: Iredapd
 
     def insert(self, table: str, *rows: dict[str, Any]) -> None:
         """Insert rows as another writer (iRedAPD, Pro, iRedMail's installer) would."""
         with self.db.begin() as conn:
             conn.execute(sa.insert(metadata.tables[table]), list(rows))
+
+
+@dataclass
+class AmavisdDb(Db):
+    """Amavisd's store, and iRedAPD's and Amavisd's lookups on the same database."""
+
+    store: AmavisdStore
+    amavisd: Amavisd
+
+    def sql(self, statement: str, **params: Any) -> None:
+        """Run a statement as another writer would (plain strings, as iRedAPD and Pro send)."""
+        with self.db.begin() as conn:
+            conn.execute(sa.text(statement), params)
+
+    def install_defaults(self) -> None:
+        """Add what iRedMail's installer adds: the global policy and its `users` row."""
+        text = (SQL_DIR / "amavisd.mysql").read_text()
+        defaults = text[text.index("INSERT INTO policy") :]
+        for statement in filter(str.strip, defaults.split(";")):
+            self.sql(statement)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One policy database: its name, tables, DML-only user, URL key, store and lookups."""
+
+    name: str
+    metadata: sa.MetaData
+    dml_user: str
+    config_key: str
+    get_store: Callable[[Flask], Any]
+    wrap: Callable[[str, Any, sa.Engine], Db]
+
+
+IREDAPD = Kind("iredapd", metadata, "iredapd_dml", "IREDAPD_URL", get_policy_store,
+               lambda name, store, db: PolicyDb(name, store, db, Iredapd(db)))  # fmt: skip
+AMAVISD = Kind("amavisd", amavisd_metadata, "amavisd_dml", "AMAVISD_URL", get_amavisd_store,
+               lambda name, store, db: AmavisdDb(name, store, db, Amavisd(db)))  # fmt: skip
+DML_USER = IREDAPD.dml_user
 
 
 def load_sql(conn: Any, path: Path) -> None:
@@ -139,27 +176,29 @@ def mariadb_urls(mariadb_server, kind: Kind) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def pg_policy_urls(pg_server):
+def policy_databases(request):
+    """Return urls(server, kind): the two databases of a kind on pg or mariadb, made once."""
+    made: dict[tuple[str, str], dict[str, tuple[str, str]]] = {}
+
+    def urls(server: str, kind: Kind = IREDAPD) -> dict[str, tuple[str, str]]:
+        if (server, kind.name) not in made:
+            make = pg_urls if server == "pg" else mariadb_urls
+            made[server, kind.name] = make(request.getfixturevalue(f"{server}_server"), kind)
+        return made[server, kind.name]
+
+    return urls
+
+
+@pytest.fixture(scope="session")
+def pg_policy_urls(policy_databases):
     """iRedAPD's two PostgreSQL databases."""
-    return pg_urls(pg_server, IREDAPD)
+    return policy_databases("pg")
 
 
 @pytest.fixture(scope="session")
-def mariadb_policy_urls(mariadb_server):
+def mariadb_policy_urls(policy_databases):
     """iRedAPD's two MariaDB databases."""
-    return mariadb_urls(mariadb_server, IREDAPD)
-
-
-@pytest.fixture(scope="session")
-def pg_amavisd_urls(pg_server):
-    """Amavisd's two PostgreSQL databases."""
-    return pg_urls(pg_server, AMAVISD)
-
-
-@pytest.fixture(scope="session")
-def mariadb_amavisd_urls(mariadb_server):
-    """Amavisd's two MariaDB databases."""
-    return mariadb_urls(mariadb_server, AMAVISD)
+    return policy_databases("mariadb")
 
 
 def policy_urls(request, tmp_path, variant: str, kind: Kind = IREDAPD) -> tuple[str, str]:
@@ -168,8 +207,7 @@ def policy_urls(request, tmp_path, variant: str, kind: Kind = IREDAPD) -> tuple[
         url = f"sqlite:///{tmp_path / f'{kind.name}.sqlite'}"
         return url, url
     server = "pg" if variant.startswith("postgresql") else "mariadb"
-    suffix = "policy" if kind is IREDAPD else kind.name
-    return request.getfixturevalue(f"{server}_{suffix}_urls")[variant]
+    return request.getfixturevalue("policy_databases")(server, kind)[variant]
 
 
 def empty_tables(engine: sa.Engine, tables: sa.MetaData = metadata) -> None:
@@ -192,16 +230,16 @@ def open_app(tmp_path, **urls: str) -> Flask:
     return app
 
 
-def open_policy(request, tmp_path, variant: str):
-    """Yield a PolicyDb on the variant's emptied database; close its connections after."""
-    api_url, admin_url = policy_urls(request, tmp_path, variant)
+def open_database(request, tmp_path, variant: str, kind: Kind = IREDAPD):
+    """Yield a Db of the kind on the variant's emptied database; close its connections after."""
+    api_url, admin_url = policy_urls(request, tmp_path, variant, kind)
     db = sa.create_engine(admin_url)
-    empty_tables(db)
-    app = open_app(tmp_path, IREDAPD_URL=api_url)
-    store = get_policy_store(app)
+    empty_tables(db, kind.metadata)
+    app = open_app(tmp_path, **{kind.config_key: api_url})
+    store = kind.get_store(app)
     try:
-        assert store.engine is not None  # first use: iRedAPD's tables exist from here on
-        yield PolicyDb(variant, store, db, Iredapd(db))
+        assert store.engine is not None  # first use: the tables exist from here on
+        yield kind.wrap(variant, store, db)
     finally:
         sqlstore.dispose(app)
         db.dispose()
@@ -210,76 +248,28 @@ def open_policy(request, tmp_path, variant: str):
 @pytest.fixture(params=VARIANTS)
 def policy(request, tmp_path):
     """A PolicyDb on each of the five databases in turn."""
-    yield from open_policy(request, tmp_path, request.param)
+    yield from open_database(request, tmp_path, request.param)
 
 
 @pytest.fixture(params=POSTGRESQL_VARIANTS)
 def pg_policy(request, tmp_path):
     """A PolicyDb on PostgreSQL only, whose throttle table has no unique key."""
-    yield from open_policy(request, tmp_path, request.param)
+    yield from open_database(request, tmp_path, request.param)
 
 
 @pytest.fixture
 def sqlite_policy(request, tmp_path):
     """A PolicyDb on SQLite, for what does not depend on the database (input checks)."""
-    yield from open_policy(request, tmp_path, "sqlite")
-
-
-@dataclass
-class AmavisdDb:
-    """Amavisd's store under test, an independent engine on the same database, and the lookups."""
-
-    name: str
-    store: AmavisdStore
-    db: sa.Engine
-    amavisd: Amavisd
-
-    def rows(self, table: str, *columns: str, order_by: str = "id") -> list[dict[str, Any]]:
-        """Return the table's rows through the independent engine, email columns as text."""
-        what = ", ".join(columns) if columns else "*"
-        with self.db.connect() as conn:
-            result = conn.execute(sa.text(f"SELECT {what} FROM {table} ORDER BY {order_by}"))
-            return [
-                {k: bytes(v).decode() if isinstance(v, bytes | memoryview) else v
-                 for k, v in row.items()}
-                for row in result.mappings()
-            ]  # fmt: skip
-
-    def sql(self, statement: str, **params: Any) -> None:
-        """Run a statement as another writer would (plain strings, as iRedAPD and Pro send)."""
-        with self.db.begin() as conn:
-            conn.execute(sa.text(statement), params)
-
-    def install_defaults(self) -> None:
-        """Add what iRedMail's installer adds: the global policy and its `users` row."""
-        text = (SQL_DIR / "amavisd.mysql").read_text()
-        defaults = text[text.index("INSERT INTO policy") :]
-        for statement in filter(str.strip, defaults.split(";")):
-            self.sql(statement)
-
-
-def open_amavisd(request, tmp_path, variant: str):
-    """Yield an AmavisdDb on the variant's emptied database; close its connections after."""
-    api_url, admin_url = policy_urls(request, tmp_path, variant, AMAVISD)
-    db = sa.create_engine(admin_url)
-    empty_tables(db, AMAVISD.metadata)
-    app = open_app(tmp_path, AMAVISD_URL=api_url)
-    store = get_amavisd_store(app)
-    try:
-        assert store.engine is not None  # first use: the lookup tables exist from here on
-        yield AmavisdDb(variant, store, db, Amavisd(db))
-    finally:
-        sqlstore.dispose(app)
-        db.dispose()
+    yield from open_database(request, tmp_path, "sqlite")
 
 
 @pytest.fixture(params=VARIANTS)
 def amavisd(request, tmp_path):
     """An AmavisdDb on each of the five databases in turn."""
-    yield from open_amavisd(request, tmp_path, request.param)
+    yield from open_database(request, tmp_path, request.param, AMAVISD)
 
 
 @pytest.fixture
 def sqlite_amavisd(request, tmp_path):
     """An AmavisdDb on SQLite, for what does not depend on the database (input checks)."""
-    yield from open_amavisd(request, tmp_path, "sqlite")
+    yield from open_database(request, tmp_path, "sqlite", AMAVISD)

@@ -31,44 +31,47 @@ from tests.helpers import add_domain
 from tests.helpers import add_user
 
 
-def bare_app(url: str, tmp_path: Path) -> Flask:
+def bare_app(url: str, tmp_path: Path, key: str = "IREDAPD_URL") -> Flask:
     app = Flask(__name__)
     app.config["SQL_URL"] = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    app.config["IREDAPD_URL"] = url
+    app.config[key] = url
     sqlstore.init_app(app)
     return app
 
 
+@pytest.mark.parametrize("name", ["iredapd", "amavisd"])
 @pytest.mark.parametrize(
     "url, message",
     [
-        ("not a url", r"^\[iredapd\] url is not a database URL"),
-        ("oracle://u:secret@db/iredapd", r"^\[iredapd\] url: unsupported database 'oracle'"),
-        ("mysql://u:secret@db/iredapd?charset=utf8", r"^\[iredapd\] url: charset=utf8 "),
-        ("sqlite://", r"^\[iredapd\] url: SQLite needs a file path"),
+        ("not a url", r"^\[{name}\] url is not a database URL"),
+        ("oracle://u:secret@db/{name}", r"^\[{name}\] url: unsupported database 'oracle'"),
+        ("mysql://u:secret@db/{name}?charset=utf8", r"^\[{name}\] url: charset=utf8 "),
+        ("sqlite://", r"^\[{name}\] url: SQLite needs a file path"),
     ],
 )
-def test_a_bad_url_stops_startup_naming_the_key(tmp_path, url, message):
-    """The message names [iredapd] url, never [sql] url, and never repeats the password."""
-    with pytest.raises(ConfigError, match=message) as caught:
-        bare_app(url, tmp_path)
+def test_a_bad_url_stops_startup_naming_the_key(tmp_path, name, url, message):
+    """The message names [iredapd] url or [amavisd] url, never [sql] url, nor the password."""
+    with pytest.raises(ConfigError, match=message.format(name=name)) as caught:
+        bare_app(url.format(name=name), tmp_path, f"{name.upper()}_URL")
 
     assert "secret" not in str(caught.value)
 
 
 def test_empty_url_means_a_sqlite_file_in_var_below_the_working_directory(tmp_path, monkeypatch):
-    """Like [sql] url: var/iredapd.sqlite, fixed at startup, created at first use."""
+    """Like [sql] url: var/iredapd.sqlite and var/amavisd.sqlite, fixed at startup, made at first use."""
     monkeypatch.chdir(tmp_path)
     app = bare_app("", tmp_path)
     monkeypatch.chdir("/")
     try:
         greylisting.set_greylisting(get_policy_store(app), "global", True)
+        wblist.add_wblist(get_amavisd_store(app), "global", "inbound", "blacklist", ["@evil.test"])
     finally:
         sqlstore.dispose(app)
 
-    assert app.config["IREDAPD_URL"] == f"sqlite:///{tmp_path}/var/iredapd.sqlite"
-    assert (tmp_path / "var" / "iredapd.sqlite").is_file()
-    assert ("iredapd", "url") in cfg.OPTIONS and cfg.DEFAULTS["IREDAPD_URL"] == ""
+    for name in ("iredapd", "amavisd"):
+        assert app.config[f"{name.upper()}_URL"] == f"sqlite:///{tmp_path}/var/{name}.sqlite"
+        assert (tmp_path / "var" / f"{name}.sqlite").is_file()
+        assert (name, "url") in cfg.OPTIONS and cfg.DEFAULTS[f"{name.upper()}_URL"] == ""
 
 
 def test_the_embedded_default_keeps_iredapd_in_the_data_dir(tmp_path):
@@ -82,39 +85,6 @@ def test_the_embedded_default_keeps_iredapd_in_the_data_dir(tmp_path):
     assert values["IREDAPD_URL"] == f"sqlite:///{tmp_path / 'iredapd.sqlite'}"
     assert values["AMAVISD_URL"] == f"sqlite:///{tmp_path / 'amavisd.sqlite'}"
     assert values["SQL_URL"] == "sqlite:////a" and values["SECRET_KEY"] == "kept"
-
-
-@pytest.mark.parametrize(
-    "url, message",
-    [
-        ("not a url", r"^\[amavisd\] url is not a database URL"),
-        ("mysql://u:secret@db/amavisd?charset=latin1", r"^\[amavisd\] url: charset=latin1 "),
-    ],
-)
-def test_a_bad_amavisd_url_stops_startup_naming_its_key(tmp_path, url, message):
-    """[amavisd] url is checked like the others, and named in the message."""
-    app = Flask(__name__)
-    app.config.update(SQL_URL=f"sqlite:///{tmp_path / 's.sqlite'}", AMAVISD_URL=url,
-                      IREDAPD_URL=f"sqlite:///{tmp_path / 'i.sqlite'}")  # fmt: skip
-    with pytest.raises(ConfigError, match=message) as caught:
-        sqlstore.init_app(app)
-
-    assert "secret" not in str(caught.value)
-
-
-def test_an_empty_amavisd_url_means_a_sqlite_file_in_var(tmp_path, monkeypatch):
-    """var/amavisd.sqlite below the working directory, fixed at startup, created at first use."""
-    monkeypatch.chdir(tmp_path)
-    app = bare_app("", tmp_path)
-    monkeypatch.chdir("/")
-    try:
-        wblist.add_wblist(get_amavisd_store(app), "global", "inbound", "blacklist", ["@evil.test"])
-    finally:
-        sqlstore.dispose(app)
-
-    assert app.config["AMAVISD_URL"] == f"sqlite:///{tmp_path}/var/amavisd.sqlite"
-    assert (tmp_path / "var" / "amavisd.sqlite").is_file()
-    assert ("amavisd", "url") in cfg.OPTIONS and cfg.DEFAULTS["AMAVISD_URL"] == ""
 
 
 DOWN = {

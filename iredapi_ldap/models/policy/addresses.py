@@ -80,6 +80,29 @@ def policy_account(target: str, field: str = "account") -> str:
         ) from None
 
 
+def checked_account(target: str, max_length: int, field: str = "account") -> str:
+    """Return policy_account(target) if it fits a column of max_length; ValidationFailed otherwise."""
+    value = policy_account(target, field)
+    if len(value) > max_length:
+        raise ValidationFailed(
+            f"Account longer than {max_length} characters.",
+            errors={field: [f"{target!r}: longer than {max_length} characters."]},
+        )
+    return value
+
+
+def one_of(value: str, choices: tuple[str, ...], field: str, what: str | None = None) -> str:
+    """Return value lower-cased if it is one of choices; ValidationFailed naming field otherwise."""
+    found = str(value).strip().lower()
+    if found not in choices:
+        allowed = " or ".join(choices)
+        raise ValidationFailed(
+            f"Invalid {what or field} {value!r}: {allowed}.",
+            errors={field: [f"{value!r}: {allowed}."]},
+        )
+    return found
+
+
 def account_type(account: str) -> str:
     """Return global, domain or user for a normalised account."""
     if account == GLOBAL:

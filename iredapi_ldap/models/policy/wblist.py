@@ -15,16 +15,16 @@ from collections.abc import Iterator
 from functools import partial
 
 from ...addresses import LOCAL_PART
-from ...errors import ValidationFailed
 from ...sqlstore.amavisd import AmavisdStore
 from .addresses import GLOBAL
 from .addresses import WILDCARD_IPV4
 from .addresses import account_type
 from .addresses import bare_address
+from .addresses import checked_account
 from .addresses import domain_form
 from .addresses import ip_or_network
 from .addresses import normalise_values
-from .addresses import policy_account
+from .addresses import one_of
 
 DIRECTIONS = ("inbound", "outbound")
 LISTS = {"whitelist": "W", "blacklist": "B"}
@@ -41,12 +41,12 @@ ADDRESS_PRIORITIES = {
 
 def check_direction(direction: str, field: str = "direction") -> str:
     """Return inbound or outbound (any case); ValidationFailed otherwise."""
-    return _one_of(direction, DIRECTIONS, field)
+    return one_of(direction, DIRECTIONS, field)
 
 
 def check_list(listing: str, field: str = "list") -> str:
     """Return whitelist or blacklist (any case); ValidationFailed otherwise."""
-    return _one_of(listing, tuple(LISTS), field)
+    return one_of(listing, tuple(LISTS), field)
 
 
 def wblist_address(text: str, direction: str = "inbound") -> str:
@@ -176,13 +176,7 @@ def delete_wblist(store: AmavisdStore, account: str, direction: str, listing: st
 
 def amavisd_account(account: str) -> str:
     """Return the account form (`@.`, `@domain`, `user@domain`) that fits users.email."""
-    value = policy_account(account)
-    if len(value) > COLUMN:
-        raise ValidationFailed(
-            f"Account longer than {COLUMN} characters.",
-            errors={"account": [f"{account!r}: longer than {COLUMN} characters."]},
-        )
-    return value
+    return checked_account(account, COLUMN)
 
 
 def _target(account: str, direction: str, listing: str) -> tuple[str, str, str]:
@@ -206,13 +200,3 @@ def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None
         raise ValueError(
             "Not an e-mail address, @domain, @.domain, @., user@*, IP address or network (CIDR)."
         ) from None
-
-
-def _one_of(value: str, choices: tuple[str, ...], field: str) -> str:
-    found = str(value).strip().lower()
-    if found not in choices:
-        raise ValidationFailed(
-            f"Invalid {field} {value!r}: {' or '.join(choices)}.",
-            errors={field: [f"{value!r}: {' or '.join(choices)}."]},
-        )
-    return found

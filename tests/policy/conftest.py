@@ -273,3 +273,9 @@ def amavisd(request, tmp_path):
 def sqlite_amavisd(request, tmp_path):
     """An AmavisdDb on SQLite, for what does not depend on the database (input checks)."""
     yield from open_database(request, tmp_path, "sqlite", AMAVISD)
+
+
+@pytest.fixture(params=["mariadb", "mariadb-iredmail"])
+def mariadb_amavisd(request, tmp_path):
+    """An AmavisdDb on MariaDB only (the database of an iRedMail OpenLDAP host)."""
+    yield from open_database(request, tmp_path, request.param, AMAVISD)

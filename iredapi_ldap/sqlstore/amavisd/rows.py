@@ -135,14 +135,26 @@ def drop_orphans(
     _drop(conn, mailaddr, sorted(set(address_ids)), _address_references)
 
 
+def skip_locked(conn: sa.Connection) -> bool:
+    """Tell whether the server knows SKIP LOCKED (not MariaDB before 10.6 nor MySQL 5.7)."""
+    dialect = conn.dialect
+    if dialect.name not in MYSQL:
+        return True  # PostgreSQL 9.5 and later; SQLite has no row locks at all
+    version = dialect.server_version_info or (0,)
+    return version >= ((10, 6) if getattr(dialect, "is_mariadb", False) else (8, 0, 1))
+
+
 def _drop(conn: sa.Connection, table: sa.Table, ids: list[int], referenced) -> None:
+    # Without SKIP LOCKED the cleanup waits for the writer; a deadlock that may end in
+    # is undone and run again (AmavisdRows._transaction).
+    skip = skip_locked(conn)
     for part in chunked(ids):
         locked = (
             conn.execute(
                 sa.select(table.c.id)
                 .where(table.c.id.in_(part))
                 .order_by(table.c.id)
-                .with_for_update(skip_locked=True)
+                .with_for_update(skip_locked=skip)
             )
             .scalars()
             .all()

@@ -121,6 +121,8 @@ def write_embedded_config(data: Path, creds: Any) -> Path:
         values.setdefault("SQL_URL", f"sqlite:///{data / 'iredapi-ldap.sqlite'}")
     if "IREDAPD_URL" in cfg.DEFAULTS:
         values.setdefault("IREDAPD_URL", f"sqlite:///{data / 'iredapd.sqlite'}")
+    if "AMAVISD_URL" in cfg.DEFAULTS:
+        values.setdefault("AMAVISD_URL", f"sqlite:///{data / 'amavisd.sqlite'}")
     # Absolute, so `iredapi-ldap recount --data-dir` shares the locks from any directory.
     values.setdefault("LDAP_COUNTER_LOCK_DIR", str(data / "counter-locks"))
     # One file for every worker's failed-login counts: the limits hold for the host.

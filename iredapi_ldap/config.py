@@ -122,6 +122,8 @@ OPTIONS: dict[tuple[str, str], tuple[str, Callable[[str], Any], Any]] = {
     ("sql", "iredadmin_log"): ("SQL_IREDADMIN_LOG", _bool, False),
     # Empty: a SQLite file at var/iredapd.sqlite below the working directory.
     ("iredapd", "url"): ("IREDAPD_URL", _str, ""),
+    # Empty: a SQLite file at var/amavisd.sqlite below the working directory.
+    ("amavisd", "url"): ("AMAVISD_URL", _str, ""),
     ("mlmmj", "spool_dir"): ("MLMMJ_SPOOL_DIR", _str, "/var/vmail/mlmmj"),
     ("mlmmj", "archive_dir"): ("MLMMJ_ARCHIVE_DIR", _str, "/var/vmail/mlmmj-archive"),
     ("mlmmj", "transport_name"): ("MLMMJ_TRANSPORT_NAME", _str, "mlmmj"),

@@ -179,6 +179,7 @@ def build_config(slapd_server, tmp_path):
     return {
         "SQL_URL": f"sqlite:///{tmp_path / 'iredapi-ldap.sqlite'}",
         "IREDAPD_URL": f"sqlite:///{tmp_path / 'iredapd.sqlite'}",
+        "AMAVISD_URL": f"sqlite:///{tmp_path / 'amavisd.sqlite'}",
         "TESTING": True,
         "LDAP_URI": creds.uri,
         "LDAP_BIND_DN": creds.vmailadmin_dn,

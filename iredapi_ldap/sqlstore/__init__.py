@@ -7,10 +7,12 @@ import logging
 from flask import Flask
 from flask import current_app
 
+from . import amavisd
 from . import iredapd
 from .engine import SqlState
 from .engine import describe
 from .engine import resolve_url
+from .errors import AmavisdStoreUnavailable
 from .errors import PolicyStoreUnavailable
 from .errors import StoreError
 from .errors import StoreUnavailable
@@ -27,6 +29,7 @@ from .tables import used_quota
 from .tables import utc_now
 
 __all__ = [
+    "AmavisdStoreUnavailable",
     "ID",
     "TABLE_OPTIONS",
     "PolicyStoreUnavailable",
@@ -39,6 +42,7 @@ __all__ = [
     "deleted_mailboxes",
     "dispose",
     "get_store",
+    "amavisd",
     "init_app",
     "iredapd",
     "iso_utc",
@@ -56,12 +60,13 @@ log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    """Check [sql] url and [iredapd] url (ConfigError if unusable); engines come at first use."""
+    """Check [sql] url and the policy databases' URLs (ConfigError if unusable); engines come at first use."""
     url = resolve_url(app.config.get("SQL_URL") or "")
     app.config["SQL_URL"] = url.render_as_string(hide_password=False)
     app.extensions[EXTENSION_KEY] = SqlState(url, echo=bool(app.config.get("SQL_ECHO")))
     log.debug("SQL store: %s", describe(url))
     iredapd.init_app(app)
+    amavisd.init_app(app)
 
 
 def get_store(app: Flask | None = None) -> Store:
@@ -70,8 +75,9 @@ def get_store(app: Flask | None = None) -> Store:
 
 
 def dispose(app: Flask | None = None) -> None:
-    """Close the app's pooled SQL connections, iRedAPD's included (tests, shutdown)."""
+    """Close the app's pooled SQL connections, iRedAPD's and Amavisd's included (tests, shutdown)."""
     state = (app or current_app).extensions.get(EXTENSION_KEY)
     if state is not None:
         state.dispose()
     iredapd.dispose(app)
+    amavisd.dispose(app)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask
+from flask import current_app
 from sqlalchemy import exc as sx
 from sqlalchemy.engine import URL
 from sqlalchemy.engine import Engine
@@ -29,6 +32,8 @@ DRIVER_PACKAGES = {
 }
 OPTION = "[sql] url"
 MYSQL_CHARSET = "utf8mb4"
+
+log = logging.getLogger(__name__)
 
 
 def resolve_url(
@@ -215,3 +220,39 @@ class SqlState:
             self._inherited.remove((owner, pool))
         if self._engine is not None and self._pid == pid:
             self._engine.dispose()
+
+
+class AppDatabase:
+    """A database an app names by one INI key: checked at startup, its engine built at first use."""
+
+    def __init__(
+        self,
+        extension: str,
+        config_key: str,
+        option: str,
+        default_file: Path,
+        state: type[SqlState],
+    ) -> None:
+        self.extension = extension
+        self.config_key = config_key
+        self.option = option
+        self.default_file = default_file
+        self.state_class = state
+
+    def init_app(self, app: Flask) -> None:
+        """Check the URL (ConfigError naming the option if unusable); nothing connects yet."""
+        text = app.config.get(self.config_key) or ""
+        url = resolve_url(text, option=self.option, default_file=self.default_file)
+        app.config[self.config_key] = url.render_as_string(hide_password=False)
+        app.extensions[self.extension] = self.state_class(url, bool(app.config.get("SQL_ECHO")))
+        log.debug("%s: %s", self.option, describe(url))
+
+    def state(self, app: Flask | None = None) -> SqlState:
+        """Return the app's state (the current app by default)."""
+        return (app or current_app).extensions[self.extension]
+
+    def dispose(self, app: Flask | None = None) -> None:
+        """Close the app's pooled connections to this database (tests, shutdown)."""
+        state = (app or current_app).extensions.get(self.extension)
+        if state is not None:
+            state.dispose()

@@ -28,6 +28,12 @@ class PolicyStoreUnavailable(StoreUnavailable):
     detail = "The policy database (iRedAPD) is unavailable; try again later."
 
 
+class AmavisdStoreUnavailable(PolicyStoreUnavailable):
+    """Amavisd's policy database cannot be reached or is busy (503; policy calls only)."""
+
+    detail = "The policy database (Amavisd) is unavailable; try again later."
+
+
 class StoreError(ApiError):
     """The SQL database answered with an unexpected error (500, logged, not shown)."""
 

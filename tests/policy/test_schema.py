@@ -1,22 +1,27 @@
-"""The API's iRedAPD tables are iRedMail's; an existing database is used as it is."""
+"""The API's iRedAPD and Amavisd tables are iRedMail's; an existing database is used as it is."""
 
 from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from iredapi_ldap import sqlstore
 from iredapi_ldap.models.policy import throttle
+from iredapi_ldap.models.policy import wblist
+from iredapi_ldap.sqlstore.amavisd import get_amavisd_store
+from iredapi_ldap.sqlstore.amavisd.tables import metadata as amavisd_metadata
 from iredapi_ldap.sqlstore.iredapd import get_policy_store
 from iredapi_ldap.sqlstore.iredapd.tables import metadata
 
+from .conftest import AMAVISD
+from .conftest import IREDAPD
 from .conftest import SQL_DIR
 from .conftest import load_sql
+from .conftest import open_app
 
 
 def describe(engine: sa.Engine) -> dict:
-    """Every table's columns (type, null, default), keys, indexes and, on MySQL, collation."""
+    """Every table's columns (type, null, default), keys, indexes, checks and, on MySQL, collation."""
     inspector = sa.inspect(engine)
     tables = {}
     for name in sorted(inspector.get_table_names()):
@@ -40,6 +45,7 @@ def describe(engine: sa.Engine) -> dict:
                 (key["constrained_columns"], key["referred_table"], key["referred_columns"])
                 for key in inspector.get_foreign_keys(name)
             ],
+            "checks": sorted(check["sqltext"] for check in inspector.get_check_constraints(name)),
         }
     if engine.dialect.name in ("mysql", "mariadb"):
         with engine.connect() as conn:
@@ -51,31 +57,25 @@ def describe(engine: sa.Engine) -> dict:
     return tables
 
 
-def app_on(url: str, tmp_path) -> Flask:
-    app = Flask(__name__)
-    app.config["SQL_URL"] = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    app.config["IREDAPD_URL"] = url
-    sqlstore.init_app(app)
-    return app
-
-
+@pytest.mark.parametrize("kind", [IREDAPD, AMAVISD], ids=lambda kind: kind.name)
 @pytest.mark.parametrize("server", ["postgresql", "mariadb"])
-def test_created_tables_are_iredmails(request, tmp_path, server):
-    """Column types, nullability, defaults, keys and indexes equal those of iRedMail's DDL."""
-    urls = request.getfixturevalue(f"{'pg' if server == 'postgresql' else 'mariadb'}_policy_urls")
-    api_admin_url = urls[server][1]
-    iredmail_admin_url = urls[f"{server}-iredmail"][1]
-    app = app_on(urls[server][0], tmp_path)
-    api, iredmail = sa.create_engine(api_admin_url), sa.create_engine(iredmail_admin_url)
+def test_created_tables_are_iredmails(policy_databases, tmp_path, server, kind):
+    """Column types, nullability, defaults, keys, indexes and checks equal those of iRedMail's DDL."""
+    urls = policy_databases("pg" if server == "postgresql" else "mariadb", kind)
+    app = open_app(tmp_path, **{kind.config_key: urls[server][0]})
+    api, iredmail = (
+        sa.create_engine(urls[server][1]),
+        sa.create_engine(urls[f"{server}-iredmail"][1]),
+    )
     try:
-        get_policy_store(app).engine  # noqa: B018  (creates what is missing)
+        kind.get_store(app).engine  # noqa: B018  (creates what is missing)
         created, loaded = describe(api), describe(iredmail)
     finally:
         sqlstore.dispose(app)
         api.dispose()
         iredmail.dispose()
 
-    assert sorted(created) == sorted(metadata.tables) == sorted(loaded)
+    assert sorted(created) == sorted(kind.metadata.tables) == sorted(loaded)
     for name in loaded:
         assert created[name] == loaded[name], name
 
@@ -94,7 +94,9 @@ def test_an_existing_database_missing_iredapds_other_tables_works_with_dml_right
         conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public"
                      " TO iredapd_old_dml")  # fmt: skip
         conn.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO iredapd_old_dml")
-    app = app_on(pg_server.url(name).replace("postgres@", "iredapd_old_dml@"), tmp_path)
+    app = open_app(
+        tmp_path, IREDAPD_URL=pg_server.url(name).replace("postgres@", "iredapd_old_dml@")
+    )
     try:
         stored = throttle.set_throttle(get_policy_store(app), "example.com", "inbound", 60, 1)
     finally:
@@ -108,7 +110,7 @@ def test_an_existing_database_missing_iredapds_other_tables_works_with_dml_right
 
 def test_an_empty_sqlite_database_gets_every_table_and_enforces_the_foreign_key(tmp_path):
     """The embedded default: all of iRedAPD's tables, and tracking rows need their rule."""
-    app = app_on(f"sqlite:///{tmp_path / 'iredapd.sqlite'}", tmp_path)
+    app = open_app(tmp_path)
     try:
         engine = get_policy_store(app).engine
         assert sorted(sa.inspect(engine).get_table_names()) == sorted(metadata.tables)
@@ -116,3 +118,21 @@ def test_an_empty_sqlite_database_gets_every_table_and_enforces_the_foreign_key(
             conn.execute(sa.text("INSERT INTO throttle_tracking (tid, account) VALUES (99, 'x')"))
     finally:
         sqlstore.dispose(app)
+
+
+def test_an_empty_sqlite_amavisd_database_stores_addresses_as_text(tmp_path):
+    """The five lookup tables; a row the API writes is TEXT, and a plain string finds it."""
+    app = open_app(tmp_path)
+    try:
+        store = get_amavisd_store(app)
+        wblist.add_wblist(store, "example.com", "inbound", "blacklist", ["x@evil.test"])
+        engine = store.engine
+        assert sorted(sa.inspect(engine).get_table_names()) == sorted(amavisd_metadata.tables)
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT typeof(email), email FROM mailaddr WHERE email = 'x@evil.test'")
+            ).all()
+    finally:
+        sqlstore.dispose(app)
+
+    assert found == [("text", "x@evil.test")]

@@ -1,4 +1,4 @@
-"""[iredapd] url: checked at startup, a file in the data dir by default, 503 when unreachable."""
+"""[iredapd] url and [amavisd] url: checked at startup, files in the data dir by default, 503 when unreachable."""
 
 from __future__ import annotations
 
@@ -17,54 +17,61 @@ from iredapi_ldap.errors import NotFound
 from iredapi_ldap.errors import ValidationFailed
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.models.policy import greylisting
+from iredapi_ldap.models.policy import spampolicy
 from iredapi_ldap.models.policy import throttle
+from iredapi_ldap.models.policy import wblist
 from iredapi_ldap.models.policy.addresses import resolve_account
+from iredapi_ldap.sqlstore import AmavisdStoreUnavailable
 from iredapi_ldap.sqlstore import PolicyStoreUnavailable
 from iredapi_ldap.sqlstore import get_store
+from iredapi_ldap.sqlstore.amavisd import get_amavisd_store
 from iredapi_ldap.sqlstore.iredapd import get_policy_store
 from tests.dbserver import free_port
 from tests.helpers import add_domain
 from tests.helpers import add_user
 
 
-def bare_app(url: str, tmp_path: Path) -> Flask:
+def bare_app(url: str, tmp_path: Path, key: str = "IREDAPD_URL") -> Flask:
     app = Flask(__name__)
     app.config["SQL_URL"] = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    app.config["IREDAPD_URL"] = url
+    app.config[key] = url
     sqlstore.init_app(app)
     return app
 
 
+@pytest.mark.parametrize("name", ["iredapd", "amavisd"])
 @pytest.mark.parametrize(
     "url, message",
     [
-        ("not a url", r"^\[iredapd\] url is not a database URL"),
-        ("oracle://u:secret@db/iredapd", r"^\[iredapd\] url: unsupported database 'oracle'"),
-        ("mysql://u:secret@db/iredapd?charset=utf8", r"^\[iredapd\] url: charset=utf8 "),
-        ("sqlite://", r"^\[iredapd\] url: SQLite needs a file path"),
+        ("not a url", r"^\[{name}\] url is not a database URL"),
+        ("oracle://u:secret@db/{name}", r"^\[{name}\] url: unsupported database 'oracle'"),
+        ("mysql://u:secret@db/{name}?charset=utf8", r"^\[{name}\] url: charset=utf8 "),
+        ("sqlite://", r"^\[{name}\] url: SQLite needs a file path"),
     ],
 )
-def test_a_bad_url_stops_startup_naming_the_key(tmp_path, url, message):
-    """The message names [iredapd] url, never [sql] url, and never repeats the password."""
-    with pytest.raises(ConfigError, match=message) as caught:
-        bare_app(url, tmp_path)
+def test_a_bad_url_stops_startup_naming_the_key(tmp_path, name, url, message):
+    """The message names [iredapd] url or [amavisd] url, never [sql] url, nor the password."""
+    with pytest.raises(ConfigError, match=message.format(name=name)) as caught:
+        bare_app(url.format(name=name), tmp_path, f"{name.upper()}_URL")
 
     assert "secret" not in str(caught.value)
 
 
 def test_empty_url_means_a_sqlite_file_in_var_below_the_working_directory(tmp_path, monkeypatch):
-    """Like [sql] url: var/iredapd.sqlite, fixed at startup, created at first use."""
+    """Like [sql] url: var/iredapd.sqlite and var/amavisd.sqlite, fixed at startup, made at first use."""
     monkeypatch.chdir(tmp_path)
     app = bare_app("", tmp_path)
     monkeypatch.chdir("/")
     try:
         greylisting.set_greylisting(get_policy_store(app), "global", True)
+        wblist.add_wblist(get_amavisd_store(app), "global", "inbound", "blacklist", ["@evil.test"])
     finally:
         sqlstore.dispose(app)
 
-    assert app.config["IREDAPD_URL"] == f"sqlite:///{tmp_path}/var/iredapd.sqlite"
-    assert (tmp_path / "var" / "iredapd.sqlite").is_file()
-    assert ("iredapd", "url") in cfg.OPTIONS and cfg.DEFAULTS["IREDAPD_URL"] == ""
+    for name in ("iredapd", "amavisd"):
+        assert app.config[f"{name.upper()}_URL"] == f"sqlite:///{tmp_path}/var/{name}.sqlite"
+        assert (tmp_path / "var" / f"{name}.sqlite").is_file()
+        assert (name, "url") in cfg.OPTIONS and cfg.DEFAULTS[f"{name.upper()}_URL"] == ""
 
 
 def test_the_embedded_default_keeps_iredapd_in_the_data_dir(tmp_path):
@@ -76,6 +83,7 @@ def test_the_embedded_default_keeps_iredapd_in_the_data_dir(tmp_path):
     values = cfg.load_ini(write_embedded_config(tmp_path, creds))
 
     assert values["IREDAPD_URL"] == f"sqlite:///{tmp_path / 'iredapd.sqlite'}"
+    assert values["AMAVISD_URL"] == f"sqlite:///{tmp_path / 'amavisd.sqlite'}"
     assert values["SQL_URL"] == "sqlite:////a" and values["SECRET_KEY"] == "kept"
 
 
@@ -102,6 +110,30 @@ def test_an_unreachable_policy_database_is_503_for_policy_calls_only(tmp_path, s
             assert caught.value.code == "POLICY_SERVER_UNAVAILABLE"
             assert "secret" not in caught.value.detail
         assert get_store(app).deleted_mailboxes() == []
+    finally:
+        sqlstore.dispose(app)
+
+
+@pytest.mark.parametrize("server", sorted(DOWN))
+def test_an_unreachable_amavisd_database_is_503_for_its_calls_only(tmp_path, server):
+    """Lists and spam policies answer 503 naming Amavisd; iRedAPD's database goes on working."""
+    app = Flask(__name__)
+    app.config.update(SQL_URL=f"sqlite:///{tmp_path / 's.sqlite'}",
+                      IREDAPD_URL=f"sqlite:///{tmp_path / 'i.sqlite'}",
+                      AMAVISD_URL=DOWN[server].format(port=free_port()).replace("iredapd", "amavisd"))  # fmt: skip
+    sqlstore.init_app(app)
+    store = get_amavisd_store(app)
+    try:
+        for call in (
+            lambda: wblist.list_wblist(store, "example.com", "inbound", "whitelist", 0, 10),
+            lambda: wblist.add_wblist(store, "example.com", "inbound", "whitelist", ["@a.test"]),
+            lambda: spampolicy.set_spam_policy(store, "global", {"spam_score": 5}),
+        ):
+            with pytest.raises(AmavisdStoreUnavailable) as caught:
+                call()
+            assert (caught.value.status, caught.value.code) == (503, "POLICY_SERVER_UNAVAILABLE")
+            assert "Amavisd" in caught.value.detail and "secret" not in caught.value.detail
+        assert greylisting.set_greylisting(get_policy_store(app), "global", True)
     finally:
         sqlstore.dispose(app)
 

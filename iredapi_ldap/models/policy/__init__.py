@@ -1,1 +1,1 @@
-"""Mail policy kept in iRedAPD's SQL database: throttling and greylisting (docs/policy.md)."""
+"""Mail policy in the iRedAPD and Amavisd SQL databases (docs/policy.md)."""

@@ -80,6 +80,29 @@ def policy_account(target: str, field: str = "account") -> str:
         ) from None
 
 
+def checked_account(target: str, max_length: int, field: str = "account") -> str:
+    """Return policy_account(target) if it fits a column of max_length; ValidationFailed otherwise."""
+    value = policy_account(target, field)
+    if len(value) > max_length:
+        raise ValidationFailed(
+            f"Account longer than {max_length} characters.",
+            errors={field: [f"{target!r}: longer than {max_length} characters."]},
+        )
+    return value
+
+
+def one_of(value: str, choices: tuple[str, ...], field: str, what: str | None = None) -> str:
+    """Return value lower-cased if it is one of choices; ValidationFailed naming field otherwise."""
+    found = str(value).strip().lower()
+    if found not in choices:
+        allowed = " or ".join(choices)
+        raise ValidationFailed(
+            f"Invalid {what or field} {value!r}: {allowed}.",
+            errors={field: [f"{value!r}: {allowed}."]},
+        )
+    return found
+
+
 def account_type(account: str) -> str:
     """Return global, domain or user for a normalised account."""
     if account == GLOBAL:
@@ -108,6 +131,19 @@ def greylisting_sender(text: str) -> str:
     value = text.strip().lower()
     if not value:
         raise ValueError("Empty.")
+    if value.startswith("@"):
+        return domain_form(value)
+    if value.endswith("@*"):
+        raise ValueError("iRedAPD's greylisting never compares user@* forms.")
+    if "@" in value:
+        return bare_address(value)
+    if WILDCARD_IPV4.match(value):
+        return value
+    return ip_or_network(value)
+
+
+def domain_form(value: str) -> str:
+    """Return `@.`, `@.domain`, `@.tld` or `@domain` normalised; ValueError otherwise."""
     if value == GLOBAL:
         return value
     if value.startswith("@."):
@@ -118,17 +154,14 @@ def greylisting_sender(text: str) -> str:
         if not TLD.match(label):
             raise ValueError("Not a domain (@.domain) or top-level domain (@.tld).")
         return "@." + label
-    if value.startswith("@"):
-        return "@" + ascii_domain(value[1:])
-    if value.endswith("@*"):
-        raise ValueError("iRedAPD's greylisting never compares user@* forms.")
+    return "@" + ascii_domain(value[1:])
+
+
+def bare_address(value: str) -> str:
+    """Return user@domain normalised; ValueError with a +extension, which iRedAPD drops."""
     if "+" in value.partition("@")[0]:
         raise ValueError("iRedAPD drops a +extension before comparing: give the bare address.")
-    if "@" in value:
-        return ascii_address(value)
-    if WILDCARD_IPV4.match(value):
-        return value
-    return _ip_or_network(value)
+    return ascii_address(value)
 
 
 def _ascii_label(text: str) -> str:
@@ -140,7 +173,8 @@ def _ascii_label(text: str) -> str:
         raise ValueError("Not a valid internationalised top-level domain.") from exc
 
 
-def _ip_or_network(value: str) -> str:
+def ip_or_network(value: str) -> str:
+    """Return an IP address or network in the form iRedAPD compares; ValueError otherwise."""
     if "%" in value:
         raise ValueError("An IPv6 zone (%...) never appears in a client address.")
     try:

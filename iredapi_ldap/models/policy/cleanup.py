@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from ...sqlstore.amavisd import AmavisdStore
 from ...sqlstore.iredapd import PolicyStore
 from .addresses import account_type
 from .addresses import policy_account
 
 
-def delete_account_rows(store: PolicyStore, account: str) -> None:
+def delete_account_rows(store: PolicyStore | AmavisdStore, account: str) -> None:
     """Delete the policy rows of a user, or of a domain and every address in it.
 
-    Throttle rules and iRedAPD's counters, greylisting switches and whitelists, and
-    greylisting triplets of the recipients (reference policy-store §6.5).
+    iRedAPD's store: throttle rules and iRedAPD's counters, greylisting switches and
+    whitelists, and greylisting triplets of the recipients. Amavisd's store: the account
+    rows, their white/blacklists and spam policies, and the addresses nothing else lists
+    (reference policy-store §6.5).
     """
     users, domains = _split(policy_account(account))
     store.delete_account_rows(users, domains)
 
 
-def rename_account_rows(store: PolicyStore, old: str, new: str) -> None:
+def rename_account_rows(store: PolicyStore | AmavisdStore, old: str, new: str) -> None:
     """Move a user's rows to its new address, or a domain's rows to the new domain name."""
     old_users, old_domains = _split(policy_account(old, "old"))
     new_users, new_domains = _split(policy_account(new, "new"))

@@ -12,9 +12,9 @@ from .addresses import GLOBAL
 from .addresses import SHORT_COLUMN
 from .addresses import account_priority
 from .addresses import ascii_domain
+from .addresses import checked_account
 from .addresses import greylisting_sender
 from .addresses import normalise_values
-from .addresses import policy_account
 
 STATUS = {"enable": True, "enabled": True, "disable": False, "disabled": False}
 PAGE_SIZE = 500
@@ -180,13 +180,7 @@ def remove_whitelist_spf_domains(store: PolicyStore, domains: Iterable[str] | st
 
 def _account(account: str) -> str:
     """Return the account form; greylisting's account column is VARCHAR(100) on MySQL."""
-    value = policy_account(account)
-    if len(value) > SHORT_COLUMN:
-        raise ValidationFailed(
-            f"Account longer than {SHORT_COLUMN} characters.",
-            errors={"account": [f"{account!r}: longer than {SHORT_COLUMN} characters."]},
-        )
-    return value
+    return checked_account(account, SHORT_COLUMN)
 
 
 def _triad(

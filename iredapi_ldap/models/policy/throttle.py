@@ -10,6 +10,7 @@ from ...sqlstore.iredapd import PolicyStore
 from .addresses import GLOBAL
 from .addresses import account_priority
 from .addresses import account_type
+from .addresses import one_of
 from .addresses import policy_account
 
 KINDS = ("inbound", "outbound")
@@ -26,13 +27,7 @@ LIMITS = ("msg_size", "max_msgs", "max_quota")
 
 def check_kind(kind: str, field: str = "kind") -> str:
     """Return inbound or outbound (any case); ValidationFailed otherwise."""
-    value = str(kind).strip().lower()
-    if value not in KINDS:
-        raise ValidationFailed(
-            f"Invalid throttle kind {kind!r}: inbound or outbound.",
-            errors={field: [f"{kind!r}: inbound or outbound."]},
-        )
-    return value
+    return one_of(kind, KINDS, field, "throttle kind")
 
 
 def get_throttle(store: PolicyStore, account: str, kind: str) -> dict[str, Any]:

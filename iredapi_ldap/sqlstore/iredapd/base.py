@@ -16,6 +16,7 @@ from sqlalchemy.dialects import sqlite
 
 from ..engine import SqlState
 from ..errors import PolicyStoreUnavailable
+from ..errors import StoreUnavailable
 from ..errors import translate_errors
 
 # Seconds a writer waits for another writer of the same key (MySQL/MariaDB GET_LOCK).
@@ -30,21 +31,24 @@ def lock_key(*parts: str) -> int:
 
 
 class PolicyRows:
-    """The engine of iRedAPD's database, and transactions whose errors become API errors."""
+    """The engine of a policy database, and transactions whose errors become API errors."""
+
+    # What an unreachable or busy database raises (503): iRedAPD's, or Amavisd's.
+    unavailable: type[StoreUnavailable] = PolicyStoreUnavailable
 
     def __init__(self, state: SqlState) -> None:
         self._state = state
 
     @property
     def engine(self) -> sa.Engine:
-        """The engine, iRedAPD's tables present (for tests and tools)."""
-        with translate_errors(PolicyStoreUnavailable):
+        """The engine, the database's tables present (for tests and tools)."""
+        with translate_errors(self.unavailable):
             return self._state.engine()
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
         """Yield a connection for reads; SQL failures become 503/500 API errors."""
-        with translate_errors(PolicyStoreUnavailable), self._state.engine().connect() as conn:
+        with translate_errors(self.unavailable), self._state.engine().connect() as conn:
             yield conn
 
     @contextmanager
@@ -56,11 +60,11 @@ class PolicyRows:
         transaction ends. SQLite needs none: its first write locks the whole database
         until commit, and every locked write here starts with a write.
         """
-        with translate_errors(PolicyStoreUnavailable), self._state.engine().connect() as conn:
+        with translate_errors(self.unavailable), self._state.engine().connect() as conn:
             name = conn.dialect.name
             locked = bool(lock) and name in lock_on
             if locked and name in ("mysql", "mariadb"):
-                with _named_lock(conn, lock), conn.begin():
+                with _named_lock(conn, lock, self.unavailable), conn.begin():
                     yield conn
                 return
             with conn.begin():
@@ -70,13 +74,15 @@ class PolicyRows:
 
 
 @contextmanager
-def _named_lock(conn: sa.Connection, parts: tuple[str, ...]) -> Iterator[None]:
+def _named_lock(
+    conn: sa.Connection, parts: tuple[str, ...], unavailable: type[StoreUnavailable]
+) -> Iterator[None]:
     """Hold MySQL's GET_LOCK for parts on this session (names are at most 64 characters)."""
     name = f"iredapi-ldap:{lock_key(*parts) & 0xFFFFFFFFFFFFFFFF:016x}"
     got = conn.execute(sa.select(sa.func.get_lock(name, LOCK_TIMEOUT))).scalar()
     conn.commit()
     if got != 1:
-        raise PolicyStoreUnavailable("The policy database is busy; try again later.")
+        raise unavailable("The policy database is busy; try again later.")
     try:
         yield
     finally:

@@ -395,7 +395,7 @@ def cli() -> list[str]:
 class Served:
     """A running `iredapi-ldap serve` child process."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, workers: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/api"
         self.log = data_dir.parent / f"serve-{self.port}.log"
@@ -403,7 +403,7 @@ class Served:
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [*cli(), "serve", "--data-dir", str(data_dir), "--listen",
-                 f"127.0.0.1:{self.port}", "--workers", "1", *extra],
+                 f"127.0.0.1:{self.port}", "--workers", str(workers), *extra],
                 stdout=out, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip
         deadline = time.monotonic() + 30

@@ -350,9 +350,10 @@ def app_with(app_config, **overrides):
 def private_app(make_app, server, **overrides):
     """Build an app bound to a private slapd (one a test may stop), with short timeouts."""
     creds = server.credentials
-    return make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
-                    LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
-                    LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5, **overrides)  # fmt: skip
+    values = {"LDAP_URI": creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
+              "LDAP_BIND_PASSWORD": creds.vmailadmin_password, "LDAP_SUFFIX": creds.suffix,
+              "LDAP_CONNECT_TIMEOUT": 2, "LDAP_RECEIVE_TIMEOUT": 5}  # fmt: skip
+    return make_app(**{**values, **overrides})
 
 
 def logged_in_sessions(url, count):

@@ -54,6 +54,7 @@ class EmbeddedProviders:
             )  # fmt: skip
             for index in range(count)
         ]
+        self.prepared = False
 
     @property
     def credentials(self) -> DirectoryCredentials:
@@ -73,10 +74,15 @@ class EmbeddedProviders:
             member.load_credentials()
         for member in self.members:
             member.peers = tuple(uri for uri in self.uris if uri != member.credentials.uri)
+        self.prepared = True
 
     def start(self, timeout: float = 30) -> DirectoryCredentials:
-        """Start every provider, the first with the base tree, and wait until they agree."""
-        self.prepare()
+        """Start every provider, the first with the base tree, and wait until they agree.
+
+        prepare() first, unless called already (a test may then change a member's peers).
+        """
+        if not self.prepared:
+            self.prepare()
         try:
             self.members[0].start()
             for member in self.members[1:]:

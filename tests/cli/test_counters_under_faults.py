@@ -50,10 +50,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_config(tmp_path: Path, slapd) -> Path:
+def write_config(tmp_path: Path, slapd, uri: str | None = None) -> Path:
+    """Write the config of `serve --config` on slapd (or on `uri`, e.g. several servers)."""
     creds = slapd.credentials
     values = {
-        "LDAP_URI": creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
+        "LDAP_URI": uri or creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
         "LDAP_BIND_PASSWORD": creds.vmailadmin_password, "LDAP_SUFFIX": creds.suffix,
         "LDAP_CONNECT_TIMEOUT": 2, "LDAP_RECEIVE_TIMEOUT": 5, "SECRET_KEY": "faults",
         "SQL_URL": f"sqlite:///{tmp_path / 'api.sqlite'}",

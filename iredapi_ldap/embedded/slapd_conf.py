@@ -247,21 +247,20 @@ moduleload syncprov
 serverID {server_id}
 """
 
-# One syncrepl stanza per other provider. retry "1 +": every second, for ever (a provider
-# that comes back is caught up within a second); timeout/network-timeout bound a hung peer.
-SYNCREPL_TEMPLATE = """\
-syncrepl rid={rid:03d}
-    provider={provider}
-    bindmethod=simple
-    binddn="{bind_dn}"
-    credentials="{password}"
-    searchbase="{suffix}"
-    scope=sub
-    type=refreshAndPersist
-    retry="1 +"
-    timeout=5
-    network-timeout=5
-"""
+
+def syncrepl_settings(rid: int, provider: str, replication: Replication, suffix: str) -> list[str]:
+    """Return the settings of one syncrepl stanza (slapd.conf) or olcSyncrepl value (cn=config).
+
+    retry "1 +": every second, for ever (a provider that comes back is caught up within
+    a second); timeout/network-timeout bound a hung peer.
+    """
+    return [
+        f"rid={rid:03d}", f"provider={provider}", "bindmethod=simple",
+        f'binddn="{replication.bind_dn}"', f'credentials="{replication.password}"',
+        f'searchbase="{suffix}"', "scope=sub", "type=refreshAndPersist", 'retry="1 +"',
+        "timeout=5", "network-timeout=5",
+    ]  # fmt: skip
+
 
 # After the syncrepl stanzas, at the end of the database section.
 PROVIDER_TEMPLATE = """\
@@ -275,19 +274,55 @@ syncprov-sessionlog 10000
 def replication_conf(replication: Replication, suffix: str) -> tuple[str, str]:
     """Return the slapd.conf lines of one provider: (global section, end of its database)."""
     stanzas = [
-        SYNCREPL_TEMPLATE.format(
-            rid=index,
-            provider=provider,
-            bind_dn=replication.bind_dn,
-            password=replication.password,
-            suffix=suffix,
-        )  # fmt: skip
-        for index, provider in enumerate(replication.peers, start=1)
+        "syncrepl " + "\n    ".join(syncrepl_settings(rid, provider, replication, suffix)) + "\n"
+        for rid, provider in enumerate(replication.peers, start=1)
     ]
     return (
         REPLICATION_GLOBAL_TEMPLATE.format(server_id=replication.server_id),
         "".join(stanzas) + PROVIDER_TEMPLATE,
     )
+
+
+REPLICATION_LDIF_TEMPLATE = """\
+dn: {module_dn}
+changetype: modify
+add: olcModuleLoad
+olcModuleLoad: syncprov
+
+dn: cn=config
+changetype: modify
+replace: olcServerID
+olcServerID: {server_id}
+
+dn: olcOverlay=syncprov,{database_dn}
+changetype: add
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: syncprov
+olcSpCheckpoint: 100 1
+olcSpSessionLog: 10000
+
+dn: {database_dn}
+changetype: modify
+add: olcSyncrepl
+{syncrepl}-
+replace: olcMultiProvider
+olcMultiProvider: TRUE
+"""
+
+
+def replication_ldif(
+    replication: Replication, suffix: str, database_dn: str, module_dn: str = MODULE_LIST_DN
+) -> str:
+    """Return the ldapmodify LDIF that makes a cn=config server one provider of the set."""
+    values = "".join(
+        "olcSyncrepl: " + " ".join(syncrepl_settings(rid, provider, replication, suffix)) + "\n"
+        for rid, provider in enumerate(replication.peers, start=1)
+    )
+    return REPLICATION_LDIF_TEMPLATE.format(
+        module_dn=module_dn, server_id=replication.server_id, database_dn=database_dn,
+        syncrepl=values,
+    )  # fmt: skip
 
 
 def regex_escape(text: str) -> str:

@@ -20,8 +20,9 @@ before a reservation when the counters were last re-counted longer than
 `[ldap] counter_recount_seconds` ago or when they refuse it, when a counter is
 missing, unreadable or would fall below zero, after a failure that may or may not
 have reached the directory (retried every interval until it answers), every
-`counter_recount_seconds` for every domain (one process of the host), and on
-demand (`iredapi-ldap recount`).
+`counter_recount_seconds` for every domain (one process of the host), once after
+the host switched LDAP server (ldap/failover.py; and before a reservation in a
+domain not re-counted since), and on demand (`iredapi-ldap recount`).
 """
 
 from __future__ import annotations
@@ -290,9 +291,6 @@ class CounterQueue:
         """Return when this host last switched LDAP servers (time.time()), 0 if never."""
         return get_pool(self.app).choice.current().switched
 
-    def _replicated(self) -> bool:
-        return len(get_pool(self.app).servers) > 1
-
     def recounted_within(self, domain: str, seconds: float) -> bool:
         """Tell whether the domain was re-counted in the last `seconds`."""
         last = self.locks.last_recount(domain)
@@ -301,7 +299,7 @@ class CounterQueue:
     def start_upkeep(self) -> None:
         """Start this process's thread re-counting every domain every counter_recount_seconds."""
         self._after_fork()
-        if (self.recount_every <= 0 and not self._replicated()) or self._stopped.is_set():
+        if self.recount_every <= 0 or self._stopped.is_set():
             return
         if self._upkeep and self._upkeep.is_alive():
             return
@@ -317,7 +315,7 @@ class CounterQueue:
 
     def _upkeep_loop(self) -> None:
         # Every domain every recount_every, and after each switch of LDAP server.
-        tick = max(0.2, min(self.recount_every / 2, 10.0)) if self.recount_every > 0 else 10.0
+        tick = max(0.2, min(self.recount_every / 2, 10.0))
         while not self._stopped.wait(tick * random.uniform(0.8, 1.2)):
             try:
                 with self.locks.sweep_due(self.recount_every, self.switched()) as due:

@@ -21,6 +21,7 @@ from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.ldap import get_pool
 from iredapi_ldap.models import counters
 from iredapi_ldap.models.admins.create import create_global_admin
+from iredapi_ldap.models.counter_queue import get_counter_queue
 from iredapi_ldap.models.counter_queue import recount_domain
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
@@ -165,6 +166,32 @@ def test_a_write_on_a_connection_slapd_closed_goes_to_a_fresh_one(make_app, priv
         assert not directory._reused  # replaced before the write
     assert "domainCurrentUserNumber: 2" in private_slapd.ldapsearch(dn, scope="base")
     assert get_pool(app).opened == 2
+
+
+def test_a_switch_of_server_has_every_domain_recounted(make_app, pair):
+    """After a failover the counters are re-counted: once by one process, and before a reservation."""
+    providers, _link = pair
+    first, _second = providers.members
+    app = pair_app(make_app, providers)
+    add_domain_entry(app, providers, "switch.test")
+    with app.app_context():
+        recount_domain(get_directory(), "switch.test")
+        queue = get_counter_queue()
+        assert not queue.stale("switch.test")
+        with queue.locks.sweep_due(0, queue.switched()) as due:
+            assert not due
+    providers.wait_converged(10)
+    kill(first)
+    assert read_domain(app, providers, "switch.test")  # failed over
+    with app.app_context():
+        assert queue.switched() > 0
+        assert queue.stale("switch.test")  # a reservation re-counts first
+        with queue.locks.sweep_due(0, queue.switched()) as due:
+            assert due  # this process re-counts every domain ...
+        with queue.locks.sweep_due(0, queue.switched()) as due:
+            assert not due  # ... and no other does it again
+        recount_domain(get_directory(), "switch.test")
+        assert not queue.stale("switch.test")
 
 
 # -- both providers taking writes -----------------------------------------------------------

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
+from .clients import Timing
 from .clients import expect
 from .ldif import user_mail
 from .scenarios import Bench
@@ -57,12 +60,7 @@ def _measure(benches: list[Bench], sizes: Sizes) -> list[Row]:
 
         return create
 
-    slices = split(sizes.create, one.parallelism)
-    created_two, created_one = interleave(
-        len(slices),
-        lambda k: two.on_api(slices[k], creator(two)),
-        lambda k: one.on_api(slices[k], creator(one)),
-    )
+    created_two, created_one = _on_both(benches, sizes.create, creator)
     started = time.perf_counter()
     two.env.slapd.wait_converged(120)
     lag = time.perf_counter() - started
@@ -75,12 +73,7 @@ def _measure(benches: list[Bench], sizes: Sizes) -> list[Row]:
 
         return get
 
-    slices = split(sizes.get, one.parallelism)
-    read_two, read_one = interleave(
-        len(slices),
-        lambda k: two.on_api(slices[k], getter(two)),
-        lambda k: one.on_api(slices[k], getter(one)),
-    )
+    read_two, read_one = _on_both(benches, sizes.get, getter)
     return [
         _row("create user", created_one, created_two,
              f"both providers held every create {lag:.2f} s after the last answer"),
@@ -88,7 +81,17 @@ def _measure(benches: list[Bench], sizes: Sizes) -> list[Row]:
     ]  # fmt: skip
 
 
-def _row(operation: str, one, two, note: str) -> Row:
+def _on_both(
+    benches: list[Bench], count: int, operation: Callable[[Bench], Callable[[Any, int], None]]
+) -> tuple[Timing, Timing]:
+    """Run operation(bench)(session, i) for i < count on both, ABBA-interleaved; (two, one)."""
+    one, two = benches
+    slices = split(count, one.parallelism)
+    return interleave(len(slices), lambda k: two.on_api(slices[k], operation(two)),
+                      lambda k: one.on_api(slices[k], operation(one)))  # fmt: skip
+
+
+def _row(operation: str, one: Timing, two: Timing, note: str) -> Row:
     ratio = two.rate / one.rate
     return Row(operation, fmt_rate(two), fmt_rate(one), ratio, "-", None,
                f"ratio = two / one; ABBA-interleaved; {note}")  # fmt: skip

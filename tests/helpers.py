@@ -455,7 +455,33 @@ def serve_config(tmp_path: Path, slapd, uri: str | None = None, **values: Any) -
     return ini
 
 
-def truth_and_counters(slapd, domains) -> dict[str, tuple[dict[str, int], dict[str, int | None]]]:
+# Domains of the counter tests under load: one without limits (counted behind), one with
+# limits too high to refuse anything (reserved by compare-and-swap).
+FREE, LIMITED = "free.test", "limited.test"
+LIMITS = {"numberOfUsers": "100000", "quota": "1000000", "numberOfAliases": "100000",
+          "numberOfLists": "100000"}  # fmt: skip
+
+
+def start_clients(url: str, make, count: int, stop: threading.Event):
+    """Create FREE and LIMITED at url, then run `count` clients, each in a thread, until stop.
+
+    `make(session, url, index)` builds a client around a logged-in session; its
+    `run(stop)` is the thread. Returns the clients and the started threads.
+    """
+    admin = logged_in_sessions(url, 1)[0]
+    assert admin.post(f"{url}/domain/{FREE}").status_code == 201
+    assert admin.post(f"{url}/domain/{LIMITED}", data=LIMITS).status_code == 201
+    clients = [make(session, url, index)
+               for index, session in enumerate(logged_in_sessions(url, count))]  # fmt: skip
+    threads = [threading.Thread(target=client.run, args=(stop,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    return clients, threads
+
+
+def truth_and_counters(
+    slapd, domains=(FREE, LIMITED)
+) -> dict[str, tuple[dict[str, int], dict[str, int | None]]]:
     """Return per domain the real counts and the stored counters, read as rootdn from slapd."""
     creds = slapd.credentials
     conn = Connection(Server(creds.uri), creds.root_dn, creds.root_password, auto_bind=True)

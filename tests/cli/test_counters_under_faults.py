@@ -24,14 +24,13 @@ import requests
 
 from iredapi_ldap import config as cfg
 from iredapi_ldap.models import counters
+from tests.helpers import FREE
+from tests.helpers import LIMITED
 from tests.helpers import PASSWORD
-from tests.helpers import logged_in_sessions
 from tests.helpers import serve_config
+from tests.helpers import start_clients
 from tests.helpers import truth_and_counters
 
-FREE, LIMITED = "free.test", "limited.test"
-LIMITS = {"numberOfUsers": "100000", "quota": "1000000", "numberOfAliases": "100000",
-          "numberOfLists": "100000"}  # fmt: skip
 FLUSH_SECONDS, RECOUNT_SECONDS = 0.5, 3
 CLIENTS, WORKERS = 8, 4
 # The bound of docs/directory.md for these settings, plus room for a loaded test machine.
@@ -139,14 +138,8 @@ def test_counters_equal_the_truth_after_concurrent_work_and_faults(tmp_path, pri
     stop = threading.Event()
     threads: list[threading.Thread] = []
     try:
-        admin = logged_in_sessions(server.url, 1)[0]
-        assert admin.post(f"{server.url}/domain/{FREE}").status_code == 201
-        assert admin.post(f"{server.url}/domain/{LIMITED}", data=LIMITS).status_code == 201
-        clients = [Client(s, server.url, i) for i, s in
-                   enumerate(logged_in_sessions(server.url, CLIENTS))]  # fmt: skip
-        threads = [threading.Thread(target=c.run, args=(stop,)) for c in clients]
-        for thread in threads:
-            thread.start()
+        clients, threads = start_clients(server.url, Client, CLIENTS, stop)
+        admin = clients[0].session  # logged in as the global admin too
         for pause in (1.5, 2.5):
             time.sleep(pause)
             kill_slapd(private_slapd)
@@ -167,7 +160,7 @@ def test_counters_equal_the_truth_after_concurrent_work_and_faults(tmp_path, pri
 
         ended = time.monotonic()
         while True:
-            state = truth_and_counters(private_slapd, (FREE, LIMITED))
+            state = truth_and_counters(private_slapd)
             if all(real == stored for real, stored in state.values()):
                 break
             assert time.monotonic() - ended < CONVERGENCE_SECONDS, (state, statuses)

@@ -26,17 +26,16 @@ import requests
 from iredapi_ldap.embedded.ldaptools import _search_path
 from iredapi_ldap.embedded.providers import EmbeddedProviders
 from iredapi_ldap.embedded.providers import context_csns
+from tests.helpers import FREE
+from tests.helpers import LIMITED
 from tests.helpers import PASSWORD
 from tests.helpers import SERVE_ADMIN
 from tests.helpers import SERVE_PASSWORD
 from tests.helpers import Served
-from tests.helpers import logged_in_sessions
 from tests.helpers import serve_config
+from tests.helpers import start_clients
 from tests.helpers import truth_and_counters
 
-FREE, LIMITED = "free.test", "limited.test"
-LIMITS = {"numberOfUsers": "100000", "quota": "1000000", "numberOfAliases": "100000",
-          "numberOfLists": "100000"}  # fmt: skip
 FLUSH_SECONDS, RECOUNT_SECONDS = 0.5, 3
 # The bound of docs/directory.md (a re-count tick after the last switch), with room for a
 # loaded test machine.
@@ -145,14 +144,7 @@ def test_one_api_on_two_providers_through_failover_and_failback(tmp_path):
                            LDAP_COUNTER_FLUSH_SECONDS=FLUSH_SECONDS,
                            LDAP_COUNTER_RECOUNT_SECONDS=RECOUNT_SECONDS)  # fmt: skip
         server = Served(tmp_path / "unused", "--config", str(ini), workers=WORKERS)
-        admin = logged_in_sessions(server.base, 1)[0]
-        assert admin.post(f"{server.base}/domain/{FREE}").status_code == 201
-        assert admin.post(f"{server.base}/domain/{LIMITED}", data=LIMITS).status_code == 201
-        creators = [Creator(s, server.base, i) for i, s in
-                    enumerate(logged_in_sessions(server.base, CLIENTS))]  # fmt: skip
-        threads = [threading.Thread(target=c.run, args=(stop,)) for c in creators]
-        for thread in threads:
-            thread.start()
+        creators, threads = start_clients(server.base, Creator, CLIENTS, stop)
 
         time.sleep(1.5)
         kill(first)
@@ -188,7 +180,7 @@ def test_one_api_on_two_providers_through_failover_and_failback(tmp_path):
 
         ended = time.monotonic()
         while True:
-            state = [truth_and_counters(member, (FREE, LIMITED)) for member in (first, second)]
+            state = [truth_and_counters(member) for member in (first, second)]
             if all(real == stored for each in state for real, stored in each.values()):
                 break
             assert time.monotonic() - ended < CONVERGENCE_SECONDS, state

@@ -10,6 +10,7 @@ exits non-zero, so that the service manager (systemd `Restart=on-failure`) resta
 whole.
 """
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from iredapi_ldap.embedded.slapd import EmbeddedSlapd
+
+log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1
 FIRST_PAUSE_SECONDS = 0.1
@@ -69,14 +72,19 @@ class SlapdSupervisor:
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        # This thread must outlive the slapds it starts: Linux sends them the death signal
+        # (process.py) when it ends. So nothing but stop() or giving up ends it.
         while not self._stop.wait(POLL_SECONDS):
             for watched in self._watched:
-                if watched.server.running():
-                    if time.monotonic() - watched.started > HEALTHY_AFTER_SECONDS:
-                        watched.in_a_row = 0
-                    continue
-                if not self._revive(watched):
-                    return
+                try:
+                    if watched.server.running():
+                        if time.monotonic() - watched.started > HEALTHY_AFTER_SECONDS:
+                            watched.in_a_row = 0
+                        continue
+                    if not self._revive(watched):
+                        return
+                except Exception as exc:  # noqa: BLE001 - reported, and the watch goes on
+                    log.exception("slapd supervisor: %r", exc)
 
     def _revive(self, watched: _Watched) -> bool:
         """Restart one exited server; False once the supervisor has given up."""

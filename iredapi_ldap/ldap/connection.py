@@ -130,23 +130,23 @@ class ConnectionPool:
 
     def _open(self) -> Connection:
         """Open a connection to the active server; on a transport failure fail over, once per server."""
+        attempts = len(self.servers)
         with translate_errors():
-            for _attempt in range(len(self.servers)):
+            for attempt in range(1, attempts + 1):
                 index = self.choice.current().active
                 try:
                     conn = self._connect(index)
                 except lx.LDAPInvalidCredentialsResult as exc:
                     raise lx.LDAPBindError(str(exc)) from exc
                 except TRANSPORT_ERRORS:
-                    if len(self.servers) == 1:
-                        raise
-                    self.choice.failed(index)
-                    if _attempt == len(self.servers) - 1:
+                    if attempts > 1:
+                        self.choice.failed(index)
+                    if attempt == attempts:
                         raise
                     continue
                 self.opened += 1
                 return conn
-        raise AssertionError("unreachable")  # pragma: no cover
+        raise AssertionError("the last attempt returns or raises")  # pragma: no cover
 
     def acquire(self) -> tuple[Connection, bool]:
         """Return a bound connection and whether it was reused from the pool."""

@@ -15,10 +15,10 @@ BEGIN = "<!-- bench-results:begin -->"
 END = "<!-- bench-results:end -->"
 
 
-def table(rows: list[Row]) -> str:
-    """Return the rows as a Markdown table."""
+def table(rows: list[Row], columns: tuple[str, str] = ("API", "Raw ldap3")) -> str:
+    """Return the rows as a Markdown table (`columns`: the headings of the two measured sides)."""
     lines = [
-        "| Operation | API | Raw ldap3 | Ratio | Target | Result | Notes |",
+        f"| Operation | {columns[0]} | {columns[1]} | Ratio | Target | Result | Notes |",
         "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
@@ -66,12 +66,17 @@ def machine() -> dict[str, str]:
     }
 
 
-def render(rows: list[Row], setup: dict[str, str], command: str) -> str:
+def render(
+    rows: list[Row],
+    setup: dict[str, str],
+    command: str,
+    columns: tuple[str, str] = ("API", "Raw ldap3"),
+) -> str:
     """Return the report section: machine, setup, command, table."""
     info = {**machine(), **setup}
     lines = [f"Command: `{command}`", ""]
     lines += [f"- {key}: {value}" for key, value in info.items()]
-    lines += ["", table(rows)]
+    lines += ["", table(rows, columns)]
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
     __package__ = "bench"  # noqa: A001
 
 from bench import bulk  # noqa: E402
+from bench import replicas  # noqa: E402
 from bench import report  # noqa: E402
 from bench import scenarios  # noqa: E402
 from bench.server import REPO  # noqa: E402
@@ -58,6 +59,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="also measure create with [ldap] transactions = yes (crashes slapd 2.5.13)",
     )
     parser.add_argument(
+        "--replicas",
+        action="store_true",
+        help="only measure create and get on two replicating providers against one slapd",
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=None, help="keep the data here (default: a temp dir)"
     )
     return parser.parse_args(argv)
@@ -69,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = scenarios.QUICK if args.quick else scenarios.FULL
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="iredapi-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.replicas:
+        return run_replicas(args, argv, sizes, workdir)
     api_config = {"JOBS_SYNC_LIMIT": 100} if args.quick else {}
     env = Environment(workdir, args.workers, args.threads, api_config)
     rows: list[scenarios.Row] = []
@@ -121,6 +129,34 @@ def main(argv: list[str] | None = None) -> int:
     if target is not None and not args.no_report:
         report.write(target, section)
         print(f"\nwritten to {target}")
+    return 0
+
+
+def run_replicas(
+    args: argparse.Namespace, argv: list[str] | None, sizes: scenarios.Sizes, workdir: Path
+) -> int:
+    """`--replicas`: the comparison of bench/replicas.py alone; printed (and written with --report)."""
+    started = time.perf_counter()
+    try:
+        rows = replicas.compare(workdir, args.workers, args.threads, args.clients, sizes)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    setup = {
+        "slapd setup": "embedded, durable commits, back-mdb; two providers: syncrepl "
+        "multi-provider (refreshAndPersist), the API given both URIs",
+        "API": f"gunicorn --preload, gthread, {args.workers} workers x {args.threads} threads",
+        "Clients": f"{args.clients} threads on each side",
+        "Sizes": f"create {sizes.create:,}, get {sizes.get:,}",
+        "Run time": f"{time.perf_counter() - started:.0f} s",
+    }
+    command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
+    section = report.render(rows, setup, command.strip(), replicas.COLUMNS)
+    print()
+    print(section)
+    if args.report is not None and not args.no_report:
+        report.write(args.report, section)
+        print(f"\nwritten to {args.report}")
     return 0
 
 

@@ -17,6 +17,7 @@ import requests
 
 from iredapi_ldap import config as cfg
 from iredapi_ldap.embedded.ldaptools import _search_path
+from iredapi_ldap.embedded.providers import EmbeddedProviders
 from iredapi_ldap.embedded.slapd import EmbeddedSlapd
 from iredapi_ldap.embedded.slapd import free_port
 from iredapi_ldap.ldap import DNs
@@ -34,13 +35,23 @@ class Environment:
     """slapd (durable commits) + the API under `gunicorn --preload`, in one work directory."""
 
     def __init__(
-        self, workdir: Path, workers: int, threads: int, api_config: dict[str, Any]
+        self,
+        workdir: Path,
+        workers: int,
+        threads: int,
+        api_config: dict[str, Any],
+        replicas: int = 1,
     ) -> None:
         self.workdir = workdir
         self.workers = workers
         self.threads = threads
         self.api_config = api_config
-        self.slapd = EmbeddedSlapd(workdir / "ldap", durable=True)
+        # Two or more: providers replicating each other, the API given every URI.
+        self.slapd: EmbeddedSlapd | EmbeddedProviders = (
+            EmbeddedProviders(workdir / "ldap", count=replicas, durable=True)
+            if replicas > 1
+            else EmbeddedSlapd(workdir / "ldap", durable=True)
+        )
         self.creds = None
         self.password_hash = hash_password(PASSWORD, "SSHA512")[0]
         self.gunicorn: subprocess.Popen[bytes] | None = None
@@ -74,13 +85,15 @@ class Environment:
 
     def config_values(self, **overrides: Any) -> dict[str, Any]:
         """Return the API's configuration."""
+        uris = self.slapd.uris if isinstance(self.slapd, EmbeddedProviders) else [self.creds.uri]
         values = {
-            "LDAP_URI": self.creds.uri,
+            "LDAP_URI": " ".join(uris),
             "LDAP_BIND_DN": self.creds.vmailadmin_dn,
             "LDAP_BIND_PASSWORD": self.creds.vmailadmin_password,
             "LDAP_SUFFIX": self.creds.suffix,
             "SECRET_KEY": secrets.token_urlsafe(32),
             "SQL_URL": f"sqlite:///{self.workdir / 'store.sqlite'}",
+            "LDAP_COUNTER_LOCK_DIR": str(self.workdir / "counter-locks"),
             "LOG_LEVEL": "WARNING",
         }
         values.update(self.api_config)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,14 @@ from .cli_support import build_app
 from .cli_support import call
 from .cli_support import config_options
 from .cli_support import configured_app
+from .embedded.providers import EmbeddedProviders
 from .embedded.slapd import EmbeddedSlapd
 from .embedded.slapd import SlapdNotInstalled
 from .embedded.slapd import SlapdStartError
 from .embedded.slapd import check_installed
 from .embedded.slapd_conf import unique_overlay_conf
 from .embedded.slapd_conf import unique_overlay_ldif
+from .embedded.supervisor import SlapdSupervisor
 from .errors import AlreadyExists
 from .jobs.cli import bulk_update_command
 from .jobs.cli import jobs_group
@@ -72,10 +76,19 @@ def main() -> None:
 @click.option(
     "--admin-password", default=None, help="Its password (generated and printed once if absent)."
 )
-def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -> None:  # fmt: skip
+@click.option(
+    "--replicas",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 2),
+    help="Embedded directory servers: 2 starts two providers replicating each other (syncrepl).",
+)
+def serve(config_path, data_dir, listen, workers, admin_email, admin_password, replicas) -> None:  # fmt: skip
     """Run the API under gunicorn; without a config, on the embedded slapd in --data-dir."""
     explicit = config_path or cfg.config_path_from_env()
     if explicit:
+        if replicas != 1:
+            raise click.UsageError("--replicas applies to the embedded directory, not --config.")
         app = build_app(explicit, "--config" if config_path else f"${cfg.ENV_VAR}")
         _run_gunicorn(app, listen, workers)
         return
@@ -85,33 +98,66 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password) -
         raise click.ClickException(str(exc)) from exc
     data = Path(data_dir).resolve()
     data.mkdir(parents=True, exist_ok=True)
-    slapd = EmbeddedSlapd(data, durable=True)
+    if replicas > 1:
+        directory: EmbeddedSlapd | EmbeddedProviders = EmbeddedProviders(data, count=replicas)
+    else:
+        directory = EmbeddedSlapd(data, durable=True)
     try:
-        creds = slapd.start()
+        creds = directory.start()
     except SlapdStartError as exc:
         raise click.ClickException(f"Embedded slapd did not start: {exc}") from exc
+    supervisor = _supervise(directory)
     try:
-        ini = write_embedded_config(data, creds)
+        uris = directory.uris if isinstance(directory, EmbeddedProviders) else [creds.uri]
+        ini = write_embedded_config(data, creds, " ".join(uris))
         app = build_app(str(ini))
         _ensure_first_admin(app, data, admin_email, admin_password)
         _warn_without_mlmmj(app)
         click.echo(
-            f"iredapi-ldap: embedded directory {creds.uri} (suffix {creds.suffix}); config {ini}"
+            f"iredapi-ldap: embedded directory {' '.join(uris)} (suffix {creds.suffix}); "
+            f"config {ini}"
         )
         click.echo(f"iredapi-ldap: listening on http://{listen}/api")
-        _run_gunicorn(app, listen, workers)
+        try:
+            _run_gunicorn(app, listen, workers)
+        except SystemExit:
+            if supervisor.failed is None:
+                raise
+        if supervisor.failed is not None:
+            raise click.ClickException(f"the embedded directory failed: {supervisor.failed}")
     finally:
-        slapd.stop()
+        supervisor.stop()
+        directory.stop()
 
 
-def write_embedded_config(data: Path, creds: Any) -> Path:
+def _supervise(directory: EmbeddedSlapd | EmbeddedProviders) -> SlapdSupervisor:
+    """Watch the embedded slapd(s) and restart them; when that fails, stop serve (non-zero)."""
+
+    def report(message: str) -> None:
+        click.echo(f"iredapi-ldap: {message}", err=True)
+
+    def give_up(_reason: str) -> None:
+        # gunicorn's master stops its workers on SIGTERM and returns; serve then exits 1.
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    supervisor = SlapdSupervisor(report, give_up)
+    if isinstance(directory, EmbeddedProviders):
+        for index, member in enumerate(directory.members):
+            supervisor.watch(member, functools.partial(member.start, init_tree=index == 0))
+    else:
+        supervisor.watch(directory)
+    supervisor.start()
+    return supervisor
+
+
+def write_embedded_config(data: Path, creds: Any, uri: str | None = None) -> Path:
     """Write DIR/config.ini for the embedded directory, keeping an existing secret key."""
     ini = data / "config.ini"
     values: dict[str, Any] = {}
     if ini.is_file():
         values = cfg.load_ini(ini)
     values.update(
-        LDAP_URI=creds.uri,
+        LDAP_URI=uri or creds.uri,
         LDAP_BIND_DN=creds.vmailadmin_dn,
         LDAP_BIND_PASSWORD=creds.vmailadmin_password,
         LDAP_SUFFIX=creds.suffix,

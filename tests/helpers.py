@@ -26,12 +26,17 @@ from typing import NamedTuple
 
 import requests
 import sqlalchemy as sa
+from ldap3 import Connection
+from ldap3 import Server
 
 from iredapi_ldap import config as cfg
 from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
+from iredapi_ldap.embedded.process import spawn_logged
+from iredapi_ldap.embedded.slapd import EmbeddedSlapd
 from iredapi_ldap.ldap import get_directory
 from iredapi_ldap.ldap.connection import get_pool
+from iredapi_ldap.models import counters
 from iredapi_ldap.models.admins.create import create_global_admin
 from iredapi_ldap.passwords import hash_password
 from iredapi_ldap.sqlstore.tables import audit_log
@@ -351,9 +356,10 @@ def app_with(app_config, **overrides):
 def private_app(make_app, server, **overrides):
     """Build an app bound to a private slapd (one a test may stop), with short timeouts."""
     creds = server.credentials
-    return make_app(LDAP_URI=creds.uri, LDAP_BIND_DN=creds.vmailadmin_dn,
-                    LDAP_BIND_PASSWORD=creds.vmailadmin_password, LDAP_SUFFIX=creds.suffix,
-                    LDAP_CONNECT_TIMEOUT=2, LDAP_RECEIVE_TIMEOUT=5, **overrides)  # fmt: skip
+    values = {"LDAP_URI": creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
+              "LDAP_BIND_PASSWORD": creds.vmailadmin_password, "LDAP_SUFFIX": creds.suffix,
+              "LDAP_CONNECT_TIMEOUT": 2, "LDAP_RECEIVE_TIMEOUT": 5}  # fmt: skip
+    return make_app(**{**values, **overrides})
 
 
 def logged_in_sessions(url, count):
@@ -396,7 +402,7 @@ def cli() -> list[str]:
 class Served:
     """A running `iredapi-ldap serve` child process."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, workers: int = 1) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/api"
         self.log = data_dir.parent / f"serve-{self.port}.log"
@@ -404,7 +410,7 @@ class Served:
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
                 [*cli(), "serve", "--data-dir", str(data_dir), "--listen",
-                 f"127.0.0.1:{self.port}", "--workers", "1", *extra],
+                 f"127.0.0.1:{self.port}", "--workers", str(workers), *extra],
                 stdout=out, stderr=subprocess.STDOUT, env=env,
             )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -426,6 +432,127 @@ class Served:
         """Stop the server (gunicorn shuts down, then the embedded slapd)."""
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
+
+
+def serve_config(tmp_path: Path, slapd, uri: str | None = None, **values: Any) -> Path:
+    """Write the INI of a `serve --config` on slapd (or on `uri`: several servers); add the admin.
+
+    Short LDAP timeouts, files in tmp_path; `values` adds or overrides keys (Flask names).
+    """
+    creds = slapd.credentials
+    values = {
+        "LDAP_URI": uri or creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
+        "LDAP_BIND_PASSWORD": creds.vmailadmin_password, "LDAP_SUFFIX": creds.suffix,
+        "LDAP_CONNECT_TIMEOUT": 2, "LDAP_RECEIVE_TIMEOUT": 5, "SECRET_KEY": "faults",
+        "SQL_URL": f"sqlite:///{tmp_path / 'api.sqlite'}",
+        "LDAP_COUNTER_LOCK_DIR": str(tmp_path / "counter-locks"), **values,
+    }  # fmt: skip
+    ini = tmp_path / "config.ini"
+    cfg.write_ini(ini, values)
+    app = create_app(cfg.load_ini(ini))
+    with app.app_context():
+        create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
+    get_pool(app).close_all()
+    return ini
+
+
+# Domains of the counter tests under load: one without limits (counted behind), one with
+# limits too high to refuse anything (reserved by compare-and-swap).
+FREE, LIMITED = "free.test", "limited.test"
+LIMITS = {"numberOfUsers": "100000", "quota": "1000000", "numberOfAliases": "100000",
+          "numberOfLists": "100000"}  # fmt: skip
+
+
+def start_clients(url: str, make, count: int, stop: threading.Event):
+    """Create FREE and LIMITED at url, then run `count` clients, each in a thread, until stop.
+
+    `make(session, url, index)` builds a client around a logged-in session; its
+    `run(stop)` is the thread. Returns the clients and the started threads.
+    """
+    admin = logged_in_sessions(url, 1)[0]
+    assert admin.post(f"{url}/domain/{FREE}").status_code == 201
+    assert admin.post(f"{url}/domain/{LIMITED}", data=LIMITS).status_code == 201
+    clients = [make(session, url, index)
+               for index, session in enumerate(logged_in_sessions(url, count))]  # fmt: skip
+    threads = [threading.Thread(target=client.run, args=(stop,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    return clients, threads
+
+
+def truth_and_counters(
+    slapd, domains=(FREE, LIMITED)
+) -> dict[str, tuple[dict[str, int], dict[str, int | None]]]:
+    """Return per domain the real counts and the stored counters, read as rootdn from slapd."""
+    creds = slapd.credentials
+    conn = Connection(Server(creds.uri), creds.root_dn, creds.root_password, auto_bind=True)
+    try:
+        result = {}
+        for domain in domains:
+            base = f"domainName={domain},o=domains,{creds.suffix}"
+
+            def found(container, search_filter, attributes=("1.1",), _base=base):
+                return list(conn.extend.standard.paged_search(
+                    f"{container},{_base}", search_filter, search_scope="LEVEL",
+                    attributes=list(attributes), paged_size=500, generator=True))  # fmt: skip
+
+            users = found("ou=Users", f"(&(objectClass=mailUser)(!(mail=@{domain})))",
+                          ["mailQuota"])  # fmt: skip
+            real = {
+                counters.USERS: len(users),
+                counters.QUOTA: sum(int(u["attributes"]["mailQuota"] or 0) for u in users),
+                counters.ALIASES: len(found("ou=Aliases", "(objectClass=mailAlias)")),
+                counters.LISTS: len(found("ou=Groups", "(objectClass=mailList)")),
+            }
+            conn.search(base, "(objectClass=*)", "BASE", attributes=list(counters.COUNTED))
+            attributes = conn.entries[0].entry_attributes_as_dict
+            stored = {name: (attributes.get(name) or [None])[0] for name in counters.COUNTED}
+            result[domain] = (
+                real,
+                {k: int(v) if v is not None else None for k, v in stored.items()},
+            )
+        return result
+    finally:
+        conn.unbind()
+
+
+class ConfigSlapd:
+    """The embedded server's set-up without slapo-unique, run from cn=config (slapd -F)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.server = EmbeddedSlapd(data_dir, durable=False)
+        self.creds = self.server.create()
+        kept = [line for line in self.server.conf_path.read_text().splitlines()
+                if not line.startswith(("moduleload unique", "overlay unique", "unique_uri"))]  # fmt: skip
+        conf = "\n".join(kept).replace(
+            "database mdb",
+            f'database config\naccess to * by dn.exact="{self.creds.root_dn}" manage\n\n'
+            "database mdb",
+        )
+        plain = data_dir / "plain.conf"
+        plain.write_text(conf + "\n")
+        config_dir = data_dir / "slapd.d"
+        config_dir.mkdir()
+        # Given both -f and an empty -F directory, slapd converts slapd.conf into cn=config.
+        command = [self.server.client.tools["slapd"], "-d", "none", "-f", str(plain), "-F", str(config_dir), "-h",
+                   f"{self.creds.uri}/ {self.server.ldapi_uri}"]  # fmt: skip
+        self.proc = spawn_logged(command, data_dir / "slapd.log")
+        deadline = time.monotonic() + 15
+        while self.server.client.run("ldapwhoami", check=False).returncode != 0:
+            assert self.proc.poll() is None and time.monotonic() < deadline, (
+                data_dir / "slapd.log"
+            ).read_text()
+            time.sleep(0.05)
+        self.server.init_tree()
+
+    def add(self, ldif: str) -> subprocess.CompletedProcess[str]:
+        """Add entries as the rootdn (ldapi, SASL EXTERNAL)."""
+        return self.server.client.run("ldapadd", input=ldif, check=False)
+
+    def stop(self) -> None:
+        """Stop slapd."""
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def audit_rows(url):

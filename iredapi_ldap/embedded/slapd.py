@@ -23,6 +23,7 @@ from iredapi_ldap.embedded.ldaptools import normalize_dn
 from iredapi_ldap.embedded.ldaptools import parse_dns
 from iredapi_ldap.embedded.ldaptools import ssha
 from iredapi_ldap.embedded.process import spawn_logged
+from iredapi_ldap.embedded.slapd_conf import Replication
 from iredapi_ldap.embedded.slapd_conf import render_slapd_conf
 
 __all__ = [
@@ -91,11 +92,13 @@ class EmbeddedSlapd:
         port: int | None = None,
         durable: bool = True,
         size_limit: int = 500,
+        name: str = "slapd",
+        server_id: int | None = None,
     ) -> None:
         if not SUFFIX_RE.match(suffix):
             raise ValueError(f"unsupported suffix {suffix!r}, use e.g. dc=example,dc=com")
         self.data_dir = Path(data_dir).absolute()
-        self.run_dir = self.data_dir / "slapd"
+        self.run_dir = self.data_dir / name
         self.conf_path = self.run_dir / "slapd.conf"
         self.db_dir = self.run_dir / "db"
         self.pid_path = self.run_dir / "slapd.pid"
@@ -108,6 +111,11 @@ class EmbeddedSlapd:
         self.port = port
         self.durable = durable
         self.size_limit = size_limit
+        # A provider of a replicated set (EmbeddedProviders): its serverID, the other
+        # providers' URIs, and the secrets the set shares (those of its first member).
+        self.server_id = server_id
+        self.peers: tuple[str, ...] = ()
+        self.shared_secrets: dict | None = None
         self._credentials: DirectoryCredentials | None = None
         self._client: RootClient | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -134,6 +142,10 @@ class EmbeddedSlapd:
         self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.db_dir.mkdir(mode=0o700, exist_ok=True)
         stored = self._load_or_create_credentials()
+        replication = None
+        if self.server_id is not None:
+            replication = Replication(self.server_id, self.peers, stored["root_dn"],
+                                      stored["root_password"])  # fmt: skip
         text = render_slapd_conf(
             suffix=self.suffix,
             root_dn=stored["root_dn"],
@@ -144,11 +156,13 @@ class EmbeddedSlapd:
             durable=self.durable,
             size_limit=self.size_limit,
             uid=os.getuid(),
+            replication=replication,
         )
-        # The rootpw hash is stored, so the text only changes with the
-        # parameters (durable, size_limit); rewrite it then, and only then.
+        # The rootpw hash is stored, so the text only changes with the parameters
+        # (durable, size_limit, the peers); rewrite it then, and only then. Private:
+        # a provider's syncrepl stanzas hold the rootdn's password.
         if not self.conf_path.exists() or self.conf_path.read_text() != text:
-            self.conf_path.write_text(text)
+            _write_private(self.conf_path, text)
         command = [tools["slaptest"], "-u", "-f", str(self.conf_path)]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
@@ -163,6 +177,9 @@ class EmbeddedSlapd:
             if normalize_dn(stored["suffix"]) != normalize_dn(self.suffix):
                 held = stored["suffix"]
                 raise SlapdStartError(f"{self.data_dir} holds {held!r}, not {self.suffix!r}")
+        elif self.shared_secrets is not None:
+            kept = ("host", "port", "uri")
+            stored = {k: v for k, v in self.shared_secrets.items() if k not in kept}
         else:
             root_password = secrets.token_urlsafe(24)
             stored = {
@@ -190,8 +207,13 @@ class EmbeddedSlapd:
         """Return the host part of an LDAP URL."""
         return f"[{self.host}]" if ":" in self.host else self.host
 
-    def start(self, timeout: float = 15) -> DirectoryCredentials:
-        """Start slapd as a foreground child, wait for it, then run init_tree()."""
+    def load_credentials(self) -> dict:
+        """Create or read credentials.json (passwords, port) without starting; return it."""
+        self.run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return self._load_or_create_credentials()
+
+    def start(self, timeout: float = 15, init_tree: bool = True) -> DirectoryCredentials:
+        """Start slapd as a foreground child, wait for it, then run init_tree() if asked."""
         if self.running():
             return self.credentials
         self._check_not_running_elsewhere()
@@ -206,7 +228,8 @@ class EmbeddedSlapd:
         atexit.register(self.stop)
         try:
             self._wait_ready(timeout)
-            self.init_tree()
+            if init_tree:
+                self.init_tree()
         except BaseException:
             self.stop()
             raise

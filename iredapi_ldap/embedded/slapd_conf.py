@@ -1,5 +1,6 @@
 """Render the slapd.conf of the embedded server, modelled on iRedMail's."""
 
+from dataclasses import dataclass
 from pathlib import Path
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schema"
@@ -225,6 +226,105 @@ olcUniqueURI: {uri}
 """
 
 
+@dataclass(frozen=True)
+class Replication:
+    """One provider of a multi-provider pair (or more): its serverID and the others' URIs.
+
+    Each provider pulls the others' changes with syncrepl (refreshAndPersist, plain:
+    whole entries, no accesslog) binding as `bind_dn`, which must read everything
+    (the rootdn does).
+    """
+
+    server_id: int
+    peers: tuple[str, ...]
+    bind_dn: str
+    password: str
+
+
+# The syncprov module, then the serverID (1-4095), before the first "database" line.
+REPLICATION_GLOBAL_TEMPLATE = """\
+moduleload syncprov
+serverID {server_id}
+"""
+
+
+def syncrepl_settings(rid: int, provider: str, replication: Replication, suffix: str) -> list[str]:
+    """Return the settings of one syncrepl stanza (slapd.conf) or olcSyncrepl value (cn=config).
+
+    retry "1 +": every second, for ever (a provider that comes back is caught up within
+    a second); timeout/network-timeout bound a hung peer.
+    """
+    return [
+        f"rid={rid:03d}", f"provider={provider}", "bindmethod=simple",
+        f'binddn="{replication.bind_dn}"', f'credentials="{replication.password}"',
+        f'searchbase="{suffix}"', "scope=sub", "type=refreshAndPersist", 'retry="1 +"',
+        "timeout=5", "network-timeout=5",
+    ]  # fmt: skip
+
+
+# After the syncrepl stanzas, at the end of the database section.
+PROVIDER_TEMPLATE = """\
+multiprovider on
+overlay syncprov
+syncprov-checkpoint 100 1
+syncprov-sessionlog 10000
+"""
+
+
+def replication_conf(replication: Replication, suffix: str) -> tuple[str, str]:
+    """Return the slapd.conf lines of one provider: (global section, end of its database)."""
+    stanzas = [
+        "syncrepl " + "\n    ".join(syncrepl_settings(rid, provider, replication, suffix)) + "\n"
+        for rid, provider in enumerate(replication.peers, start=1)
+    ]
+    return (
+        REPLICATION_GLOBAL_TEMPLATE.format(server_id=replication.server_id),
+        "".join(stanzas) + PROVIDER_TEMPLATE,
+    )
+
+
+REPLICATION_LDIF_TEMPLATE = """\
+dn: {module_dn}
+changetype: modify
+add: olcModuleLoad
+olcModuleLoad: syncprov
+
+dn: cn=config
+changetype: modify
+replace: olcServerID
+olcServerID: {server_id}
+
+dn: olcOverlay=syncprov,{database_dn}
+changetype: add
+objectClass: olcOverlayConfig
+objectClass: olcSyncProvConfig
+olcOverlay: syncprov
+olcSpCheckpoint: 100 1
+olcSpSessionLog: 10000
+
+dn: {database_dn}
+changetype: modify
+add: olcSyncrepl
+{syncrepl}-
+replace: olcMultiProvider
+olcMultiProvider: TRUE
+"""
+
+
+def replication_ldif(
+    replication: Replication, suffix: str, database_dn: str, module_dn: str = MODULE_LIST_DN
+) -> str:
+    """Return the ldapmodify LDIF that makes a cn=config server one provider of the set."""
+    values = "".join(
+        "olcSyncrepl: " + " ".join(syncrepl_settings(rid, provider, replication, suffix)) + "\n"
+        for rid, provider in enumerate(replication.peers, start=1)
+    )
+    return REPLICATION_LDIF_TEMPLATE.format(
+        module_dn=module_dn, server_id=replication.server_id, database_dn=database_dn,
+        syncrepl=values,
+    )  # fmt: skip
+
+
 def regex_escape(text: str) -> str:
     """Escape POSIX extended-regex metacharacters in a DN."""
     return "".join("\\" + c if c in ".[]()*+?{}|^$\\" else c for c in text)
@@ -241,6 +341,7 @@ def render_slapd_conf(
     durable: bool,
     size_limit: int,
     uid: int,
+    replication: Replication | None = None,
 ) -> str:
     """Return the text of slapd.conf for one embedded server."""
     schemas = [SYSTEM_SCHEMA_DIR / f"{name}.schema" for name in SYSTEM_SCHEMAS]
@@ -257,6 +358,12 @@ def render_slapd_conf(
         "# slapo-unique: one address, one account (see the end of this file).",
         f"moduleload {UNIQUE_MODULE}",
         "",
+    ]
+    if replication is not None:
+        global_lines, database_lines = replication_conf(replication, suffix)
+        lines += ["# Multi-provider replication (syncrepl) with the other provider(s).",
+                  global_lines]  # fmt: skip
+    lines += [
         f'pidfile "{run_dir / "slapd.pid"}"',
         "disallow bind_anon",
         "require LDAPv3",
@@ -315,4 +422,7 @@ def render_slapd_conf(
         f'unique_uri "{unique_uri(suffix)}"',
         "",
     ]
+    if replication is not None:
+        lines += ["# Replication: pull the other providers' changes, offer ours (syncprov).",
+                  database_lines]  # fmt: skip
     return "\n".join(lines)

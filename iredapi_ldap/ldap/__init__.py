@@ -2,6 +2,7 @@
 
 from .connection import get_directory
 from .connection import get_pool
+from .connection import host_state_dir
 from .connection import init_app
 from .connection import release_directory
 from .directory import Directory
@@ -19,6 +20,7 @@ __all__ = [
     "domain_of",
     "get_directory",
     "get_pool",
+    "host_state_dir",
     "retry_on_stale",
     "init_app",
     "release_directory",

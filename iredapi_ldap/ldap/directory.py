@@ -99,6 +99,9 @@ class Directory:
     def _reconnect(self) -> bool:
         return False
 
+    def _before_write(self) -> None:
+        """Make sure the connection is still open before a write (PooledDirectory)."""
+
     def _run(self, operation: Callable[[], T]) -> T:
         with translate_errors():
             try:
@@ -107,6 +110,12 @@ class Directory:
                 if not self._reconnect():
                     raise
                 return operation()
+
+    def _write(self, operation: Callable[[], T]) -> T:
+        # Never retried: a write whose answer was lost may have been applied.
+        with translate_errors():
+            self._before_write()
+            return operation()
 
     # -- reads -------------------------------------------------------------
 
@@ -236,7 +245,7 @@ class Directory:
         if txn is not None:
             txn.queue(lambda controls: self.conn.add(dn, attributes=attrs, controls=controls))
             return
-        self._run(lambda: self.conn.add(dn, attributes=attrs))
+        self._write(lambda: self.conn.add(dn, attributes=attrs))
 
     def modify(self, dn: str, changes: dict[str, Any], txn: Transaction | None = None) -> None:
         """Apply changes: {attr: (op, values)} or {attr: [(op, values), ...]} atomically."""
@@ -249,7 +258,7 @@ class Directory:
         if txn is not None:
             txn.queue(lambda controls: self.conn.modify(dn, ldap_changes, controls=controls))
             return
-        self._run(lambda: self.conn.modify(dn, ldap_changes))
+        self._write(lambda: self.conn.modify(dn, ldap_changes))
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -285,11 +294,11 @@ class Directory:
 
     def delete(self, dn: str) -> None:
         """Delete one leaf entry."""
-        self._run(lambda: self.conn.delete(dn))
+        self._write(lambda: self.conn.delete(dn))
 
     def rename(self, dn: str, new_rdn: str, new_parent: str | None = None) -> None:
         """Rename (and optionally move) an entry, dropping the old RDN value."""
-        self._run(
+        self._write(
             lambda: self.conn.modify_dn(dn, new_rdn, delete_old_dn=True, new_superior=new_parent)
         )
 

@@ -130,8 +130,12 @@ class CounterLocks:
         os.replace(temporary, path)
 
     @contextmanager
-    def sweep_due(self, every: float) -> Iterator[bool]:
-        """Yield whether this process should re-count every domain now (at most one per `every`)."""
+    def sweep_due(self, every: float, since: float = 0.0) -> Iterator[bool]:
+        """Yield whether this process should re-count every domain now.
+
+        Due once per `every` seconds (never when 0), and when the last sweep began
+        before `since` (time.time()).
+        """
         handle = self._open("sweep")
         try:
             try:
@@ -144,7 +148,7 @@ class CounterLocks:
                 last = float(stamp.read_text())
             except (OSError, ValueError):
                 last = 0.0
-            due = time.time() - last >= every
+            due = (every > 0 and time.time() - last >= every) or last < since
             if due:
                 stamp.write_text(str(time.time()))
             yield due

@@ -20,8 +20,9 @@ before a reservation when the counters were last re-counted longer than
 `[ldap] counter_recount_seconds` ago or when they refuse it, when a counter is
 missing, unreadable or would fall below zero, after a failure that may or may not
 have reached the directory (retried every interval until it answers), every
-`counter_recount_seconds` for every domain (one process of the host), and on
-demand (`iredapi-ldap recount`).
+`counter_recount_seconds` for every domain (one process of the host), once after
+the host switched LDAP server (ldap/failover.py; and before a reservation in a
+domain not re-counted since), and on demand (`iredapi-ldap recount`).
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ import weakref
 from collections.abc import Iterable
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 from flask import Flask
 from flask import current_app
@@ -47,17 +46,14 @@ from ..ldap import Directory
 from ..ldap import attrs as A
 from ..ldap import filters as F
 from ..ldap import get_directory
+from ..ldap import get_pool
+from ..ldap import host_state_dir
 from . import counters
 from .counter_locks import CounterLocks
 
 log = logging.getLogger(__name__)
 
 EXTENSION_KEY = "iredapi_counter_queue"
-
-
-def lock_dir(config: dict[str, Any]) -> Path:
-    """Return the folder of the counter locks: [ldap] counter_lock_dir, else var/counter-locks."""
-    return Path(config["LDAP_COUNTER_LOCK_DIR"] or Path("var") / "counter-locks").absolute()
 
 
 class CounterQueue:
@@ -67,7 +63,7 @@ class CounterQueue:
         self.app = app
         self.interval = float(app.config["LDAP_COUNTER_FLUSH_SECONDS"])
         self.recount_every = float(app.config["LDAP_COUNTER_RECOUNT_SECONDS"])
-        self.locks = CounterLocks(lock_dir(app.config))
+        self.locks = CounterLocks(host_state_dir(app.config))
         self._pid = os.getpid()
         self._lock = threading.Lock()
         # domain -> generation it was queued in -> counter -> delta
@@ -277,11 +273,23 @@ class CounterQueue:
     # -- re-counts --------------------------------------------------------------
 
     def stale(self, domain: str) -> bool:
-        """Tell whether a limit decision must re-count first (older than counter_recount_seconds)."""
+        """Tell whether a limit decision must re-count first.
+
+        Yes when the last re-count is older than counter_recount_seconds, or older than
+        the host's last switch of LDAP server (what the other server had not passed on
+        reaches the counters only by a re-count).
+        """
+        last = self.locks.last_recount(domain)
+        switched = self.switched()
+        if switched and (last is None or last < switched):
+            return True
         if self.recount_every <= 0:
             return False
-        last = self.locks.last_recount(domain)
         return last is None or time.time() - last > self.recount_every
+
+    def switched(self) -> float:
+        """Return when this host last switched LDAP servers (time.time()), 0 if never."""
+        return get_pool(self.app).choice.current().switched
 
     def recounted_within(self, domain: str, seconds: float) -> bool:
         """Tell whether the domain was re-counted in the last `seconds`."""
@@ -306,10 +314,11 @@ class CounterQueue:
             self._upkeep.join(timeout=30)
 
     def _upkeep_loop(self) -> None:
+        # Every domain every recount_every, and after each switch of LDAP server.
         tick = max(0.2, min(self.recount_every / 2, 10.0))
         while not self._stopped.wait(tick * random.uniform(0.8, 1.2)):
             try:
-                with self.locks.sweep_due(self.recount_every) as due:
+                with self.locks.sweep_due(self.recount_every, self.switched()) as due:
                     if due:
                         with self.app.app_context():
                             recount_all(get_directory(), self, self._stopped)

@@ -21,23 +21,16 @@ import time
 from pathlib import Path
 
 import requests
-from ldap3 import Connection
-from ldap3 import Server
 
 from iredapi_ldap import config as cfg
-from iredapi_ldap import create_app
-from iredapi_ldap.ldap import get_directory
-from iredapi_ldap.ldap.connection import get_pool
 from iredapi_ldap.models import counters
-from iredapi_ldap.models.admins.create import create_global_admin
-from tests.conftest import ADMIN_EMAIL
-from tests.conftest import ADMIN_PASSWORD
+from tests.helpers import FREE
+from tests.helpers import LIMITED
 from tests.helpers import PASSWORD
-from tests.helpers import logged_in_sessions
+from tests.helpers import serve_config
+from tests.helpers import start_clients
+from tests.helpers import truth_and_counters
 
-FREE, LIMITED = "free.test", "limited.test"
-LIMITS = {"numberOfUsers": "100000", "quota": "1000000", "numberOfAliases": "100000",
-          "numberOfLists": "100000"}  # fmt: skip
 FLUSH_SECONDS, RECOUNT_SECONDS = 0.5, 3
 CLIENTS, WORKERS = 8, 4
 # The bound of docs/directory.md for these settings, plus room for a loaded test machine.
@@ -48,26 +41,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def write_config(tmp_path: Path, slapd) -> Path:
-    creds = slapd.credentials
-    values = {
-        "LDAP_URI": creds.uri, "LDAP_BIND_DN": creds.vmailadmin_dn,
-        "LDAP_BIND_PASSWORD": creds.vmailadmin_password, "LDAP_SUFFIX": creds.suffix,
-        "LDAP_CONNECT_TIMEOUT": 2, "LDAP_RECEIVE_TIMEOUT": 5, "SECRET_KEY": "faults",
-        "SQL_URL": f"sqlite:///{tmp_path / 'api.sqlite'}",
-        "LDAP_COUNTER_FLUSH_SECONDS": FLUSH_SECONDS,
-        "LDAP_COUNTER_RECOUNT_SECONDS": RECOUNT_SECONDS,
-        "LDAP_COUNTER_LOCK_DIR": str(tmp_path / "counter-locks"),
-    }  # fmt: skip
-    ini = tmp_path / "config.ini"
-    cfg.write_ini(ini, values)
-    app = create_app(cfg.load_ini(ini))
-    with app.app_context():
-        create_global_admin(get_directory(), ADMIN_EMAIL, ADMIN_PASSWORD)
-    get_pool(app).close_all()
-    return ini
 
 
 class Serve:
@@ -158,54 +131,15 @@ class Client:
         return response.status_code
 
 
-def truth_and_counters(slapd) -> dict[str, tuple[dict[str, int], dict[str, int | None]]]:
-    """Return per domain the real counts (as rootdn) and the stored counters."""
-    creds = slapd.credentials
-    conn = Connection(Server(creds.uri), creds.root_dn, creds.root_password, auto_bind=True)
-    try:
-        result = {}
-        for domain in (FREE, LIMITED):
-            base = f"domainName={domain},o=domains,{creds.suffix}"
-
-            def found(container, search_filter, attributes=("1.1",), _base=base):
-                return list(conn.extend.standard.paged_search(
-                    f"{container},{_base}", search_filter, search_scope="LEVEL",
-                    attributes=list(attributes), paged_size=500, generator=True))  # fmt: skip
-
-            users = found("ou=Users", f"(&(objectClass=mailUser)(!(mail=@{domain})))",
-                          ["mailQuota"])  # fmt: skip
-            real = {
-                counters.USERS: len(users),
-                counters.QUOTA: sum(int(u["attributes"]["mailQuota"] or 0) for u in users),
-                counters.ALIASES: len(found("ou=Aliases", "(objectClass=mailAlias)")),
-                counters.LISTS: len(found("ou=Groups", "(objectClass=mailList)")),
-            }
-            conn.search(base, "(objectClass=*)", "BASE", attributes=list(counters.COUNTED))
-            attributes = conn.entries[0].entry_attributes_as_dict
-            stored = {name: (attributes.get(name) or [None])[0] for name in counters.COUNTED}
-            result[domain] = (
-                real,
-                {k: int(v) if v is not None else None for k, v in stored.items()},
-            )
-        return result
-    finally:
-        conn.unbind()
-
-
 def test_counters_equal_the_truth_after_concurrent_work_and_faults(tmp_path, private_slapd):
-    ini = write_config(tmp_path, private_slapd)
+    ini = serve_config(tmp_path, private_slapd, LDAP_COUNTER_FLUSH_SECONDS=FLUSH_SECONDS,
+                       LDAP_COUNTER_RECOUNT_SECONDS=RECOUNT_SECONDS)  # fmt: skip
     server = Serve(ini, tmp_path / "serve.log")
     stop = threading.Event()
     threads: list[threading.Thread] = []
     try:
-        admin = logged_in_sessions(server.url, 1)[0]
-        assert admin.post(f"{server.url}/domain/{FREE}").status_code == 201
-        assert admin.post(f"{server.url}/domain/{LIMITED}", data=LIMITS).status_code == 201
-        clients = [Client(s, server.url, i) for i, s in
-                   enumerate(logged_in_sessions(server.url, CLIENTS))]  # fmt: skip
-        threads = [threading.Thread(target=c.run, args=(stop,)) for c in clients]
-        for thread in threads:
-            thread.start()
+        clients, threads = start_clients(server.url, Client, CLIENTS, stop)
+        admin = clients[0].session  # logged in as the global admin too
         for pause in (1.5, 2.5):
             time.sleep(pause)
             kill_slapd(private_slapd)

@@ -4,56 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 from iredapi_ldap import config as cfg
-from iredapi_ldap.embedded.process import spawn_logged
-from iredapi_ldap.embedded.slapd import EmbeddedSlapd
+from tests.helpers import ConfigSlapd
 
 
 def cli() -> list[str]:
     """Return the command that runs the CLI from this checkout."""
     return [sys.executable, "-m", "iredapi_ldap.cli"]
-
-
-class ConfigSlapd:
-    """The embedded server's set-up without slapo-unique, run from cn=config (slapd -F)."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.server = EmbeddedSlapd(data_dir, durable=False)
-        self.creds = self.server.create()
-        kept = [line for line in self.server.conf_path.read_text().splitlines()
-                if not line.startswith(("moduleload unique", "overlay unique", "unique_uri"))]  # fmt: skip
-        conf = "\n".join(kept).replace(
-            "database mdb",
-            f'database config\naccess to * by dn.exact="{self.creds.root_dn}" manage\n\n'
-            "database mdb",
-        )
-        plain = data_dir / "plain.conf"
-        plain.write_text(conf + "\n")
-        config_dir = data_dir / "slapd.d"
-        config_dir.mkdir()
-        # Given both -f and an empty -F directory, slapd converts slapd.conf into cn=config.
-        command = [self.server.client.tools["slapd"], "-d", "none", "-f", str(plain), "-F", str(config_dir), "-h",
-                   f"{self.creds.uri}/ {self.server.ldapi_uri}"]  # fmt: skip
-        self.proc = spawn_logged(command, data_dir / "slapd.log")
-        deadline = time.monotonic() + 15
-        while self.server.client.run("ldapwhoami", check=False).returncode != 0:
-            assert self.proc.poll() is None and time.monotonic() < deadline, (
-                data_dir / "slapd.log"
-            ).read_text()
-            time.sleep(0.05)
-        self.server.init_tree()
-
-    def add(self, ldif: str) -> subprocess.CompletedProcess[str]:
-        """Add entries as the rootdn (ldapi, SASL EXTERNAL)."""
-        return self.server.client.run("ldapadd", input=ldif, check=False)
-
-    def stop(self) -> None:
-        """Stop slapd."""
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
 
 
 def test_init_directory_shows_the_uniqueness_overlay_for_an_existing_server(tmp_path):

@@ -13,6 +13,7 @@ from ..schemas.throttle import ThrottleEnvelopeSchema
 from ..schemas.throttle import ThrottleSetSchema
 from ..sqlstore.iredapd import get_policy_store
 from . import ApiBlueprint
+from .paging import Beside
 from .paths import path_account
 
 blp = ApiBlueprint("throttle", __name__, description="Sending limits (iRedAPD's throttle table)")
@@ -23,7 +24,9 @@ blp = ApiBlueprint("throttle", __name__, description="Sending limits (iRedAPD's 
 @requires(GLOBAL_ADMIN)
 def get_global_throttle(kind):
     """Show the global rule of a kind (inbound/outbound); {} when there is none."""
-    return throttle.get_throttle(get_policy_store(), GLOBAL, throttle.check_kind(kind))
+    return _with_setting(
+        throttle.get_throttle(get_policy_store(), GLOBAL, throttle.check_kind(kind))
+    )
 
 
 @blp.route("/throttle/global/<kind>", methods=["POST"])
@@ -32,7 +35,9 @@ def get_global_throttle(kind):
 @requires(GLOBAL_ADMIN)
 def set_global_throttle(args, kind):
     """Set the global rule; period 0 (or limits that change nothing) removes it."""
-    return throttle.set_throttle(get_policy_store(), GLOBAL, throttle.check_kind(kind), **args)
+    return _with_setting(
+        throttle.set_throttle(get_policy_store(), GLOBAL, throttle.check_kind(kind), **args)
+    )
 
 
 @blp.route("/throttle/<account>/<kind>", methods=["GET"])
@@ -41,7 +46,8 @@ def set_global_throttle(args, kind):
 def get_throttle(account, kind):
     """Show a domain's or user's rule; a user's with iRedAPD's current usage."""
     kind = throttle.check_kind(kind)
-    return throttle.get_throttle(get_policy_store(), path_account(get_directory(), account), kind)
+    target = path_account(get_directory(), account)
+    return _with_setting(throttle.get_throttle(get_policy_store(), target, kind))
 
 
 @blp.route("/throttle/<account>/<kind>", methods=["POST"])
@@ -52,4 +58,9 @@ def set_throttle(args, account, kind):
     """Set a domain's or user's rule (-1 inherits); period 0 removes it."""
     kind = throttle.check_kind(kind)
     target = path_account(get_directory(), account)
-    return throttle.set_throttle(get_policy_store(), target, kind, **args)
+    return _with_setting(throttle.set_throttle(get_policy_store(), target, kind, **args))
+
+
+def _with_setting(rule):
+    """Answer the rule under `_data` and, as iRedAdmin-Pro does, under `setting`."""
+    return Beside(rule, {"setting": rule})

@@ -60,4 +60,10 @@ class ThrottleSchema(Schema):
     )
 
 
-ThrottleEnvelopeSchema = envelope("ThrottleEnvelopeSchema", fields.Nested(ThrottleSchema))
+ThrottleEnvelopeSchema = envelope(
+    "ThrottleEnvelopeSchema",
+    fields.Nested(ThrottleSchema),
+    setting=fields.Nested(
+        ThrottleSchema, metadata={"description": "The same rule, where iRedAdmin-Pro answers it"}
+    ),
+)

@@ -50,7 +50,8 @@ def test_a_users_rule_is_written_shown_and_enforced(policy_api, hosted):
     assert sent == [DUNNO, DUNNO, REJECT_QUOTA]
     shown = client.get("/api/throttle/bob@example.com/outbound").json["_data"]
     assert shown["usage"]["cur_msgs"] == 2 and shown["period"] == 3600
-    assert client.get("/api/throttle/bob@example.com/inbound").json["_data"] == {}
+    empty = client.get("/api/throttle/bob@example.com/inbound").json
+    assert empty["_data"] == empty["setting"] == {}  # iRedAdmin-Pro reads `setting`
 
 
 def test_domain_and_global_rules_inherit_and_period_zero_removes(policy_api, hosted):
@@ -144,11 +145,16 @@ def test_a_domain_admin_reaches_its_own_domains_only(sqlite_api, raw):
     add_admin(raw, "std@partner.test")
     add_user(raw, "bob@example.com")
     add_user(raw, "dan@other.test")
+    add_user(raw, "boss@example.com", admin=True)
     client = new_client(sqlite_api.app, "std@partner.test")
     body = {"period": "60", "max_msgs": "3"}
 
     assert client.post("/api/throttle/bob@example.com/inbound", data=body).status_code == 200
     assert client.post("/api/throttle/example.com/inbound", data=body).status_code == 200
+    # Another admin's own mailbox is global-only, as on the account routes (DOMAIN_WRITE).
+    assert_error(client.post("/api/throttle/boss@example.com/inbound", data=body), 403,
+                 "PERMISSION_DENIED")  # fmt: skip
+    assert client.get("/api/throttle/boss@example.com/inbound").status_code == 200
     for path in ("dan@other.test/inbound", "other.test/inbound", "global/inbound"):
         assert_error(client.post(f"/api/throttle/{path}", data=body), 403, "PERMISSION_DENIED")
         assert_error(client.get(f"/api/throttle/{path}"), 403, "PERMISSION_DENIED")

@@ -451,6 +451,8 @@ PATH_VALUES = {
     "token_id": "0123456789abcdef",
     "job_id": "0123456789abcdef",
     "filename": "x.css",
+    "account": f"u@{WORLD_DOMAIN}",  # the policy routes: a domain or an address
+    "kind": "inbound",
 }
 MAIL_BY_RESOURCE = {
     "user": f"u@{WORLD_DOMAIN}",

@@ -12,6 +12,7 @@ from tests.helpers import add_admin
 from tests.helpers import add_domain
 from tests.helpers import add_user
 from tests.helpers import assert_error
+from tests.helpers import audit_rows
 from tests.helpers import new_client
 
 from .iredapd import DUNNO
@@ -70,6 +71,13 @@ def test_domain_and_global_rules_inherit_and_period_zero_removes(policy_api, hos
         ("bob@example.com", 100),
     ]
     assert client.get("/api/throttle/example.com/outbound").json["_data"]["usage"] is None
+    audited = [row for row in audit_rows(policy_api.app.config["SQL_URL"])
+               if row["resource"] == "throttle"]  # fmt: skip
+    assert [(row["method"], row["object"], row["domain"], row["status"]) for row in audited] == [
+        ("POST", "outbound", "", 200),
+        ("POST", "example.com", "example.com", 200),
+        ("POST", "bob@example.com", "example.com", 200),
+    ]
     send = policy.iredapd.send
     assert (
         send("bob@example.com", "x@remote.test", size=2000, sasl="bob@example.com") == REJECT_SIZE

@@ -60,6 +60,8 @@ class Sizes:
     delete: int
     pages: int
     logins: int
+    policy: int
+    greylisting: int
 
 
 FULL = Sizes(
@@ -71,8 +73,11 @@ FULL = Sizes(
     delete=10_000,
     pages=100,
     logins=200,
+    policy=2000,
+    greylisting=10_000,
 )
-QUICK = Sizes(create=200, get=500, small=1000, big=5000, bulk=600, delete=600, pages=20, logins=40)
+QUICK = Sizes(create=200, get=500, small=1000, big=5000, bulk=600, delete=600, pages=20, logins=40,
+              policy=200, greylisting=2000)  # fmt: skip
 
 
 def fmt_rate(timing: Timing) -> str:

@@ -37,6 +37,10 @@ class Environment:
         self, workdir: Path, workers: int, threads: int, api_config: dict[str, Any]
     ) -> None:
         self.workdir = workdir
+        # iRedAPD's database: the embedded default's SQLite file unless --iredapd-url names one.
+        self.iredapd_url = (
+            api_config.get("IREDAPD_URL") or f"sqlite:///{workdir / 'iredapd.sqlite'}"
+        )
         self.workers = workers
         self.threads = threads
         self.api_config = api_config
@@ -81,6 +85,7 @@ class Environment:
             "LDAP_SUFFIX": self.creds.suffix,
             "SECRET_KEY": secrets.token_urlsafe(32),
             "SQL_URL": f"sqlite:///{self.workdir / 'store.sqlite'}",
+            "IREDAPD_URL": self.iredapd_url,
             "LOG_LEVEL": "WARNING",
         }
         values.update(self.api_config)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -14,11 +13,11 @@ from .clients import run_parallel
 from .ldif import user_mail
 from .scenarios import MB
 from .scenarios import Bench
+from .scenarios import PeakRss
 from .scenarios import Row
 from .scenarios import fmt_rate
 from .scenarios import interleave
 from .scenarios import split
-from .server import rss_bytes
 
 PERIOD = 3600
 SENDERS_PER_ACCOUNT = 5
@@ -99,30 +98,15 @@ def greylisting_all(bench: Bench, count: int) -> list[Row]:
     with engine.begin() as conn:
         conn.execute(insert, rows)
     del rows
-    pids = bench.env.worker_pids()
-    baseline = {pid: rss_bytes(pid) for pid in pids}
-    peak = dict(baseline)
-    sampling = threading.Event()
-
-    def sample() -> None:
-        while not sampling.is_set():
-            for pid in pids:
-                peak[pid] = max(peak[pid], rss_bytes(pid))
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    memory = PeakRss(bench.env.worker_pids())
     started = time.perf_counter()
-    try:
+    with memory:
         answer = expect(bench.admin.get(f"{bench.url}/greylisting/all"), 200).json()["_data"]
-    finally:
-        sampling.set()
-        sampler.join()
     api_seconds = time.perf_counter() - started
     got = sum(len(group) for group in answer.values())
     if got < count or len(answer) < accounts:
         raise RuntimeError(f"/greylisting/all returned {got} rows, expected {count}")
-    growth = max(peak[pid] - baseline[pid] for pid in pids)
+    growth = memory.growth()
     started = time.perf_counter()
     with engine.connect() as conn:
         found = len(conn.execute(sa.text("SELECT account, sender, active FROM greylisting"

@@ -26,6 +26,8 @@ from ..schemas.greylisting import SpfDomainsEnvelopeSchema
 from ..schemas.greylisting import WhitelistsEnvelopeSchema
 from ..sqlstore.iredapd import get_policy_store
 from . import ApiBlueprint
+from .envelope import JSON
+from .envelope import negotiated_type
 from .paging import Page
 from .paging import window
 from .paths import path_account
@@ -49,6 +51,8 @@ def list_greylisting(args):
             grouped.setdefault(row["account"], []).append(row)
         return Page(grouped, offset, limit, greylisting.count_greylisting(store))
     groups = greylisting.iter_greylisting_by_account(store)
+    if negotiated_type() != JSON:  # XML is built whole; JSON is streamed
+        return dict(groups)
     first = next(groups, None)  # a database error is a 503 here, before the answer starts
 
     def chunks():
@@ -62,7 +66,9 @@ def list_greylisting(args):
                 pending = []
         yield "".join(pending) + "}}"
 
-    return current_app.response_class(stream_with_context(chunks()), mimetype="application/json")
+    response = current_app.response_class(stream_with_context(chunks()), mimetype=JSON)
+    response.vary.add("Accept")
+    return response
 
 
 def _chained(first, rest):

@@ -170,3 +170,14 @@ def test_all_is_an_empty_object_without_rows(sqlite_api):
     """No greylisting row: `_data` is {}."""
     response = sqlite_api.client.get("/api/greylisting/all")
     assert response.status_code == 200 and response.json["_data"] == {}
+
+
+def test_all_in_xml_is_answered_whole(sqlite_api):
+    """Asked for XML, /all answers the same rows as an XML document (not streamed JSON)."""
+    sqlite_api.policy.insert("greylisting", {"account": "@.", "sender": "@.", "priority": 0,
+                                             "active": 1})  # fmt: skip
+
+    response = sqlite_api.client.get("/api/greylisting/all", headers={"Accept": "application/xml"})
+
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert b"<sender>@.</sender>" in response.data and b"<status>enabled</status>" in response.data

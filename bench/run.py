@@ -22,16 +22,30 @@ if __package__ in (None, ""):  # `python bench/run.py`
     __package__ = "bench"  # noqa: A001
 
 from bench import bulk  # noqa: E402
+from bench import policy  # noqa: E402
 from bench import replicas  # noqa: E402
 from bench import report  # noqa: E402
 from bench import scenarios  # noqa: E402
 from bench.server import REPO  # noqa: E402
 from bench.server import Environment  # noqa: E402
 
-SMALL, BIG, BULK = "small.bench", "big.bench", "bulk.bench"
+SMALL, BIG, BULK, POLICY = "small.bench", "big.bench", "bulk.bench", "policy.bench"
 # Deleted in the order API, raw, raw, API (bench.bulk.delete_domain).
 DEL_API = ("del-api-1.bench", "del-api-2.bench")
 DEL_RAW = ("del-raw-1.bench", "del-raw-2.bench")
+
+
+# Each step and the bulk-loaded domains it needs.
+STEPS = {
+    "login": (),
+    "get user": (SMALL,),
+    "first page": (SMALL, BIG),
+    "export": (BIG,),
+    "create user": (),
+    "bulk update": (BULK,),
+    "delete domain": (*DEL_API, *DEL_RAW),
+    "policy": (POLICY,),
+}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -64,6 +78,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="only measure create and get on two replicating providers against one slapd",
     )
     parser.add_argument(
+        "--only",
+        action="append",
+        choices=STEPS,
+        help="run only this step (repeatable); only its domains are loaded",
+    )
+    parser.add_argument(
+        "--iredapd-url",
+        default="",
+        help="iRedAPD's database for the policy step (default: a SQLite file in the work dir)",
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=None, help="keep the data here (default: a temp dir)"
     )
     return parser.parse_args(argv)
@@ -78,14 +103,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.replicas:
         return run_replicas(args, argv, sizes, workdir)
     api_config = {"JOBS_SYNC_LIMIT": 100} if args.quick else {}
+    if args.iredapd_url:
+        api_config["IREDAPD_URL"] = args.iredapd_url
+    selected = args.only or list(STEPS)
     env = Environment(workdir, args.workers, args.threads, api_config)
     rows: list[scenarios.Row] = []
     started = time.perf_counter()
     try:
         env.start_slapd()
-        domains = {SMALL: sizes.small, BIG: sizes.big, BULK: sizes.bulk}
-        domains |= {domain: sizes.delete for domain in (*DEL_API, *DEL_RAW)}
-        loaded = env.load(domains)
+        sized = {SMALL: sizes.small, BIG: sizes.big, BULK: sizes.bulk, POLICY: sizes.policy}
+        sized |= {domain: sizes.delete for domain in (*DEL_API, *DEL_RAW)}
+        domains = {d: sized[d] for step in selected for d in STEPS[step]}
+        loaded = env.load(domains) if domains else 0.0
         print(f"slapadd -q loaded {sum(domains.values()):,} users in {loaded:.1f} s", flush=True)
         env.create_admin()
         url = env.start_api()
@@ -98,8 +127,12 @@ def main(argv: list[str] | None = None) -> int:
             ("create user", lambda: [scenarios.create_user(bench)]),
             ("bulk update", lambda: [bulk.bulk_update(bench, BULK)]),
             ("delete domain", lambda: [bulk.delete_domain(bench, DEL_API, DEL_RAW)]),
-        ]
+            ("policy", lambda: [policy.set_throttles(bench, POLICY, sizes.policy),
+                                *policy.greylisting_all(bench, sizes.greylisting)]),
+        ]  # fmt: skip
         for name, step in steps:
+            if name not in selected:
+                continue
             print(f"... {name}", flush=True)
             rows += step()
         if args.txn:

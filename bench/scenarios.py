@@ -60,6 +60,8 @@ class Sizes:
     delete: int
     pages: int
     logins: int
+    policy: int
+    greylisting: int
 
 
 FULL = Sizes(
@@ -71,8 +73,11 @@ FULL = Sizes(
     delete=10_000,
     pages=100,
     logins=200,
+    policy=2000,
+    greylisting=10_000,
 )
-QUICK = Sizes(create=200, get=500, small=1000, big=5000, bulk=600, delete=600, pages=20, logins=40)
+QUICK = Sizes(create=200, get=500, small=1000, big=5000, bulk=600, delete=600, pages=20, logins=40,
+              policy=200, greylisting=2000)  # fmt: skip
 
 
 def fmt_rate(timing: Timing) -> str:
@@ -118,6 +123,35 @@ class Bench:
                 return job
             time.sleep(0.05)
         raise RuntimeError(f"job {job_id} did not finish in {timeout} s")
+
+
+class PeakRss:
+    """Sample the processes' RSS every 10 ms while the `with` block runs."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.baseline = {pid: rss_bytes(pid) for pid in pids}
+        self.peak = dict(self.baseline)
+        self._stop = threading.Event()
+        self._sampler = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
+            time.sleep(0.01)
+
+    def __enter__(self) -> PeakRss:
+        self._sampler.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._sampler.join()
+
+    def growth(self) -> int:
+        """Return the largest peak-minus-baseline RSS over the processes, in bytes."""
+        return max(self.peak[pid] - self.baseline[pid] for pid in self.pids)
 
 
 # -- interleaving ----------------------------------------------------------------------
@@ -278,33 +312,19 @@ def export(bench: Bench, domain: str) -> list[Row]:
     size = bench.sizes.big
     attributes = sorted({*USER_READ_ATTRIBUTES, "objectClass"})
     session = api_session(bench.url)
-    pids = bench.env.worker_pids()
-    baseline = {pid: rss_bytes(pid) for pid in pids}
-    peak = dict(baseline)
-    sampling = threading.Event()
-
-    def sample() -> None:
-        while not sampling.is_set():
-            for pid in pids:
-                peak[pid] = max(peak[pid], rss_bytes(pid))
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    memory = PeakRss(bench.env.worker_pids())
     started = time.perf_counter()
     lines = 0
-    with session.get(f"{bench.url}/users/{domain}/export", stream=True) as response:
+    with memory, session.get(f"{bench.url}/users/{domain}/export", stream=True) as response:
         expect(response, 200)
         for line in response.iter_lines(chunk_size=65536):
             if line:
                 lines += 1
     api_seconds = time.perf_counter() - started
-    sampling.set()
-    sampler.join()
     session.close()
     if lines != size:
         raise RuntimeError(f"export returned {lines} lines, expected {size}")
-    growth = max(peak[pid] - baseline[pid] for pid in pids)
+    growth = memory.growth()
 
     conn = bench.raw()
     started = time.perf_counter()

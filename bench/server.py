@@ -43,6 +43,10 @@ class Environment:
         replicas: int = 1,
     ) -> None:
         self.workdir = workdir
+        # iRedAPD's database: the embedded default's SQLite file unless --iredapd-url names one.
+        self.iredapd_url = (
+            api_config.get("IREDAPD_URL") or f"sqlite:///{workdir / 'iredapd.sqlite'}"
+        )
         self.workers = workers
         self.threads = threads
         self.api_config = api_config
@@ -94,6 +98,7 @@ class Environment:
             "SECRET_KEY": secrets.token_urlsafe(32),
             "SQL_URL": f"sqlite:///{self.workdir / 'store.sqlite'}",
             "LDAP_COUNTER_LOCK_DIR": str(self.workdir / "counter-locks"),
+            "IREDAPD_URL": self.iredapd_url,
             "LOG_LEVEL": "WARNING",
         }
         values.update(self.api_config)

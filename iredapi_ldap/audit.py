@@ -205,9 +205,12 @@ def describe_request(status: int) -> dict[str, Any]:
     if request.endpoint == "login.login":
         mail = _login_username()
     domain = str(view_args.get("domain", "")) or (mail.rpartition("@")[2] if "@" in mail else "")
+    # The policy routes name a domain or an address as `account`.
+    account = str(view_args.get("account", ""))
+    domain = domain or account.rpartition("@")[2]
     described = {
         "resource": request.blueprint or _first_segment(),
-        "object": mail or domain or next((str(v) for v in view_args.values()), ""),
+        "object": mail or account or domain or next((str(v) for v in view_args.values()), ""),
         "domain": domain,
         "action": ENDPOINT_ACTIONS.get(
             request.endpoint or "", ACTIONS.get(request.method, READ_ACTION)

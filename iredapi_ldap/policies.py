@@ -373,7 +373,7 @@ def _check_scope(admin: Any, policy: Policy, view_args: dict[str, Any]) -> None:
     if not policy.write:
         return
     directory = get_directory()
-    target = _path_mail(view_args)
+    target = _path_mail(view_args) or _path_account_mail(view_args)
     if target and target != admin.mail and is_admin_account(directory, target):
         raise Forbidden("Only a global admin may change another admin's account.")
     if policy.bulk and domain_has_other_admins(directory, domains[0], admin.mail):
@@ -398,15 +398,24 @@ def _path_mail(view_args: dict[str, Any]) -> str | None:
     return _normalised_mail(view_args.get("mail"))
 
 
+def _path_account_mail(view_args: dict[str, Any]) -> str | None:
+    """Return the address an `account` path value names (a policy route), None for a domain."""
+    value = _normalised_mail(view_args.get("account"))
+    return value if value and "@" in value.lstrip("@") else None
+
+
 def _scope_domains(view_args: dict[str, Any]) -> list[str | None]:
-    """Return the domains named by the path (`domain`, `*_domain`, the domain part of `*mail`)."""
+    """Return the domains named by the path (`domain`, `*_domain`, the domain part of `*mail`).
+
+    An `account` (the policy routes) is a domain, `@domain` or an address: its domain part.
+    """
     found: list[str | None] = []
     for name, value in view_args.items():
         if not isinstance(value, str):
             continue
         if name == "domain" or name.endswith("_domain"):
             text = value
-        elif name == "mail" or name.endswith("_mail"):
+        elif name in ("mail", "account") or name.endswith("_mail"):
             text = value.rpartition("@")[2]
         else:
             continue

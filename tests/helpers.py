@@ -578,6 +578,8 @@ PATH_VALUES = {
     "token_id": "0123456789abcdef",
     "job_id": "0123456789abcdef",
     "filename": "x.css",
+    "account": f"u@{WORLD_DOMAIN}",  # the policy routes: a domain or an address
+    "kind": "inbound",
 }
 MAIL_BY_RESOURCE = {
     "user": f"u@{WORLD_DOMAIN}",
@@ -637,3 +639,16 @@ def build_world(app, raw) -> None:
     assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 200
     assert client.post(f"/api/alias/al@{WORLD_DOMAIN}").status_code == 201
     assert client.post(f"/api/maillist/ml@{WORLD_DOMAIN}").status_code == 201
+
+
+def wait_done(api, job_id, timeout=60):
+    """Poll GET /api/jobs/<id> until the job is done or failed; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = api.get(f"/api/jobs/{job_id}")
+        assert response.status_code == 200, response.json
+        job = response.json["_data"]
+        if job["state"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} not finished after {timeout} s: {job}")

@@ -213,12 +213,14 @@ def register_api(app: Flask) -> EnvelopeApi:
     from . import alias
     from . import domain
     from . import domain_admins
+    from . import greylisting
     from . import health
     from . import jobs
     from . import log
     from . import login
     from . import maillist
     from . import ml
+    from . import throttle
     from . import token
     from . import user
     from . import users
@@ -258,6 +260,8 @@ def register_api(app: Flask) -> EnvelopeApi:
         token,
         log,
         ml,
+        throttle,
+        greylisting,
         health,
         jobs,
     ):

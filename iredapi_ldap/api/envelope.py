@@ -14,6 +14,7 @@ from flask import json
 from flask import request
 from marshmallow import Schema
 
+from .paging import Beside
 from .paging import Page
 
 JSON = "application/json"
@@ -35,13 +36,13 @@ def answer(
     response schema, and render it (JSON or XML).
 
     `data` goes under `_data` (None: no `_data`); a Page puts its items there and the
-    paging keys beside them. The schema writes the answer: a key it does not declare is
+    paging keys beside them, a Beside its data and its other keys. The schema writes the answer: a key it does not declare is
     not sent. Under TESTING, an answer the dump would change (a key dropped, a value
     converted, keys reordered) fails instead, so the schemas stay byte-for-byte what
     clients get.
     """
     payload: dict[str, Any] = {"success": True, "_success": True}
-    if isinstance(data, Page):
+    if isinstance(data, (Page, Beside)):
         payload.update(data.envelope_keys())
     elif data is not None:
         payload["_data"] = data

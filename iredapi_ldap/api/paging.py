@@ -43,3 +43,15 @@ class Page:
     def envelope_keys(self) -> dict[str, Any]:
         """Return `_data` and the keys placed beside it, in the order they are answered."""
         return {"_data": self.items, **page_meta(self.offset, self.limit, self.total), **self.extra}
+
+
+@dataclass
+class Beside:
+    """What a view returns to answer keys beside `_data` (Pro's throttle `setting`)."""
+
+    data: Any
+    extra: dict[str, Any]
+
+    def envelope_keys(self) -> dict[str, Any]:
+        """Return `_data` and the keys placed beside it."""
+        return {"_data": self.data, **self.extra}

@@ -14,6 +14,7 @@ from ..models import domains
 from ..models import mls
 from ..models import users
 from ..sqlstore import get_store
+from .policy import forget_policy_rows
 from .progress import Each
 from .progress import Progress
 from .progress import Tally
@@ -106,6 +107,7 @@ def delete_domain(
         if gone:
             record_deleted_mailboxes(gone, admin, keep_days)
     _forget_domain_rows(domain)
+    forget_policy_rows(domain)
     mls.archive_lists(get_mlmmj, lists)
     return tally.done
 

@@ -10,6 +10,8 @@ from ..ldap import Directory
 from ..ldap import Entry
 from ..models import users
 from ..sqlstore import get_store
+from .policy import forget_policy_rows
+from .policy import move_policy_rows
 from .progress import Each
 from .progress import Progress
 from .progress import Tally
@@ -62,12 +64,14 @@ def delete_user(directory: Directory, mail: str, admin: str, keep_days: int) -> 
     """Delete a user and the references to it; log its mailbox for the cleanup cron."""
     entry = users.delete_user(directory, mail)
     record_deleted_mailboxes([entry], admin, keep_days)
+    forget_policy_rows(mail)
 
 
 def change_email(directory: Directory, mail: str, new_mail: str) -> dict[str, Any]:
     """Rename a user within its domain; references and its SQL rows follow; return the profile."""
     alias_domains = users.rename_user(directory, mail, new_mail)
     _rename_sql_rows(mail, new_mail)
+    move_policy_rows(mail, new_mail)
     users.rename_in_alias_domains(directory, mail, new_mail, alias_domains)
     return users.get_user(directory, new_mail)
 

@@ -28,6 +28,7 @@ from tests.helpers import add_catchall
 from tests.helpers import add_many
 from tests.helpers import add_user
 from tests.helpers import make_domain
+from tests.helpers import wait_done
 
 from ..conftest import ADMIN_EMAIL
 from ..conftest import ADMIN_PASSWORD
@@ -50,19 +51,6 @@ def app_config(app_config):
 
 def store_of(app) -> Jobs:
     return get_store(app).jobs
-
-
-def wait_done(api, job_id, timeout=60):
-    """Poll GET /api/jobs/<id> until the job is done or failed; return it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        response = api.get(f"/api/jobs/{job_id}")
-        assert response.status_code == 200, response.json
-        job = response.json["_data"]
-        if job["state"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} not finished after {timeout} s: {job}")
 
 
 def count(raw, search_filter):

@@ -31,7 +31,7 @@ LIMITED = "lim@partner.test"
 TARGET = "target@partner.test"
 OWN, OTHER = "own.test", "other.test"
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
-SCOPE_NAMES = ("domain", "mail")
+SCOPE_NAMES = ("domain", "mail", "account")
 
 
 def _route_app():
@@ -144,6 +144,10 @@ def _path(rule, policy, domain):
             values[name] = domain
         elif name == "mail":
             values[name] = f"victim@{domain}" if policy.domain_scoped else TARGET
+        elif name == "account":  # the policy routes: a domain or an address
+            values[name] = f"victim@{domain}"
+        elif name == "kind":
+            values[name] = "inbound"
         elif name.endswith("_mail"):
             values[name] = f"renamed@{domain}"
         elif name == "days" or name.endswith("_days"):

@@ -18,20 +18,28 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from iredapi_ldap import create_app
 from iredapi_ldap import sqlstore
+from iredapi_ldap.ldap.connection import get_pool
 from iredapi_ldap.sqlstore.amavisd import AmavisdStore
 from iredapi_ldap.sqlstore.amavisd import get_amavisd_store
 from iredapi_ldap.sqlstore.amavisd.tables import metadata as amavisd_metadata
 from iredapi_ldap.sqlstore.iredapd import PolicyStore
 from iredapi_ldap.sqlstore.iredapd import get_policy_store
 from iredapi_ldap.sqlstore.iredapd.tables import metadata
+from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import checked
 from tests.dbserver import HOST
+from tests.helpers import new_client
 
 from .amavisd import Amavisd
 from .iredapd import Iredapd
 
 SQL_DIR = Path(__file__).parent / "sql"
 VARIANTS = ["sqlite", "postgresql", "mariadb", "postgresql-iredmail", "mariadb-iredmail"]
+# The API routes: SQLite for every route; PostgreSQL and MariaDB as iRedMail creates them
+# (used with DML rights only) for the writes.
+API_VARIANTS = ["sqlite", "postgresql-iredmail", "mariadb-iredmail"]
 POSTGRESQL_VARIANTS = ["postgresql", "postgresql-iredmail"]
 # The rights a deployment gives the API on iRedMail's databases (docs/policy.md).
 DML_PASSWORD = "iredapd-dml-pw"
@@ -279,3 +287,41 @@ def sqlite_amavisd(request, tmp_path):
 def mariadb_amavisd(request, tmp_path):
     """An AmavisdDb on MariaDB only (the database of an iRedMail OpenLDAP host)."""
     yield from open_database(request, tmp_path, request.param, AMAVISD)
+
+
+@dataclass
+class PolicyApi:
+    """A client logged in as the global admin, its app, and the PolicyDb its routes write."""
+
+    client: Any
+    app: Flask
+    policy: PolicyDb
+
+
+def open_api(request, tmp_path, app_config, admin: str, variant: str):
+    """Yield a PolicyApi whose app's [iredapd] url is the variant's emptied database."""
+    api_url, admin_url = policy_urls(request, tmp_path, variant)
+    db = sa.create_engine(admin_url)
+    empty_tables(db)
+    app = checked(create_app({**app_config, "IREDAPD_URL": api_url}))
+    try:
+        client = new_client(app, admin, ADMIN_PASSWORD)
+        policy = PolicyDb(variant, get_policy_store(app), db, Iredapd(db))
+        assert policy.store.engine is not None  # iRedAPD's tables exist from here on
+        yield PolicyApi(client, app, policy)
+    finally:
+        get_pool(app).close_all()
+        sqlstore.dispose(app)
+        db.dispose()
+
+
+@pytest.fixture(params=API_VARIANTS)
+def policy_api(request, tmp_path, app_config, admin):
+    """The policy routes on SQLite, PostgreSQL and MariaDB (iRedMail's schema) in turn."""
+    yield from open_api(request, tmp_path, app_config, admin, request.param)
+
+
+@pytest.fixture
+def sqlite_api(request, tmp_path, app_config, admin):
+    """The policy routes on SQLite, for what does not depend on the database."""
+    yield from open_api(request, tmp_path, app_config, admin, "sqlite")

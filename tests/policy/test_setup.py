@@ -29,6 +29,7 @@ from iredapi_ldap.sqlstore.iredapd import get_policy_store
 from tests.dbserver import free_port
 from tests.helpers import add_domain
 from tests.helpers import add_user
+from tests.helpers import assert_error
 
 
 def bare_app(url: str, tmp_path: Path, key: str = "IREDAPD_URL") -> Flask:
@@ -167,3 +168,29 @@ def test_only_hosted_domains_and_users_are_policy_accounts(app, raw):
         assert caught.value.code == "NO_SUCH_ACCOUNT"
         with pytest.raises(ValidationFailed):
             resolve_account(directory, "not a domain")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/throttle/global/inbound", None),
+        ("POST", "/api/throttle/example.com/outbound", {"period": "60", "max_msgs": "5"}),
+        ("GET", "/api/greylisting/all", None),
+        ("POST", "/api/greylisting/bob@example.com", {"status": "enable"}),
+        ("POST", "/api/greylisting/global/whitelists", {"addSenders": "192.0.2.1"}),
+        ("POST", "/api/greylisting/whitelist_spf_domains", {"addDomains": "example.org"}),
+    ],
+)
+def test_policy_routes_answer_503_while_account_routes_work(api, raw, caplog, method, path, body):
+    """The policy routes say POLICY_SERVER_UNAVAILABLE; a user is still read and deleted (logged)."""
+    add_domain(raw, "example.com")
+    add_user(raw, "bob@example.com")
+
+    response = api.open(path, method=method, data=body)
+
+    body = assert_error(response, 503, "POLICY_SERVER_UNAVAILABLE")
+    assert "secret" not in body["detail"] and "iredapd:" not in body["detail"]
+    assert api.get("/api/user/bob@example.com").status_code == 200
+    assert api.delete("/api/user/bob@example.com").status_code == 200
+    assert raw.count(raw.domain_dn("example.com"), "(mail=bob@example.com)") == 0
+    assert "Could not delete the policy rows of bob@example.com" in caplog.text

@@ -73,6 +73,11 @@ def iter_greylisting(store: PolicyStore, page_size: int = PAGE_SIZE) -> Iterator
         after = (rows[-1]["account"], rows[-1]["sender"])
 
 
+def count_greylisting(store: PolicyStore) -> int:
+    """Return how many greylisting rows there are (the total of a paged listing)."""
+    return store.count_greylisting()
+
+
 def iter_greylisting_by_account(
     store: PolicyStore, page_size: int = PAGE_SIZE
 ) -> Iterator[tuple[str, list[dict[str, str]]]]:

@@ -73,6 +73,11 @@ class GreylistingRows(PolicyRows):
         with self._read() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
 
+    def count_greylisting(self) -> int:
+        """Return how many greylisting rows there are."""
+        with self._read() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(greylisting)).scalar())
+
     def whitelists(self, account: str) -> list[str]:
         """Return the senders whitelisted for the account, sorted."""
         table = greylisting_whitelists

@@ -217,6 +217,7 @@ def register_api(app: Flask) -> EnvelopeApi:
     from . import jobs
     from . import log
     from . import login
+    from . import mailhost
     from . import maillist
     from . import ml
     from . import token
@@ -258,6 +259,7 @@ def register_api(app: Flask) -> EnvelopeApi:
         token,
         log,
         ml,
+        mailhost,
         health,
         jobs,
     ):

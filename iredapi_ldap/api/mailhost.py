@@ -1,0 +1,184 @@
+"""The mail host: the Postfix queue (/api/mailqueue...) and services (/api/mailservice/...).
+
+Global admins only. The views call services/mailhost.py, as the BrainyCP-compatible
+route (api/brainycp.py) does.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import current_app
+from flask import stream_with_context
+
+from .. import services
+from ..auth import GLOBAL_ADMIN
+from ..auth import requires
+from ..mailhost.queue import get_mail_queue
+from ..mailhost.services import get_services
+from ..schemas.base import ErrorEnvelopeSchema
+from ..schemas.mailhost import QueueCountEnvelopeSchema
+from ..schemas.mailhost import QueueDeleteAllArgsSchema
+from ..schemas.mailhost import QueueListArgsSchema
+from ..schemas.mailhost import QueuePageSchema
+from ..schemas.mailhost import QueueResultEnvelopeSchema
+from ..schemas.mailhost import ServiceStatusEnvelopeSchema
+from . import ApiBlueprint
+from .paging import Page
+from .paging import window
+
+blp = ApiBlueprint("mailhost", __name__, description="The mail host: Postfix queue, services")
+
+PAGING = ("page", "page_size", "offset", "limit")
+FILTERS = ("queue", "sender", "recipient")
+STREAM_CHUNK = 200
+UNAVAILABLE = (
+    "MAIL_QUEUE_UNAVAILABLE, SERVICE_UNAVAILABLE, MAILHOST_HELPER_UNAVAILABLE: "
+    "Postfix, the service, sudo or the mail host helper is missing (named in detail)"
+)
+NOT_FOUND = "NO_SUCH_MESSAGE: the id is not in the mail queue"
+BUSY = "SERVICE_BUSY: the service is changing state; try again"
+
+
+@blp.route("/mailqueue", methods=["GET"])
+@blp.arguments(QueueListArgsSchema, location="query")
+@blp.response(200, QueuePageSchema)
+@blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+@requires(GLOBAL_ADMIN)
+def list_queue(args):
+    """List queued messages, filtered; paged with page/offset, else all of them, streamed."""
+    filters = {name: args.get(name) for name in FILTERS}
+    if not any(name in args for name in PAGING):
+        return _stream(services.mailhost.list_all(get_mail_queue(), filters))
+    offset, limit = window(args)
+    items, total = services.mailhost.list_page(get_mail_queue(), filters, offset, limit)
+    return Page(items, offset, limit, total)
+
+
+def _stream(messages):
+    """Answer every message as the page envelope, written as the helper reads them.
+
+    Memory stays bounded by a chunk of messages; `total` comes after `_data`.
+    """
+
+    def body():
+        yield '{"success": true, "_success": true, "_data": ['
+        total, chunk = 0, []
+        for message in messages:
+            chunk.append(json.dumps(message, ensure_ascii=False))
+            total += 1
+            if len(chunk) >= STREAM_CHUNK:
+                yield ("," if total > len(chunk) else "") + ",".join(chunk)
+                chunk = []
+        if chunk:
+            yield ("," if total > len(chunk) else "") + ",".join(chunk)
+        yield f'], "total": {total}}}'
+
+    return current_app.response_class(stream_with_context(body()), mimetype="application/json")
+
+
+@blp.route("/mailqueue/count", methods=["GET"])
+@blp.response(200, QueueCountEnvelopeSchema)
+@blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+@requires(GLOBAL_ADMIN)
+def count_queue():
+    """Count queued messages, in all and per queue."""
+    return services.mailhost.count(get_mail_queue())
+
+
+@blp.route("/mailqueue", methods=["DELETE"])
+@blp.arguments(QueueDeleteAllArgsSchema, location="query")
+@blp.response(200, QueueResultEnvelopeSchema)
+@blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+@requires(GLOBAL_ADMIN)
+def delete_all(args):
+    """Delete deferred and held mail; force=yes: every message of every queue."""
+    return services.mailhost.delete_all(get_mail_queue(), args["force"])
+
+
+@blp.route("/mailqueue/frozen", methods=["DELETE"])
+@blp.response(200, QueueResultEnvelopeSchema)
+@blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+@requires(GLOBAL_ADMIN)
+def delete_frozen():
+    """Delete every message on hold ("frozen")."""
+    return services.mailhost.delete_frozen(get_mail_queue())
+
+
+@blp.route("/mailqueue/flush", methods=["POST"])
+@blp.response(200, QueueResultEnvelopeSchema)
+@blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+@requires(GLOBAL_ADMIN)
+def flush():
+    """Attempt delivery of every queued message now (postqueue -f)."""
+    return get_mail_queue().flush()
+
+
+@blp.route("/mailqueue/requeue", methods=["POST"])
+@blp.response(200, QueueResultEnvelopeSchema)
+@blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+@requires(GLOBAL_ADMIN)
+def requeue_all():
+    """Requeue every message (postsuper -r ALL); they get new queue ids (said in note)."""
+    return get_mail_queue().requeue_all()
+
+
+@blp.route("/mailqueue/<queue_id>", methods=["DELETE"])
+@blp.response(200, QueueResultEnvelopeSchema)
+@blp.alt_response(404, schema=ErrorEnvelopeSchema, description=NOT_FOUND)
+@blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+@requires(GLOBAL_ADMIN)
+def delete_message(queue_id):
+    """Delete one message; 400 for a malformed id, 404 when it is not queued."""
+    return services.mailhost.message_command(get_mail_queue(), queue_id, "delete")
+
+
+def _message_route(command: str, doc: str):
+    @blp.route(f"/mailqueue/<queue_id>/{command}", methods=["POST"], endpoint=command)
+    @blp.response(200, QueueResultEnvelopeSchema)
+    @blp.alt_response(404, schema=ErrorEnvelopeSchema, description=NOT_FOUND)
+    @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+    @requires(GLOBAL_ADMIN)
+    def view(queue_id):
+        return services.mailhost.message_command(get_mail_queue(), queue_id, command)
+
+    view.__doc__ = doc
+    return view
+
+
+hold = _message_route("hold", "Put one message on hold (freeze it); 404 when it is not queued.")
+release = _message_route("release", "Take one message off hold; 404 when it is not queued.")
+reship = _message_route(
+    "reship", "Deliver one message now, keeping its id (released first if held)."
+)
+requeue = _message_route(
+    "requeue", "Requeue one message (postsuper -r); it gets a new queue id (said in note)."
+)
+
+
+@blp.route("/mailservice/<service>", methods=["GET"])
+@blp.response(200, ServiceStatusEnvelopeSchema)
+@blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+@requires(GLOBAL_ADMIN)
+def service_status(service):
+    """Status of clamav, spamassassin or amavis: on, off or changing, with each unit."""
+    return services.mailhost.service_command(get_services(), service, "status")
+
+
+def _switch_route(command: str, doc: str):
+    @blp.route(f"/mailservice/<service>/{command}", methods=["POST"], endpoint=f"service_{command}")
+    @blp.response(200, ServiceStatusEnvelopeSchema)
+    @blp.alt_response(409, schema=ErrorEnvelopeSchema, description=BUSY)
+    @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
+    @requires(GLOBAL_ADMIN)
+    def view(service):
+        return services.mailhost.service_command(get_services(), service, command)
+
+    view.__doc__ = doc
+    return view
+
+
+service_on = _switch_route("on", "Switch clamav, spamassassin or amavis on; answer the new status.")
+service_off = _switch_route(
+    "off", "Switch clamav or spamassassin off (amavis is not stopped); answer the new status."
+)

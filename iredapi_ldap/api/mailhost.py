@@ -17,6 +17,7 @@ from ..auth import requires
 from ..mailhost.queue import get_mail_queue
 from ..mailhost.services import get_services
 from ..schemas.base import ErrorEnvelopeSchema
+from ..schemas.mailhost import LanguageArgsSchema
 from ..schemas.mailhost import QueueCountEnvelopeSchema
 from ..schemas.mailhost import QueueDeleteAllArgsSchema
 from ..schemas.mailhost import QueueListArgsSchema
@@ -78,10 +79,11 @@ def _stream(messages):
 
 
 @blp.route("/mailqueue/count", methods=["GET"])
+@blp.arguments(LanguageArgsSchema, location="query")
 @blp.response(200, QueueCountEnvelopeSchema)
 @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
 @requires(GLOBAL_ADMIN)
-def count_queue():
+def count_queue(_args):
     """Count queued messages, in all and per queue."""
     return services.mailhost.count(get_mail_queue())
 
@@ -97,49 +99,54 @@ def delete_all(args):
 
 
 @blp.route("/mailqueue/frozen", methods=["DELETE"])
+@blp.arguments(LanguageArgsSchema, location="query")
 @blp.response(200, QueueResultEnvelopeSchema)
 @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
 @requires(GLOBAL_ADMIN)
-def delete_frozen():
+def delete_frozen(_args):
     """Delete every message on hold ("frozen")."""
     return services.mailhost.delete_frozen(get_mail_queue())
 
 
 @blp.route("/mailqueue/flush", methods=["POST"])
+@blp.arguments(LanguageArgsSchema, location="query")
 @blp.response(200, QueueResultEnvelopeSchema)
 @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
 @requires(GLOBAL_ADMIN)
-def flush():
+def flush(_args):
     """Attempt delivery of every queued message now (postqueue -f)."""
     return get_mail_queue().flush()
 
 
 @blp.route("/mailqueue/requeue", methods=["POST"])
+@blp.arguments(LanguageArgsSchema, location="query")
 @blp.response(200, QueueResultEnvelopeSchema)
 @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
 @requires(GLOBAL_ADMIN)
-def requeue_all():
+def requeue_all(_args):
     """Requeue every message (postsuper -r ALL); they get new queue ids (said in note)."""
     return get_mail_queue().requeue_all()
 
 
 @blp.route("/mailqueue/<queue_id>", methods=["DELETE"])
+@blp.arguments(LanguageArgsSchema, location="query")
 @blp.response(200, QueueResultEnvelopeSchema)
 @blp.alt_response(404, schema=ErrorEnvelopeSchema, description=NOT_FOUND)
 @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
 @requires(GLOBAL_ADMIN)
-def delete_message(queue_id):
+def delete_message(_args, queue_id):
     """Delete one message; 400 for a malformed id, 404 when it is not queued."""
     return services.mailhost.message_command(get_mail_queue(), queue_id, "delete")
 
 
 def _message_route(command: str, doc: str):
     @blp.route(f"/mailqueue/<queue_id>/{command}", methods=["POST"], endpoint=command)
+    @blp.arguments(LanguageArgsSchema, location="query")
     @blp.response(200, QueueResultEnvelopeSchema)
     @blp.alt_response(404, schema=ErrorEnvelopeSchema, description=NOT_FOUND)
     @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
     @requires(GLOBAL_ADMIN)
-    def view(queue_id):
+    def view(_args, queue_id):
         return services.mailhost.message_command(get_mail_queue(), queue_id, command)
 
     view.__doc__ = doc
@@ -157,21 +164,23 @@ requeue = _message_route(
 
 
 @blp.route("/mailservice/<service>", methods=["GET"])
+@blp.arguments(LanguageArgsSchema, location="query")
 @blp.response(200, ServiceStatusEnvelopeSchema)
 @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
 @requires(GLOBAL_ADMIN)
-def service_status(service):
+def service_status(_args, service):
     """Status of clamav, spamassassin or amavis: on, off or changing, with each unit."""
     return services.mailhost.service_command(get_services(), service, "status")
 
 
 def _switch_route(command: str, doc: str):
     @blp.route(f"/mailservice/<service>/{command}", methods=["POST"], endpoint=f"service_{command}")
+    @blp.arguments(LanguageArgsSchema, location="query")
     @blp.response(200, ServiceStatusEnvelopeSchema)
     @blp.alt_response(409, schema=ErrorEnvelopeSchema, description=BUSY)
     @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
     @requires(GLOBAL_ADMIN)
-    def view(service):
+    def view(_args, service):
         return services.mailhost.service_command(get_services(), service, command)
 
     view.__doc__ = doc

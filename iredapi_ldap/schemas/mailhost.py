@@ -16,7 +16,16 @@ from .base import page_envelope
 from .fields import YesNo
 
 
-class QueueListArgsSchema(PageArgsSchema):
+class LanguageArgsSchema(BaseSchema):
+    """`language`: the language of `detail` and `errors` (Accept-Language otherwise)."""
+
+    language = fields.String(
+        validate=validate.Length(max=16),
+        metadata={"description": "en or ru; Accept-Language otherwise; default en"},
+    )
+
+
+class QueueListArgsSchema(PageArgsSchema, LanguageArgsSchema):
     """Query arguments of GET /api/mailqueue; without page/offset every message is answered."""
 
     queue = fields.String(
@@ -33,7 +42,7 @@ class QueueListArgsSchema(PageArgsSchema):
     )
 
 
-class QueueDeleteAllArgsSchema(BaseSchema):
+class QueueDeleteAllArgsSchema(LanguageArgsSchema):
     """DELETE /api/mailqueue: force=yes deletes every queue (active and incoming too)."""
 
     force = YesNo(

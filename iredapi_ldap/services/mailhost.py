@@ -11,6 +11,8 @@ from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
 
+from flask_babel import gettext
+
 from .. import errors
 from ..mailhost.queue import MailQueue
 from ..mailhost.services import Services
@@ -28,7 +30,7 @@ SERVICE_COMMANDS = ("status", "on", "off")
 
 def _check_command(command: Any, allowed: tuple[str, ...]) -> str:
     if command not in allowed:
-        message = f"One of: {', '.join(allowed)}."
+        message = gettext("One of: %(choices)s.", choices=", ".join(allowed))
         raise errors.ValidationFailed(message, errors={"command": [message]})
     return command
 

@@ -148,3 +148,15 @@ def test_without_postfix_is_102(make_app, admin, mail_queue, tmp_path):
     body = call(broken.test_client(), count_msg="")
     assert body["error"] == 102
     assert body["mess"] == "Отсутствует или неправильно указан сервер отправки писем"
+
+
+def test_a_write_by_get_is_audited_without_the_password(client, admin, mail_queue, api):
+    """delete_all_msg sent by GET gets its audit row: the admin, the operation, no password."""
+    mail_queue.fill(deferred=1)
+    anonymous = api.application.test_client()
+    assert call(anonymous, "get", delete_all_msg="")["error"] == 0
+    rows = api.get("/api/log?limit=50").json["_data"]
+    row = next(r for r in rows if r["path"] == "/api/brainycp")
+    assert (row["method"], row["admin"], row["action"]) == ("GET", ADMIN_EMAIL, "delete_all_msg")
+    assert ADMIN_PASSWORD not in str(row["parameters"])
+    assert queues(mail_queue) == {}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
+import time
 
 import pytest
 
@@ -234,3 +236,43 @@ def test_service_errors(api, run_dir):
     )
     assert body["errors"]["service"] == ["One of: clamav, spamassassin."]
     assert pid_of(run_dir / "amavis.pid") is None
+
+
+def test_messages_in_russian_codes_unchanged(api, mail_queue):
+    """language=ru or Accept-Language: ru translates detail and errors; codes stay the same."""
+    mail_queue.fill(deferred=1)
+    english = assert_error(api.post("/api/mailqueue/-d ALL/hold"), 400, "INVALID_PARAMETERS")
+    assert english["detail"] == "Not a Postfix queue id (6-32 letters and digits)."
+    russian = assert_error(
+        api.post("/api/mailqueue/-d ALL/hold?language=ru"), 400, "INVALID_PARAMETERS", field="id"
+    )
+    assert russian["detail"] == "Это не id письма в очереди Postfix (6-32 буквы и цифры)."
+    assert russian["errors"] == {"id": [russian["detail"]]}
+    unknown = api.delete("/api/mailqueue/4ABCDE12345", headers={"Accept-Language": "ru, en;q=0.5"})
+    body = assert_error(unknown, 404, "NO_SUCH_MESSAGE")
+    assert body["detail"] == "Письма 4ABCDE12345 нет в почтовой очереди."
+    back = api.delete("/api/mailqueue/4ABCDE12345?language=en", headers={"Accept-Language": "ru"})
+    assert assert_error(back, 404, "NO_SUCH_MESSAGE")["detail"].startswith("No message")
+    assert len(queues(mail_queue)) == 1
+
+
+def test_service_changing_is_409(make_app, admin, mail_queue, tmp_path):
+    """While clamd is starting, another switch is a 409 SERVICE_BUSY."""
+    run_dir = tmp_path / "slow"
+    run_dir.mkdir()
+    sections = {"clamav": command_section(run_dir, "clamav", delay=1.5)}
+    app = make_app(**app_mailhost_config(tmp_path / "slow.ini", mail_queue, **sections))
+    starter, other = (new_client(app, admin, ADMIN_PASSWORD) for _ in range(2))
+    thread = threading.Thread(target=lambda: starter.post("/api/mailservice/clamav/on"))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 5
+        while other.get("/api/mailservice/clamav").json["_data"]["status"] != "changing":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert_error(other.post("/api/mailservice/clamav/off"), 409, "SERVICE_BUSY")
+    finally:
+        thread.join(timeout=15)
+        pid = pid_of(run_dir / "clamav.pid")
+        if pid:
+            os.kill(pid, signal.SIGKILL)

@@ -45,6 +45,7 @@ NO_MAIL_SERVER = _l("The sending mail server is missing or wrong")
 COUNTED = _l("Number of messages")
 EXECUTED = _l("Command executed")
 WRONG_COMMAND = _l("Wrong command")
+WRITES = ("delete_all_msg", "controll_msg", "delete_frozen_msg")
 ANSWERED = "BrainyCP's answer; `error` says the outcome (0 done)"
 
 
@@ -77,7 +78,6 @@ def _answer(code: int, message: Any, detail: Any = None):
 
 
 def _run(args: dict[str, Any]):
-    audit.record_always()  # a write may come by GET
     try:
         admin = check_credentials(args.get("username", ""), args.get("password", ""))
     except (errors.InvalidCredentials, errors.Forbidden):
@@ -90,6 +90,8 @@ def _run(args: dict[str, Any]):
         return _answer(WRONG, WRONG_COMMAND)
     operation = named[0]
     audit.note(action=operation)
+    if operation in WRITES or args.get("command") in ("on", "off"):
+        audit.record_always()  # a write sent by GET is audited as a POST is
     try:
         return OPERATION_VIEWS[operation](args)
     except MailHostUnavailable:

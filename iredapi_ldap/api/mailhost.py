@@ -140,17 +140,16 @@ def delete_message(_args, queue_id):
 
 
 def _message_route(command: str, doc: str):
-    @blp.route(f"/mailqueue/<queue_id>/{command}", methods=["POST"], endpoint=command)
-    @blp.arguments(LanguageArgsSchema, location="query")
-    @blp.response(200, QueueResultEnvelopeSchema)
-    @blp.alt_response(404, schema=ErrorEnvelopeSchema, description=NOT_FOUND)
-    @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
-    @requires(GLOBAL_ADMIN)
     def view(_args, queue_id):
         return services.mailhost.message_command(get_mail_queue(), queue_id, command)
 
-    view.__doc__ = doc
-    return view
+    view.__doc__ = doc  # before the decorators: the OpenAPI summary is read from it
+    view = requires(GLOBAL_ADMIN)(view)
+    view = blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)(view)
+    view = blp.alt_response(404, schema=ErrorEnvelopeSchema, description=NOT_FOUND)(view)
+    view = blp.response(200, QueueResultEnvelopeSchema)(view)
+    view = blp.arguments(LanguageArgsSchema, location="query")(view)
+    return blp.route(f"/mailqueue/<queue_id>/{command}", methods=["POST"], endpoint=command)(view)
 
 
 hold = _message_route("hold", "Put one message on hold (freeze it); 404 when it is not queued.")
@@ -174,17 +173,17 @@ def service_status(_args, service):
 
 
 def _switch_route(command: str, doc: str):
-    @blp.route(f"/mailservice/<service>/{command}", methods=["POST"], endpoint=f"service_{command}")
-    @blp.arguments(LanguageArgsSchema, location="query")
-    @blp.response(200, ServiceStatusEnvelopeSchema)
-    @blp.alt_response(409, schema=ErrorEnvelopeSchema, description=BUSY)
-    @blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)
-    @requires(GLOBAL_ADMIN)
     def view(_args, service):
         return services.mailhost.service_command(get_services(), service, command)
 
-    view.__doc__ = doc
-    return view
+    view.__doc__ = doc  # before the decorators: the OpenAPI summary is read from it
+    view = requires(GLOBAL_ADMIN)(view)
+    view = blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)(view)
+    view = blp.alt_response(409, schema=ErrorEnvelopeSchema, description=BUSY)(view)
+    view = blp.response(200, ServiceStatusEnvelopeSchema)(view)
+    view = blp.arguments(LanguageArgsSchema, location="query")(view)
+    route = f"/mailservice/<service>/{command}"
+    return blp.route(route, methods=["POST"], endpoint=f"service_{command}")(view)
 
 
 service_on = _switch_route("on", "Switch clamav, spamassassin or amavis on; answer the new status.")

@@ -23,7 +23,7 @@ OPERATIONS = (
 
 
 def _constant(description: str) -> fields.Field:
-    return fields.String(validate=validate.Length(max=64), metadata={"description": description})
+    return Text(max_length=64, metadata={"description": description})
 
 
 class BrainyArgsSchema(BaseSchema):
@@ -38,9 +38,9 @@ class BrainyArgsSchema(BaseSchema):
     delete_all_msg = _constant("Operation: delete deferred and held mail")
     dellete_forse = _constant("(sic) Any value: delete every queue")
     controll_msg = _constant("(sic) Operation: command on one message")
-    id = fields.String(validate=validate.Length(max=64), metadata={"description": "Queue id"})
-    command = fields.String(
-        validate=validate.Length(max=16),
+    id = Text(max_length=64, metadata={"description": "Queue id"})
+    command = Text(
+        max_length=16,
         metadata={
             "description": "controll_msg: delete|reship; clamav, spamassassin: status|on|off"
         },
@@ -49,8 +49,8 @@ class BrainyArgsSchema(BaseSchema):
     count_msg = _constant("Operation: count queued messages")
     clamav = _constant("Operation: ClamAV status, on, off")
     spamassassin = _constant("Operation: SpamAssassin status, on, off")
-    language = fields.String(
-        validate=validate.Length(max=16),
+    language = Text(
+        max_length=16,
         metadata={"description": "en or ru (default ru); Accept-Language otherwise"},
     )
 

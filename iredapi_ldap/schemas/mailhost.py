@@ -13,14 +13,15 @@ from .base import BaseSchema
 from .base import PageArgsSchema
 from .base import envelope
 from .base import page_envelope
+from .fields import Text
 from .fields import YesNo
 
 
 class LanguageArgsSchema(BaseSchema):
     """`language`: the language of `detail` and `errors` (Accept-Language otherwise)."""
 
-    language = fields.String(
-        validate=validate.Length(max=16),
+    language = Text(
+        max_length=16,
         metadata={"description": "en or ru; Accept-Language otherwise; default en"},
     )
 
@@ -28,16 +29,16 @@ class LanguageArgsSchema(BaseSchema):
 class QueueListArgsSchema(PageArgsSchema, LanguageArgsSchema):
     """Query arguments of GET /api/mailqueue; without page/offset every message is answered."""
 
-    queue = fields.String(
+    queue = Text(
         validate=validate.OneOf(QUEUES),
         metadata={"description": "Only this queue (hold = frozen)"},
     )
-    sender = fields.String(
-        validate=validate.Length(max=MAX_FILTER_LENGTH),
+    sender = Text(
+        max_length=MAX_FILTER_LENGTH,
         metadata={"description": "Part of the sender address, case-insensitive"},
     )
-    recipient = fields.String(
-        validate=validate.Length(max=MAX_FILTER_LENGTH),
+    recipient = Text(
+        max_length=MAX_FILTER_LENGTH,
         metadata={"description": "Part of a recipient address, case-insensitive"},
     )
 

@@ -7,17 +7,15 @@ independent `postqueue -j`; the same operations as the REST routes.
 
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 
 from tests.conftest import ADMIN_EMAIL
 from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import PASSWORD
 from tests.helpers import add_admin
-from tests.mailhost.test_services import command_section
-from tests.mailhost.test_services import pid_of
+from tests.helpers import command_section
+from tests.helpers import kill_dummy_daemons
+from tests.helpers import pid_of
 from tests.postfixserver import app_mailhost_config
 
 CREDENTIALS = {"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "mailserver": ""}
@@ -31,10 +29,7 @@ def app_config(app_config, mail_queue, tmp_path):
     (tmp_path / "amavis-conf.d").mkdir()
     sections = {name: command_section(run_dir, name) for name in ("clamav", "amavis")}
     yield {**app_config, **app_mailhost_config(tmp_path / "helper.ini", mail_queue, **sections)}
-    for pidfile in run_dir.glob("*.pid"):
-        pid = pid_of(pidfile)
-        if pid:
-            os.kill(pid, signal.SIGKILL)
+    kill_dummy_daemons(run_dir)
 
 
 def queues(postfix):

@@ -7,8 +7,6 @@ backend with real dummy daemons (tests/mailhost/dummy_daemon.py).
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 
@@ -16,9 +14,10 @@ import pytest
 
 from tests.conftest import ADMIN_PASSWORD
 from tests.helpers import assert_error
+from tests.helpers import command_section
+from tests.helpers import kill_dummy_daemons
 from tests.helpers import new_client
-from tests.mailhost.test_services import command_section
-from tests.mailhost.test_services import pid_of
+from tests.helpers import pid_of
 from tests.postfixserver import SENDER
 from tests.postfixserver import app_mailhost_config
 
@@ -33,10 +32,7 @@ def run_dir(tmp_path):
     path.mkdir()
     (tmp_path / "amavis-conf.d").mkdir()
     yield path
-    for pidfile in path.glob("*.pid"):
-        pid = pid_of(pidfile)
-        if pid:
-            os.kill(pid, signal.SIGKILL)
+    kill_dummy_daemons(path)
 
 
 @pytest.fixture
@@ -273,6 +269,4 @@ def test_service_changing_is_409(make_app, admin, mail_queue, tmp_path):
         assert_error(other.post("/api/mailservice/clamav/off"), 409, "SERVICE_BUSY")
     finally:
         thread.join(timeout=15)
-        pid = pid_of(run_dir / "clamav.pid")
-        if pid:
-            os.kill(pid, signal.SIGKILL)
+        kill_dummy_daemons(run_dir)

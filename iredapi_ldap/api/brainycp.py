@@ -27,6 +27,7 @@ from ..auth import requires
 from ..mailhost import MailHostUnavailable
 from ..mailhost.queue import get_mail_queue
 from ..mailhost.services import get_services
+from ..schemas.base import ErrorEnvelopeSchema
 from ..schemas.brainycp import OPERATIONS
 from ..schemas.brainycp import BrainyAnswerSchema
 from ..schemas.brainycp import BrainyArgsSchema
@@ -46,12 +47,16 @@ COUNTED = _l("Number of messages")
 EXECUTED = _l("Command executed")
 WRONG_COMMAND = _l("Wrong command")
 WRITES = ("delete_all_msg", "controll_msg", "delete_frozen_msg")
+BUSY = "SERVICE_BUSY: the service is changing state; try again"
+LIMITED = "TOO_MANY_REQUESTS: too many failed logins; see Retry-After"
 ANSWERED = "BrainyCP's answer; `error` says the outcome (0 done)"
 
 
 @blp.route("/brainycp", methods=["GET"])
 @blp.arguments(BrainyArgsSchema, location="query")
 @blp.response(200, BrainyAnswerSchema, description=ANSWERED)
+@blp.alt_response(409, schema=ErrorEnvelopeSchema, description=BUSY)
+@blp.alt_response(429, schema=ErrorEnvelopeSchema, description=LIMITED)
 @requires(PUBLIC)
 def brainycp_get(args):
     """Run a BrainyCP `mailserver` operation given in the query string."""
@@ -62,6 +67,8 @@ def brainycp_get(args):
 @blp.arguments(BrainyArgsSchema, location="query")
 @blp.arguments(BrainyArgsSchema, location="json_or_form", required=False)
 @blp.response(200, BrainyAnswerSchema, description=ANSWERED)
+@blp.alt_response(409, schema=ErrorEnvelopeSchema, description=BUSY)
+@blp.alt_response(429, schema=ErrorEnvelopeSchema, description=LIMITED)
 @requires(PUBLIC)
 def brainycp_post(query, body):
     """Run a BrainyCP `mailserver` operation given in the body (or the query string)."""

@@ -32,7 +32,8 @@ blp = ApiBlueprint("mailhost", __name__, description="The mail host: Postfix que
 
 PAGING = ("page", "page_size", "offset", "limit")
 FILTERS = ("queue", "sender", "recipient")
-STREAM_CHUNK = 200
+STREAM_CHUNK = 1000  # messages per write
+ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 UNAVAILABLE = (
     "MAIL_QUEUE_UNAVAILABLE, SERVICE_UNAVAILABLE, MAILHOST_HELPER_UNAVAILABLE: "
     "Postfix, the service, sudo or the mail host helper is missing (named in detail)"
@@ -63,17 +64,17 @@ def _stream(messages):
     """
 
     def body():
-        yield '{"success": true, "_success": true, "_data": ['
+        yield '{"success":true,"_success":true,"_data":['
         total, chunk = 0, []
         for message in messages:
-            chunk.append(json.dumps(message, ensure_ascii=False))
+            chunk.append(ENCODE(message))
             total += 1
             if len(chunk) >= STREAM_CHUNK:
                 yield ("," if total > len(chunk) else "") + ",".join(chunk)
                 chunk = []
         if chunk:
             yield ("," if total > len(chunk) else "") + ",".join(chunk)
-        yield f'], "total": {total}}}'
+        yield f'],"total":{total}}}'
 
     return current_app.response_class(stream_with_context(body()), mimetype="application/json")
 

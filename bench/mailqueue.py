@@ -18,19 +18,19 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from iredapi_ldap.embedded.postfix import PrivatePostfix
+from iredapi_ldap.errors import AlreadyExists
 from iredapi_ldap.mailhost import roothelper
 
 from .clients import api_session
 from .clients import expect
 from .scenarios import MB
 from .server import Environment
-from .server import rss_bytes
+from .server import PeakRss
 
 INJECTORS = 8
 
@@ -80,28 +80,14 @@ def helper_config(path: Path, postfix: PrivatePostfix) -> Path:
 def measure(env: Environment, url: str, postfix: PrivatePostfix, count: int) -> list[str]:
     """Return the result lines of one API listing and one `postqueue -j`."""
     session = api_session(url)
-    pids = env.worker_pids()
-    baseline = {pid: rss_bytes(pid) for pid in pids}
-    peak = dict(baseline)
-    sampling = threading.Event()
-
-    def sample() -> None:
-        while not sampling.is_set():
-            for pid in pids:
-                peak[pid] = max(peak[pid], rss_bytes(pid))
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    started = time.perf_counter()
-    with session.get(f"{url}/mailqueue", stream=True) as response:
-        expect(response, 200)
-        size = sum(len(chunk) for chunk in response.iter_content(65536))
-    api_seconds = time.perf_counter() - started
-    sampling.set()
-    sampler.join()
+    with PeakRss(env.worker_pids()) as memory:
+        started = time.perf_counter()
+        with session.get(f"{url}/mailqueue", stream=True) as response:
+            expect(response, 200)
+            size = sum(len(chunk) for chunk in response.iter_content(65536))
+        api_seconds = time.perf_counter() - started
     session.close()
-    growth = max(peak[pid] - baseline[pid] for pid in pids)
+    growth = memory.growth
 
     started = time.perf_counter()
     raw = subprocess.run(
@@ -139,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
             postfix.run("postsuper", "-d", "ALL")
             print(f"filled {args.messages:,} messages in {fill(postfix, args.messages):.1f} s")
         env.start_slapd()
-        env.create_admin()
+        try:
+            env.create_admin()
+        except AlreadyExists:  # a --workdir of an earlier run
+            pass
         mailhost = {
             "MAILHOST_HELPER_COMMAND": shlex.join([sys.executable, "-I", roothelper.__file__]),
             "MAILHOST_SUDO_COMMAND": "",

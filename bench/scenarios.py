@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from .ldif import user_mail
 from .server import ADMIN_EMAIL
 from .server import ADMIN_PASSWORD
 from .server import Environment
-from .server import rss_bytes
+from .server import PeakRss
 from .server import slapd_connections
 
 MB = 1024 * 1024
@@ -278,33 +277,19 @@ def export(bench: Bench, domain: str) -> list[Row]:
     size = bench.sizes.big
     attributes = sorted({*USER_READ_ATTRIBUTES, "objectClass"})
     session = api_session(bench.url)
-    pids = bench.env.worker_pids()
-    baseline = {pid: rss_bytes(pid) for pid in pids}
-    peak = dict(baseline)
-    sampling = threading.Event()
-
-    def sample() -> None:
-        while not sampling.is_set():
-            for pid in pids:
-                peak[pid] = max(peak[pid], rss_bytes(pid))
-            time.sleep(0.01)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    started = time.perf_counter()
-    lines = 0
-    with session.get(f"{bench.url}/users/{domain}/export", stream=True) as response:
-        expect(response, 200)
-        for line in response.iter_lines(chunk_size=65536):
-            if line:
-                lines += 1
-    api_seconds = time.perf_counter() - started
-    sampling.set()
-    sampler.join()
+    with PeakRss(bench.env.worker_pids()) as memory:
+        started = time.perf_counter()
+        lines = 0
+        with session.get(f"{bench.url}/users/{domain}/export", stream=True) as response:
+            expect(response, 200)
+            for line in response.iter_lines(chunk_size=65536):
+                if line:
+                    lines += 1
+        api_seconds = time.perf_counter() - started
     session.close()
     if lines != size:
         raise RuntimeError(f"export returned {lines} lines, expected {size}")
-    growth = max(peak[pid] - baseline[pid] for pid in pids)
+    growth = memory.growth
 
     conn = bench.raw()
     started = time.perf_counter()

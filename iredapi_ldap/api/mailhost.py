@@ -140,17 +140,28 @@ def delete_message(_args, queue_id):
     return services.mailhost.message_command(get_mail_queue(), queue_id, "delete")
 
 
-def _message_route(command: str, doc: str):
-    def view(_args, queue_id):
-        return services.mailhost.message_command(get_mail_queue(), queue_id, command)
+def _post_route(rule: str, endpoint: str, schema, failure: tuple[int, str], doc: str, run):
+    """Register a POST view `run(the rule's one path value)` that takes only `language`."""
+
+    def view(_args, **path):
+        (value,) = path.values()
+        return run(value)
 
     view.__doc__ = doc  # before the decorators: the OpenAPI summary is read from it
     view = requires(GLOBAL_ADMIN)(view)
     view = blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)(view)
-    view = blp.alt_response(404, schema=ErrorEnvelopeSchema, description=NOT_FOUND)(view)
-    view = blp.response(200, QueueResultEnvelopeSchema)(view)
+    view = blp.alt_response(failure[0], schema=ErrorEnvelopeSchema, description=failure[1])(view)
+    view = blp.response(200, schema)(view)
     view = blp.arguments(LanguageArgsSchema, location="query")(view)
-    return blp.route(f"/mailqueue/<queue_id>/{command}", methods=["POST"], endpoint=command)(view)
+    return blp.route(rule, methods=["POST"], endpoint=endpoint)(view)
+
+
+def _message_route(command: str, doc: str):
+    def run(queue_id: str):
+        return services.mailhost.message_command(get_mail_queue(), queue_id, command)
+
+    rule = f"/mailqueue/<queue_id>/{command}"
+    return _post_route(rule, command, QueueResultEnvelopeSchema, (404, NOT_FOUND), doc, run)
 
 
 hold = _message_route("hold", "Put one message on hold (freeze it); 404 when it is not queued.")
@@ -174,17 +185,11 @@ def service_status(_args, service):
 
 
 def _switch_route(command: str, doc: str):
-    def view(_args, service):
+    def run(service: str):
         return services.mailhost.service_command(get_services(), service, command)
 
-    view.__doc__ = doc  # before the decorators: the OpenAPI summary is read from it
-    view = requires(GLOBAL_ADMIN)(view)
-    view = blp.alt_response(503, schema=ErrorEnvelopeSchema, description=UNAVAILABLE)(view)
-    view = blp.alt_response(409, schema=ErrorEnvelopeSchema, description=BUSY)(view)
-    view = blp.response(200, ServiceStatusEnvelopeSchema)(view)
-    view = blp.arguments(LanguageArgsSchema, location="query")(view)
-    route = f"/mailservice/<service>/{command}"
-    return blp.route(route, methods=["POST"], endpoint=f"service_{command}")(view)
+    rule, endpoint = f"/mailservice/<service>/{command}", f"service_{command}"
+    return _post_route(rule, endpoint, ServiceStatusEnvelopeSchema, (409, BUSY), doc, run)
 
 
 service_on = _switch_route("on", "Switch clamav, spamassassin or amavis on; answer the new status.")

@@ -7,6 +7,7 @@ route (api/brainycp.py) does.
 from __future__ import annotations
 
 import json
+from itertools import islice
 
 from flask import current_app
 from flask import stream_with_context
@@ -65,15 +66,10 @@ def _stream(messages):
 
     def body():
         yield '{"success":true,"_success":true,"_data":['
-        total, chunk = 0, []
-        for message in messages:
-            chunk.append(ENCODE(message))
-            total += 1
-            if len(chunk) >= STREAM_CHUNK:
-                yield ("," if total > len(chunk) else "") + ",".join(chunk)
-                chunk = []
-        if chunk:
-            yield ("," if total > len(chunk) else "") + ",".join(chunk)
+        total = 0
+        while batch := list(islice(messages, STREAM_CHUNK)):
+            yield ("," if total else "") + ",".join(map(ENCODE, batch))
+            total += len(batch)
         yield f'],"total":{total}}}'
 
     return current_app.response_class(stream_with_context(body()), mimetype="application/json")

@@ -8,7 +8,8 @@ mode="${1:-}"
 [ $# -gt 0 ] && shift
 
 # mlmmj: the embedded default keeps its lists' spool in --data-dir (/api/ml works at once).
-RUNTIME_DEBS="slapd ldap-utils mlmmj"
+# postfix: the mail queue routes act on a private instance (docs/operations.md).
+RUNTIME_DEBS="slapd ldap-utils mlmmj postfix"
 # The tests also drive the real mail stack and real PostgreSQL and MariaDB servers
 # (mariadb-server brings mariadb-client), and the real sudo (the mail host helper's
 # sudoers drop-in is checked with visudo and used through sudo).
@@ -57,6 +58,8 @@ done
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q -e ".$extra"
+# The message catalogs (.po) compiled to what the app reads (.mo); docs/operations.md#languages.
+.venv/bin/pybabel -q compile -d iredapi_ldap/translations
 
 if [ "$mode" = serve ]; then
     exec .venv/bin/iredapi-ldap serve "$@"

@@ -13,11 +13,11 @@ from .clients import run_parallel
 from .ldif import user_mail
 from .scenarios import MB
 from .scenarios import Bench
-from .scenarios import PeakRss
 from .scenarios import Row
 from .scenarios import fmt_rate
 from .scenarios import interleave
 from .scenarios import split
+from .server import PeakRss
 
 PERIOD = 3600
 SENDERS_PER_ACCOUNT = 5
@@ -106,7 +106,7 @@ def greylisting_all(bench: Bench, count: int) -> list[Row]:
     got = sum(len(group) for group in answer.values())
     if got < count or len(answer) < accounts:
         raise RuntimeError(f"/greylisting/all returned {got} rows, expected {count}")
-    growth = memory.growth()
+    growth = memory.growth
     started = time.perf_counter()
     with engine.connect() as conn:
         found = len(conn.execute(sa.text("SELECT account, sender, active FROM greylisting"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from .ldif import user_mail
 from .server import ADMIN_EMAIL
 from .server import ADMIN_PASSWORD
 from .server import Environment
-from .server import rss_bytes
+from .server import PeakRss
 from .server import slapd_connections
 
 MB = 1024 * 1024
@@ -123,35 +122,6 @@ class Bench:
                 return job
             time.sleep(0.05)
         raise RuntimeError(f"job {job_id} did not finish in {timeout} s")
-
-
-class PeakRss:
-    """Sample the processes' RSS every 10 ms while the `with` block runs."""
-
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
-        self.baseline = {pid: rss_bytes(pid) for pid in pids}
-        self.peak = dict(self.baseline)
-        self._stop = threading.Event()
-        self._sampler = threading.Thread(target=self._sample)
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            for pid in self.pids:
-                self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
-            time.sleep(0.01)
-
-    def __enter__(self) -> PeakRss:
-        self._sampler.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._sampler.join()
-
-    def growth(self) -> int:
-        """Return the largest peak-minus-baseline RSS over the processes, in bytes."""
-        return max(self.peak[pid] - self.baseline[pid] for pid in self.pids)
 
 
 # -- interleaving ----------------------------------------------------------------------
@@ -312,19 +282,19 @@ def export(bench: Bench, domain: str) -> list[Row]:
     size = bench.sizes.big
     attributes = sorted({*USER_READ_ATTRIBUTES, "objectClass"})
     session = api_session(bench.url)
-    memory = PeakRss(bench.env.worker_pids())
-    started = time.perf_counter()
-    lines = 0
-    with memory, session.get(f"{bench.url}/users/{domain}/export", stream=True) as response:
-        expect(response, 200)
-        for line in response.iter_lines(chunk_size=65536):
-            if line:
-                lines += 1
-    api_seconds = time.perf_counter() - started
+    with PeakRss(bench.env.worker_pids()) as memory:
+        started = time.perf_counter()
+        lines = 0
+        with session.get(f"{bench.url}/users/{domain}/export", stream=True) as response:
+            expect(response, 200)
+            for line in response.iter_lines(chunk_size=65536):
+                if line:
+                    lines += 1
+        api_seconds = time.perf_counter() - started
     session.close()
     if lines != size:
         raise RuntimeError(f"export returned {lines} lines, expected {size}")
-    growth = memory.growth()
+    growth = memory.growth
 
     conn = bench.raw()
     started = time.perf_counter()

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -201,6 +202,36 @@ def rss_bytes(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+class PeakRss:
+    """Sample the RSS of some processes every 10 ms while in use; `growth` is the largest rise."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.baseline = {pid: rss_bytes(pid) for pid in pids}
+        self.peak = dict(self.baseline)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample)
+
+    def _sample(self) -> None:
+        while not self._done.is_set():
+            for pid in self.pids:
+                self.peak[pid] = max(self.peak[pid], rss_bytes(pid))
+            time.sleep(0.01)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        """Return the largest peak-minus-baseline over the processes."""
+        return max(self.peak[pid] - self.baseline[pid] for pid in self.pids)
 
 
 def slapd_connections(port: int, states: Iterable[str] = ("established",)) -> int:

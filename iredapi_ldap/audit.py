@@ -100,10 +100,15 @@ def remember_session_admin() -> None:
         g._iredapi_session_admin = stored.get("mail", "") if isinstance(stored, dict) else ""
 
 
+def record_always() -> None:
+    """Let a view have its request recorded whatever its method (a write sent by GET)."""
+    g._iredapi_audit_always = True
+
+
 def record_write(response: Response) -> Response:
     """after_request: write the audit row of an audited request, now that its answer is known."""
     vars(request._get_current_object())[_RECORDED] = True  # answered: teardown has nothing to add
-    if audited(request.method, response.status_code):
+    if audited(request.method, response.status_code) or g.get("_iredapi_audit_always"):
         _write_row(response.status_code)
     return response
 

@@ -181,11 +181,12 @@ def _unauthorized() -> None:
     raise Unauthorized()
 
 
-def log_in(username: str, password: str) -> CurrentAdmin:
-    """Check the credentials, lock and address; start a session (ending others if single-session)."""
+def check_credentials(
+    username: str, password: str, issue_device_cookie: bool = False
+) -> CurrentAdmin:
+    """Check the credentials (failed ones count against the login limits), lock and address."""
     attempt = ratelimit.check_login(username)
-    directory = get_directory()
-    admin = verify_login(directory, username, password)
+    admin = verify_login(get_directory(), username, password)
     if admin is None:
         attempt.failed()
         raise InvalidCredentials()
@@ -193,7 +194,14 @@ def log_in(username: str, password: str) -> CurrentAdmin:
         raise Forbidden("This admin account is locked.", code="ACCOUNT_LOCKED")
     if admin.restricted_ips and not address_allowed(client_address(), admin.restricted_ips):
         raise Forbidden("This admin may not log in from this address.", code="IP_NOT_ALLOWED")
-    attempt.succeeded(admin.mail, issue_device_cookie=True)
+    attempt.succeeded(admin.mail, issue_device_cookie=issue_device_cookie)
+    return admin
+
+
+def log_in(username: str, password: str) -> CurrentAdmin:
+    """Check the credentials, lock and address; start a session (ending others if single-session)."""
+    admin = check_credentials(username, password, issue_device_cookie=True)
+    directory = get_directory()
     if admin.single_session:
         admin.session_epoch = bump_session_epoch(directory, admin.dn)
     admin.session_id = new_session_id()

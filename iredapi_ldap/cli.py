@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -18,6 +19,10 @@ from .cli_support import build_app
 from .cli_support import call
 from .cli_support import config_options
 from .cli_support import configured_app
+from .embedded.postfix import PostfixNotInstalled
+from .embedded.postfix import PostfixStartError
+from .embedded.postfix import PrivatePostfix
+from .embedded.postfix import check_postfix_installed
 from .embedded.providers import EmbeddedProviders
 from .embedded.slapd import EmbeddedSlapd
 from .embedded.slapd import SlapdNotInstalled
@@ -33,7 +38,9 @@ from .ldap import get_directory
 from .ldap.bootstrap import ensure_base_entries
 from .mailhost import MailHostUnavailable
 from .mailhost import require_mlmmj
+from .mailhost import roothelper
 from .mailhost.cli import sudoers_command
+from .mailhost.helper import helper_config_text
 from .models.admins.create import any_global_admin
 from .models.admins.create import create_admin
 from .models.counter_queue import get_counter_queue
@@ -51,6 +58,8 @@ DEFAULT_CONFIG_DATABASE = "olcDatabase={1}mdb,cn=config"
 LOGIN_LIMITS_FILE = "login-limits.sqlite"
 MLMMJ_SPOOL = "mlmmj"
 MLMMJ_ARCHIVE = "mlmmj-archive"
+POSTFIX_DIR = "postfix"
+HELPER_CONFIG = "mailhost-helper.ini"
 
 
 @click.group()
@@ -107,12 +116,14 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password, r
     except SlapdStartError as exc:
         raise click.ClickException(f"Embedded slapd did not start: {exc}") from exc
     supervisor = _supervise(directory)
+    postfix = None
     try:
         uris = directory.uris if isinstance(directory, EmbeddedProviders) else [creds.uri]
         ini = write_embedded_config(data, creds, " ".join(uris))
         app = build_app(str(ini))
         _ensure_first_admin(app, data, admin_email, admin_password)
         _warn_without_mlmmj(app)
+        postfix = _start_private_postfix(app, data)
         click.echo(
             f"iredapi-ldap: embedded directory {' '.join(uris)} (suffix {creds.suffix}); "
             f"config {ini}"
@@ -127,6 +138,8 @@ def serve(config_path, data_dir, listen, workers, admin_email, admin_password, r
             raise click.ClickException(f"the embedded directory failed: {supervisor.failed}")
     finally:
         supervisor.stop()
+        if postfix is not None:
+            postfix.stop()
         directory.stop()
 
 
@@ -179,8 +192,41 @@ def write_embedded_config(data: Path, creds: Any, uri: str | None = None) -> Pat
         values.setdefault("MLMMJ_ARCHIVE_DIR", str(data / MLMMJ_ARCHIVE))
     if Path(values["MLMMJ_SPOOL_DIR"]) == data / MLMMJ_SPOOL:
         (data / MLMMJ_SPOOL).mkdir(mode=0o700, exist_ok=True)
+    # The mail queue routes act on the private Postfix below the data dir, through the
+    # helper run without sudo (the API user owns that instance), unless config.ini names one.
+    if "MAILHOST_POSTFIX_CONFIG_DIR" not in values:
+        postfix_etc = data / POSTFIX_DIR / "etc"
+        helper_ini = data / HELPER_CONFIG
+        helper_ini.write_text(helper_config_text(str(postfix_etc), "none"))
+        helper_ini.chmod(0o644)
+        values.update(
+            MAILHOST_HELPER_COMMAND=shlex.join([sys.executable, "-I", roothelper.__file__]),
+            MAILHOST_SUDO_COMMAND="",
+            MAILHOST_HELPER_CONFIG=str(helper_ini),
+            MAILHOST_POSTFIX_CONFIG_DIR=str(postfix_etc),
+            MAILHOST_SERVICE_BACKEND="none",
+        )
     cfg.write_ini(ini, values)
     return ini
+
+
+def _start_private_postfix(app, data: Path) -> PrivatePostfix | None:
+    """Start the private Postfix below the data dir when config.ini points the helper at it.
+
+    Without Postfix (or without root, which Postfix's master needs) serve goes on and says
+    so; the mail queue routes then answer 503 naming what is missing.
+    """
+    root = data / POSTFIX_DIR
+    if app.config["MAILHOST_POSTFIX_CONFIG_DIR"] != str(root / "etc"):
+        return None
+    try:
+        check_postfix_installed()
+        data.chmod(data.stat().st_mode | 0o055)  # the postfix user must reach its directory
+        return PrivatePostfix(root).start()
+    except (PostfixNotInstalled, PostfixStartError, PermissionError) as exc:
+        click.echo(f"iredapi-ldap: the private Postfix did not start: {exc}")
+        click.echo("iredapi-ldap: until then, the /api/mailqueue routes answer 503.")
+        return None
 
 
 def _warn_without_mlmmj(app) -> None:

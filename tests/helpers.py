@@ -580,6 +580,8 @@ PATH_VALUES = {
     "filename": "x.css",
     "account": f"u@{WORLD_DOMAIN}",  # the policy routes: a domain or an address
     "kind": "inbound",
+    "queue_id": "4ABCDE12345",
+    "service": "clamav",
 }
 MAIL_BY_RESOURCE = {
     "user": f"u@{WORLD_DOMAIN}",
@@ -652,3 +654,46 @@ def wait_done(api, job_id, timeout=60):
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} not finished after {timeout} s: {job}")
+
+
+# -- dummy daemons for the mail host helper's command backend -----------------------------
+
+DUMMY_DAEMON = Path(__file__).parent / "mailhost" / "dummy_daemon.py"
+
+
+def command_section(run_dir: Path, name: str, delay: float = 0.0, stop_delay: float = 0.0):
+    """Return a [command:<name>] section starting and stopping a dummy daemon."""
+    pidfile = run_dir / f"{name}.pid"
+    section = {
+        "start": f"{sys.executable} -I {DUMMY_DAEMON} start {pidfile} {delay}",
+        "pidfile": str(pidfile),
+    }
+    if stop_delay:
+        section["stop"] = f"{sys.executable} -I {DUMMY_DAEMON} stop {pidfile} {stop_delay}"
+    return section
+
+
+def alive(pid: int) -> bool:
+    """Tell whether a process runs (a zombie waiting for init to reap it does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def pid_of(pidfile: Path) -> int | None:
+    """Return the live pid in a pidfile, or None."""
+    try:
+        pid = int(pidfile.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return pid if alive(pid) else None
+
+
+def kill_dummy_daemons(run_dir: Path) -> None:
+    """Kill every dummy daemon whose pidfile is in run_dir (test clean-up)."""
+    for pidfile in run_dir.glob("*.pid"):
+        pid = pid_of(pidfile)
+        if pid:
+            os.kill(pid, signal.SIGKILL)

@@ -10,6 +10,7 @@ else is refused at once and lands in `deferred`.
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import socket
 import sys
@@ -171,3 +172,18 @@ def helper_config(path: Path, postfix: TestPostfix, backend: str = "command", **
     path.write_text("\n".join(lines) + "\n")
     path.chmod(0o644)
     return path
+
+
+def app_mailhost_config(path: Path, postfix: TestPostfix, **sections) -> dict[str, str]:
+    """Return the app's [mailhost] values running the helper on the instance, without sudo.
+
+    As on the embedded default: the API user owns the instance, so no sudo is needed.
+    """
+    config = helper_config(path, postfix, **sections)
+    return {
+        "MAILHOST_HELPER_COMMAND": shlex.join(HELPER_COMMAND),
+        "MAILHOST_SUDO_COMMAND": "",
+        "MAILHOST_HELPER_CONFIG": str(config),
+        "MAILHOST_POSTFIX_CONFIG_DIR": str(postfix.config_dir),
+        "MAILHOST_SERVICE_BACKEND": "command",
+    }

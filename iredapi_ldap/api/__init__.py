@@ -36,6 +36,7 @@ from ..schemas.base import ErrorEnvelopeSchema
 from ..schemas.build import one_of_properties
 from .args import parser
 from .envelope import answer
+from .language import init_babel
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -211,6 +212,7 @@ def register_api(app: Flask) -> EnvelopeApi:
     # local: the resource modules import ApiBlueprint from this package.
     from . import admin
     from . import alias
+    from . import brainycp
     from . import domain
     from . import domain_admins
     from . import greylisting
@@ -218,6 +220,7 @@ def register_api(app: Flask) -> EnvelopeApi:
     from . import jobs
     from . import log
     from . import login
+    from . import mailhost
     from . import maillist
     from . import ml
     from . import throttle
@@ -225,6 +228,7 @@ def register_api(app: Flask) -> EnvelopeApi:
     from . import user
     from . import users
 
+    init_babel(app)
     app.config.setdefault("API_TITLE", "iredapi-ldap")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api")
@@ -262,6 +266,8 @@ def register_api(app: Flask) -> EnvelopeApi:
         ml,
         throttle,
         greylisting,
+        mailhost,
+        brainycp,
         health,
         jobs,
     ):

@@ -21,6 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
 from .. import errors
 from . import roothelper
 from .mlmmj import MailHostError
@@ -32,6 +35,15 @@ SUDO_INSTALL = "apt-get install sudo"
 SUDOERS_SETUP = "iredapi-ldap sudoers --user <api user> --install-helper"
 # Paths that go into a sudoers rule: nothing sudoers or a regular expression would read.
 SAFE_PATH = re.compile(r"/[A-Za-z0-9._/+-]*")
+FAILED = _l("The mail host helper failed; see the server log.")
+# The helper's own fixed texts (it is stdlib only): translated here when it answers them.
+HELPER_TEXTS = (
+    _l("An argument is too long or has characters that are refused."),
+    _l(
+        "Stopping Amavisd would defer all mail (Postfix's content_filter points at it); "
+        "it is not offered."
+    ),
+)
 
 
 class Helper:
@@ -90,10 +102,10 @@ class Helper:
             raise self._missing(argv[0]) from exc
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.error("mail host helper %s failed: %s", verb, exc)
-            raise MailHostError("The mail host helper failed; see the server log.") from exc
+            raise MailHostError(str(FAILED)) from exc
         lines = result.stdout.strip().splitlines()
         answer = _parse(lines[-1]) if lines else None
-        return self._answer(verb, answer, result.returncode, result.stderr, unavailable)
+        return self._answer(verb, answer, result.returncode, result.stderr, unavailable, argument)
 
     def stream(self, verb: str, unavailable: str = "") -> Iterator[dict]:
         """Yield the JSON lines a listing verb prints, then check its closing answer.
@@ -140,26 +152,41 @@ class Helper:
     def _missing(self, program: str) -> errors.ApiError:
         if self.sudo and program == self.sudo[0]:
             return MailHostUnavailable(
-                f"sudo is not installed; install it with: {SUDO_INSTALL}",
+                gettext(
+                    "sudo is not installed; install it with: %(command)s", command=SUDO_INSTALL
+                ),
                 code="MAILHOST_HELPER_UNAVAILABLE",
             )
         return MailHostUnavailable(
-            f"The mail host helper {program} is not installed; run: {SUDOERS_SETUP}",
+            gettext(
+                "The mail host helper %(program)s is not installed; run: %(command)s",
+                program=program,
+                command=SUDOERS_SETUP,
+            ),
             code="MAILHOST_HELPER_UNAVAILABLE",
         )
 
     def _answer(
-        self, verb: str, answer: dict | None, code: int, stderr: str, unavailable: str
+        self,
+        verb: str,
+        answer: dict | None,
+        code: int,
+        stderr: str,
+        unavailable: str,
+        argument: str | None = None,
     ) -> dict:
         """Return a successful answer; map a failed one to the API's errors."""
         if answer is None:
             log.error("mail host helper %s: no answer (exit %s): %s", verb, code, stderr.strip())
             if self.sudo and stderr.lstrip().startswith("sudo:"):
                 raise MailHostUnavailable(
-                    f"sudo refused to run the mail host helper for this user; run: {SUDOERS_SETUP}",
+                    gettext(
+                        "sudo refused to run the mail host helper for this user; run: %(command)s",
+                        command=SUDOERS_SETUP,
+                    ),
                     code="MAILHOST_HELPER_UNAVAILABLE",
                 )
-            raise MailHostError("The mail host helper failed; see the server log.")
+            raise MailHostError(str(FAILED))
         if answer.get("ok") is True and code == 0:
             return answer
         kind, detail, field = (
@@ -168,20 +195,28 @@ class Helper:
             answer.get("field"),
         )
         if kind == "usage" and field:
+            detail = gettext(detail)  # the helper's fixed texts are in the catalogs
             raise errors.ValidationFailed(detail, errors={field: [detail]})
         if kind == "not_found":
-            raise errors.NotFound(detail, code="NO_SUCH_MESSAGE")
+            raise errors.NotFound(
+                gettext("No message %(id)s in the mail queue.", id=argument), code="NO_SUCH_MESSAGE"
+            )
         if kind == "busy":
-            raise errors.Conflict(detail, code="SERVICE_BUSY")
+            raise errors.Conflict(
+                gettext("%(service)s is changing state; try again.", service=argument),
+                code="SERVICE_BUSY",
+            )
         if kind == "unavailable":
             raise MailHostUnavailable(detail, code=unavailable or "MAILHOST_UNAVAILABLE")
         if kind == "config":
             raise MailHostUnavailable(
-                f"The mail host helper's configuration is not usable: {detail}",
+                gettext(
+                    "The mail host helper's configuration is not usable: %(detail)s", detail=detail
+                ),
                 code="MAILHOST_HELPER_MISCONFIGURED",
             )
         log.error("mail host helper %s failed (exit %s): %s", verb, code, detail)
-        raise MailHostError("The mail host helper failed; see the server log.")
+        raise MailHostError(str(FAILED))
 
 
 def _parse(line: str) -> dict | None:

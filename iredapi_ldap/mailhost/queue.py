@@ -12,6 +12,8 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
+
 from .. import errors
 from . import roothelper
 from .helper import Helper
@@ -28,14 +30,15 @@ def check_queue_id(value: Any) -> str:
     try:
         return roothelper.check_queue_id(value)
     except roothelper.Failure as exc:
-        raise errors.ValidationFailed(exc.detail, errors={"id": [exc.detail]}) from None
+        message = gettext("Not a Postfix queue id (6-32 letters and digits).")
+        raise errors.ValidationFailed(message, errors={"id": [message]}) from exc
 
 
 def _filter(field: str, value: str | None) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > MAX_FILTER_LENGTH or not value.isprintable():
-        message = f"At most {MAX_FILTER_LENGTH} printable characters."
+        message = gettext("At most %(count)d printable characters.", count=MAX_FILTER_LENGTH)
         raise errors.ValidationFailed(message, errors={field: [message]})
     return value.lower()
 
@@ -82,7 +85,7 @@ class MailQueue:
         of the address (`example.com`, `MAILER-DAEMON`).
         """
         if queue not in (None, "") and queue not in QUEUES:
-            message = f"One of: {', '.join(QUEUES)}."
+            message = gettext("One of: %(choices)s.", choices=", ".join(QUEUES))
             raise errors.ValidationFailed(message, errors={"queue": [message]})
         sender, recipient = _filter("sender", sender), _filter("recipient", recipient)
         for raw in self.helper.stream("queue-list", unavailable=UNAVAILABLE):
@@ -106,8 +109,8 @@ class MailQueue:
         """
         if offset < 0 or (limit is not None and limit < 0):
             raise errors.ValidationFailed(
-                "offset and limit must not be negative.",
-                errors={"offset" if offset < 0 else "limit": ["Must not be negative."]},
+                gettext("offset and limit must not be negative."),
+                errors={"offset" if offset < 0 else "limit": [gettext("Must not be negative.")]},
             )
         total, items = 0, []
         for message in self.messages(queue, sender, recipient):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import gettext
+
 from .. import errors
 from . import roothelper
 from .helper import Helper
@@ -26,7 +28,7 @@ UNAVAILABLE = "SERVICE_UNAVAILABLE"
 def check_service(name: Any, allowed: tuple[str, ...] = SERVICES) -> str:
     """Return a known service name; 400 naming the field `service` otherwise."""
     if name not in allowed:
-        message = f"One of: {', '.join(allowed)}."
+        message = gettext("One of: %(choices)s.", choices=", ".join(allowed))
         raise errors.ValidationFailed(message, errors={"service": [message]})
     return name
 
@@ -46,7 +48,10 @@ class Services:
     def _call(self, verb: str, service: str) -> dict[str, Any]:
         if self.backend == "none":
             raise MailHostUnavailable(
-                "Service control is turned off on this host ([mailhost] service_backend = none).",
+                gettext(
+                    "Service control is turned off on this host "
+                    "([mailhost] service_backend = none)."
+                ),
                 code="SERVICE_CONTROL_UNAVAILABLE",
             )
         answer = self.helper.call(verb, service, unavailable=UNAVAILABLE)

@@ -31,6 +31,8 @@ REQUEST_STATE = (
     "_iredapi_result_code",
     "_iredapi_audit",
     "_iredapi_session_admin",
+    "_iredapi_audit_always",
+    "_flask_babel",  # Flask-Babel's cache of the request's language (api/language.py)
 )
 
 

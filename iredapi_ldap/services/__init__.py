@@ -9,7 +9,8 @@ Flask's request, `api/`, `auth` or `jobs/`.
 
 from . import admins
 from . import domains
+from . import mailhost
 from . import mls
 from . import users
 
-__all__ = ["admins", "domains", "mls", "users"]
+__all__ = ["admins", "domains", "mailhost", "mls", "users"]

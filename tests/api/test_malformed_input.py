@@ -18,8 +18,11 @@ from tests.helpers import BOSS
 from tests.helpers import WORLD_DOMAIN as DOMAIN
 from tests.helpers import audit_rows as audit_table
 from tests.helpers import build_world
+from tests.helpers import command_section
 from tests.helpers import every_route
+from tests.helpers import kill_dummy_daemons
 from tests.helpers import login
+from tests.postfixserver import app_mailhost_config
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -66,14 +69,24 @@ CORPUS = [
 
 
 @pytest.fixture(scope="module")
-def corpus_app(slapd_server, tmp_path_factory):
-    """One app for the module, answering unexpected errors as production does (500, logged)."""
-    config = build_config(slapd_server, tmp_path_factory.mktemp("corpus"))
+def corpus_app(slapd_server, tmp_path_factory, postfix_instance):
+    """One app for the module, answering unexpected errors as production does (500, logged).
+
+    Its mail host routes act on the private Postfix and a dummy clamd.
+    """
+    base = tmp_path_factory.mktemp("corpus")
+    config = build_config(slapd_server, base)
+    run_dir = base / "run"
+    run_dir.mkdir()
+    mailhost = app_mailhost_config(
+        base / "helper.ini", postfix_instance, clamav=command_section(run_dir, "clamav")
+    )
     # TESTING off: exceptions are not propagated, so a crash shows as the 5xx a client gets.
-    application = checked(create_app({**config, "TESTING": False}))
+    application = checked(create_app({**config, **mailhost, "TESTING": False}))
     yield application
     get_pool(application).close_all()
     sqlstore.dispose(application)
+    kill_dummy_daemons(run_dir)
 
 
 @pytest.fixture(scope="module")

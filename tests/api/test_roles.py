@@ -25,6 +25,7 @@ from tests.helpers import admin_dn
 from tests.helpers import login
 from tests.helpers import new_client
 from tests.helpers import tree
+from tests.postfixserver import app_mailhost_config
 
 STANDARD = "std@partner.test"
 LIMITED = "lim@partner.test"
@@ -97,6 +98,12 @@ def test_route_without_policy_is_refused(app_config, admin):
         sqlstore.dispose(naked)
     assert response.status_code == 403 and response.json["msg"] == "PERMISSION_DENIED"
     assert "exposed" not in response.get_data(as_text=True)
+
+
+@pytest.fixture
+def app_config(app_config, postfix_instance, tmp_path):
+    """The mail host routes act on the private Postfix, so a global admin gets no 503."""
+    return {**app_config, **app_mailhost_config(tmp_path / "helper.ini", postfix_instance)}
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,22 +21,12 @@ from iredapi_ldap.mailhost import roothelper
 from iredapi_ldap.mailhost.helper import Helper
 from iredapi_ldap.mailhost.mlmmj import MailHostUnavailable
 from iredapi_ldap.mailhost.services import Services
+from tests.helpers import alive
+from tests.helpers import command_section
+from tests.helpers import pid_of
 from tests.postfixserver import HELPER_COMMAND
 
-DAEMON = Path(__file__).with_name("dummy_daemon.py")
 START_DELAY = 1.5
-
-
-def command_section(run_dir: Path, name: str, delay: float = 0.0, stop_delay: float = 0.0):
-    """Return a [command:<name>] section starting and stopping a dummy daemon."""
-    pidfile = run_dir / f"{name}.pid"
-    section = {
-        "start": f"{sys.executable} -I {DAEMON} start {pidfile} {delay}",
-        "pidfile": str(pidfile),
-    }
-    if stop_delay:
-        section["stop"] = f"{sys.executable} -I {DAEMON} stop {pidfile} {stop_delay}"
-    return section
 
 
 def write_config(path: Path, backend: str = "command", **sections) -> Path:
@@ -54,24 +43,6 @@ def write_config(path: Path, backend: str = "command", **sections) -> Path:
 def dropin_of(config: Path) -> Path:
     """Return the Amavisd drop-in path the config names."""
     return config.parent / "amavis" / "conf.d" / "60-iredapi-ldap"
-
-
-def alive(pid: int) -> bool:
-    """Tell whether a process runs (a zombie waiting for init to reap it does not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-def pid_of(pidfile: Path) -> int | None:
-    """Return the live pid in a pidfile, or None."""
-    try:
-        pid = int(pidfile.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    return pid if alive(pid) else None
 
 
 @pytest.fixture

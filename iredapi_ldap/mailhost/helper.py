@@ -216,6 +216,10 @@ class Helper:
                 code="MAILHOST_HELPER_MISCONFIGURED",
             )
         log.error("mail host helper %s failed (exit %s): %s", verb, code, detail)
+        if kind == "failed":
+            # A Postfix tool or service command refused (the mail system down, its log not
+            # writable): a dependency failing, not a bug here. The detail stays in the log.
+            raise MailHostUnavailable(str(FAILED), code="MAILHOST_TOOL_FAILED")
         raise MailHostError(str(FAILED))
 
 

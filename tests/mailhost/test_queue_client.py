@@ -222,6 +222,17 @@ def test_a_helper_that_answers_nothing_is_a_500_without_internals(tmp_path):
     assert caught.value.status == 500 and "secret" not in caught.value.detail
 
 
+def test_a_postfix_tool_that_fails_is_a_503_without_internals(tmp_path):
+    """The helper's "failed" answer (a Postfix tool refused: mail system down) is a 503."""
+    answer = '{"ok": false, "error": "failed", "detail": "postqueue: fatal: secret down"}'
+    script = f"printf '%s\\n' '{answer}'; exit 70"
+    client = MailQueue(Helper(["/bin/sh", "-c", script, "helper"], [], "", ""))
+    with pytest.raises(MailHostUnavailable) as caught:
+        client.flush()
+    assert caught.value.status == 503 and caught.value.code == "MAILHOST_TOOL_FAILED"
+    assert "secret" not in caught.value.detail
+
+
 def test_from_config_uses_the_mailhost_keys(mail_queue, config):
     """MailQueue.from_config builds the command line from [mailhost]."""
     values = dict(

@@ -24,6 +24,8 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -165,11 +167,18 @@ class LiveServer:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live():
     """The live server of this module."""
-    server = LiveServer(tmp_path_factory.mktemp("fuzz"))
-    yield server
-    server.stop()
+    # Below /tmp, not pytest's 0700 tree: the postfix user must reach serve's private
+    # Postfix instance in the data dir, or the mail-queue routes answer 503.
+    base = Path(tempfile.mkdtemp(prefix="iredapi-fuzz-"))
+    base.chmod(0o755)
+    server = LiveServer(base)
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def cause_of(log: str) -> str:

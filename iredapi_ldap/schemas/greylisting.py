@@ -4,27 +4,28 @@ from __future__ import annotations
 
 from marshmallow import Schema
 from marshmallow import fields
-from marshmallow import validate
 
 from .base import BaseSchema
 from .base import PageArgsSchema
 from .base import TriadMixin
 from .base import envelope
 from .fields import MultiValue
+from .fields import Text
 from .fields import string_list
 
 
 def _values(description: str) -> MultiValue:
     """A comma list, repeated form fields or a JSON list; each value is checked by the model."""
-    return MultiValue(fields.String(), metadata={"description": description})
+    return MultiValue(Text(), metadata={"description": description})
 
 
 class GreylistingStatusSchema(BaseSchema):
     """Parameters of POST /api/greylisting/{global|<domain>|<mail>}."""
 
-    status = fields.String(
+    status = Text(
         required=True,
-        validate=validate.Length(min=1),
+        min_length=1,
+        max_length=16,
         metadata={"description": "enable or disable (any case)"},
     )
 

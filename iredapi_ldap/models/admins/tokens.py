@@ -101,18 +101,6 @@ class TokenRecord:
         """Tell whether the token is past its expiry time."""
         return bool(self.expires) and (time.time() if now is None else now) >= self.expires
 
-    def public(self) -> dict[str, Any]:
-        """Return what listings show: never the secret nor its hash."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "created": self.created,
-            "expires": self.expires or None,
-            "expired": self.expired(),
-            "read_only": self.read_only,
-            "allowed_ips": list(self.allowed_ips),
-        }
-
 
 def digest_of(secret: str) -> str:
     """Return the SHA-256 hex digest of a token secret.
